@@ -1,0 +1,1 @@
+"""Restoration networks, each in a short module of plain PyTorch."""
