@@ -1,0 +1,225 @@
+"""Per-patch scores used to rank training patches (Soh & Cho, Eqs. 4-6).
+
+Every function takes HR patches shaped ``(N, H, W, C)`` (channels-last, as stored in the HDF5
+patch store), as a numpy array, a torch tensor or anything sliceable along the first axis (an
+``h5py.Dataset``), and returns a float64 numpy array of ``N`` scores, one per patch.
+
+Scale: pixel values are read on the 0..255 scale (normally uint8) and divided by 255 before
+scoring, so every score is on the [0, 1] intensity scale: ``grad`` and ``freq`` are mean powers of
+an image in [0, 1], ``std`` is in [0, 0.5], ``loss`` is an MSE of [0, 1] images. Non-uint8 input
+(e.g. float arrays in 0..255) is accepted and scaled the same way.
+
+``grad``, ``std`` and ``freq`` compute in float64 on the device the input lives on (a torch
+tensor stays where it is; ``device=`` moves it). :func:`score` streams over the array in batches
+of ``batch_size`` patches, so an ``h5py.Dataset`` of any size is read a slice at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+CRITERIA = ("grad", "std", "freq", "loss", "rand")
+
+DEFAULT_BATCH_SIZE = 256
+
+
+def _to_device(patches, device=None) -> torch.Tensor:
+    """(N, H, W, C) array-like -> tensor on ``device``, dtype unchanged (0..255 scale)."""
+    if isinstance(patches, torch.Tensor):
+        t = patches
+    else:
+        t = torch.from_numpy(np.ascontiguousarray(patches))
+    if t.ndim != 4:
+        raise ValueError(f"patches must be shaped (N, H, W, C), got shape {tuple(t.shape)}")
+    return t if device is None else t.to(device)
+
+
+def _as_tensor(patches, device=None) -> torch.Tensor:
+    """(N, H, W, C) array-like -> float64 tensor on ``device``, scaled to [0, 1]."""
+    return _to_device(patches, device).to(torch.float64) / 255.0
+
+
+def grad(patches, *, device=None) -> np.ndarray:
+    """Eq. 5: ``(1/HWC) sum_c sum_{h,w} (|grad_h x|^2 + |grad_w x|^2)``.
+
+    Forward differences: ``grad_h x`` has ``H-1`` rows, ``grad_w x`` has ``W-1`` columns (no
+    padding); the sum of both is divided by the full ``H*W*C``. Integer input (uint8) is
+    differenced on the 0..255 scale in float32, which is exact, and summed in float64; the
+    1/255**2 factor is applied at the end.
+    """
+    x = _to_device(patches, device)
+    n, h, w, c = x.shape
+    work = torch.float32 if not x.dtype.is_floating_point and not x.dtype.is_complex else None
+    x = x.to(work or torch.float64)
+    dh = x[:, 1:, :, :] - x[:, :-1, :, :]
+    dw = x[:, :, 1:, :] - x[:, :, :-1, :]
+    dims = (1, 2, 3)
+    total = dh.square().sum(dims, dtype=torch.float64) + dw.square().sum(dims, dtype=torch.float64)
+    return (total / (255.0**2 * h * w * c)).cpu().numpy()
+
+
+def std(patches, *, device=None) -> np.ndarray:
+    """Population standard deviation (ddof 0) over all ``H*W*C`` values of each patch."""
+    x = _as_tensor(patches, device)
+    flat = x.reshape(x.shape[0], -1)
+    return flat.std(dim=1, correction=0).cpu().numpy()
+
+
+@functools.lru_cache(maxsize=32)
+def _high_band_1d(n: int) -> np.ndarray:
+    """Bins ``k`` of an ``n``-point DFT whose frequency, wrapped to (-pi, pi], has |w| >= pi/2.
+
+    ``w_k = 2*pi*k/n`` for ``k <= n/2`` and ``2*pi*k/n - 2*pi`` above, so
+    ``|w_k| = 2*pi*min(k, n-k)/n`` and ``|w_k| >= pi/2  <=>  4*min(k, n-k) >= n`` (exact in
+    integers, so the boundary bin ``k = n/4`` is counted without rounding trouble).
+    """
+    k = np.arange(n)
+    return 4 * np.minimum(k, n - k) >= n
+
+
+@functools.lru_cache(maxsize=32)
+def freq_mask(h: int, w: int) -> np.ndarray:
+    """(H, W) boolean mask of DFT bins with both ``|w_i| >= pi/2`` and ``|w_j| >= pi/2``."""
+    mask = np.logical_and.outer(_high_band_1d(h), _high_band_1d(w))
+    mask.setflags(write=False)
+    return mask
+
+
+@functools.lru_cache(maxsize=32)
+def _rfft_weights(h: int, w: int) -> np.ndarray:
+    """:func:`freq_mask` folded onto the half spectrum of ``rfft2`` (last axis ``w//2 + 1``).
+
+    A real patch has ``|X(k_i, k_j)| = |X(-k_i, -k_j)|`` and the band is symmetric under
+    ``k -> -k``, so each half-spectrum column ``0 < k_j < w/2`` stands for two columns of the full
+    spectrum (weight 2); columns 0 and (for even ``w``) ``w/2`` are their own mirror (weight 1).
+    """
+    half = w // 2 + 1
+    cols = np.full(half, 2.0)
+    cols[0] = 1.0
+    if w % 2 == 0:
+        cols[-1] = 1.0
+    weights = freq_mask(h, w)[:, :half] * cols[None, :]
+    weights.setflags(write=False)
+    return weights
+
+
+def freq(patches, *, device=None) -> np.ndarray:
+    """Eq. 6: ``(1/HWC) sum_c sum_{|w_i|,|w_j| >= pi/2} |DFT(x)|^2``.
+
+    Unnormalised 2-D DFT of each channel over (H, W); a bin counts when both of its frequencies,
+    wrapped to (-pi, pi], have magnitude at least pi/2 (see :func:`freq_mask`). Computed in
+    float64 with a real FFT over the half spectrum (see :func:`_rfft_weights`).
+    """
+    x = _as_tensor(patches, device)
+    n, h, w, c = x.shape
+    spectrum = torch.fft.rfft2(x.permute(0, 3, 1, 2))  # (N, C, H, W//2+1), unnormalised
+    power = spectrum.real.square() + spectrum.imag.square()
+    weights = torch.from_numpy(_rfft_weights(h, w).copy()).to(x.device)
+    total = (power * weights).sum(dim=(1, 2, 3))
+    return (total / (h * w * c)).cpu().numpy()
+
+
+def random_scores(n: int, seed: int) -> np.ndarray:
+    """A seeded random permutation of ``0..n-1`` as float64: its top-K is a seeded random subset."""
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    return np.random.default_rng(seed).permutation(n).astype(np.float64)
+
+
+def _module_device(model: torch.nn.Module) -> torch.device:
+    for p in model.parameters():
+        return p.device
+    for b in model.buffers():
+        return b.device
+    return torch.device("cpu")
+
+
+def mse_loss(
+    hr_patches,
+    lr_patches,
+    model: torch.nn.Module,
+    *,
+    batch_size: int = 64,
+    device=None,
+) -> np.ndarray:
+    """Eq. 4: per-patch MSE on the [0, 1] scale between each HR patch and ``model(LR patch)``.
+
+    ``hr_patches`` is (N, H, W, C) and ``lr_patches`` (N, h, w, C) (the degraded inputs; for
+    denoising h, w = H, W), both on the 0..255 scale. The model follows the EDSR convention: float
+    NCHW input on 0..255 (rgb_range 255), output on 0..255; its raw output is scored (no rounding
+    or clamping). Runs under ``torch.inference_mode`` in batches of ``batch_size`` on ``device``
+    (default: where the model's parameters live; the model itself is not moved). The model is put
+    in eval mode for the call and its previous mode is restored afterwards.
+    """
+    n = len(hr_patches)
+    if len(lr_patches) != n:
+        raise ValueError(f"{n} HR patches but {len(lr_patches)} LR patches")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = torch.device(device) if device is not None else _module_device(model)
+    dtype = next((p.dtype for p in model.parameters()), torch.float32)
+    out = np.empty(n, dtype=np.float64)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, n, batch_size):
+                stop = min(start + batch_size, n)
+                hr = _as_tensor(hr_patches[start:stop], device)  # (B, H, W, C) in [0, 1]
+                lr = _as_tensor(lr_patches[start:stop], device)
+                lr = (lr * 255.0).permute(0, 3, 1, 2).to(dtype)  # NCHW, 0..255
+                sr = model(lr)
+                if sr.shape[0] != hr.shape[0] or tuple(sr.shape[2:]) != tuple(hr.shape[1:3]):
+                    raise ValueError(
+                        f"model output {tuple(sr.shape)} does not match HR patches "
+                        f"{tuple(hr.shape)} (NHWC)"
+                    )
+                sr = sr.permute(0, 2, 3, 1).to(torch.float64) / 255.0
+                out[start:stop] = (sr - hr).square().mean(dim=(1, 2, 3)).cpu().numpy()
+    finally:
+        model.train(was_training)
+    return out
+
+
+_BATCHED: dict[str, Callable[..., np.ndarray]] = {"grad": grad, "std": std, "freq": freq}
+
+
+def score(
+    name: str,
+    patches,
+    *,
+    device="cpu",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    seed: int = 0,
+    lr_patches=None,
+    model: torch.nn.Module | None = None,
+) -> np.ndarray:
+    """Score every patch with criterion ``name``; returns float64 (N,).
+
+    ``grad``/``std``/``freq`` read ``patches`` ``batch_size`` at a time (an ``h5py.Dataset`` is
+    never loaded whole) and compute on ``device``. ``rand`` only needs ``len(patches)`` and
+    ``seed``. ``loss`` additionally needs ``lr_patches`` and ``model`` (see :func:`mse_loss`);
+    the model is moved to ``device``.
+    """
+    if name not in CRITERIA:
+        raise ValueError(f"unknown criterion {name!r}; expected one of {CRITERIA}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    n = len(patches)
+    if name == "rand":
+        return random_scores(n, seed)
+    if name == "loss":
+        if lr_patches is None or model is None:
+            raise ValueError("criterion 'loss' needs lr_patches= and model=")
+        model = model.to(device)
+        return mse_loss(patches, lr_patches, model, batch_size=batch_size, device=device)
+    fn = _BATCHED[name]
+    out = np.empty(n, dtype=np.float64)
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        out[start:stop] = fn(patches[start:stop], device=device)
+    return out
