@@ -1,0 +1,30 @@
+# patchmine: training-patch analysis and mining for image restoration (Soh & Cho, 2022).
+# Everything happens in the `patchmine` package; the rules only say what depends on what.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+# `--configfile other.yaml` replaces the demo instead of being merged into it (Snakemake's
+# default merge would add the demo's experiments to every other configuration).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
+
+validate(config, "schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/patches.smk"
+include: "rules/scoring.smk"
+include: "rules/training.smk"
+include: "rules/evaluation.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

@@ -1,0 +1,64 @@
+"""Checks a JSON Schema cannot express: names that must refer to other entries, and geometry.
+
+Run after schema validation and before any job, so a mistake stops the run with a message that
+names the key, not hours later inside a training job.
+"""
+
+from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """A configuration mistake; the message names the key and the value."""
+
+
+def check_config(config: dict) -> None:
+    """Raise :class:`ConfigError` for the first cross-reference or geometry mistake found."""
+    datasets, models, recipes = config["datasets"], config["models"], config["recipes"]
+
+    def refer(kind: str, table: dict, value: str, key: str) -> None:
+        if value not in table:
+            raise ConfigError(f"{key}: {kind} {value!r} is not defined (defined: {sorted(table)})")
+
+    for name, recipe in recipes.items():
+        refer("dataset", datasets, recipe["validation"], f"recipes.{name}.validation")
+    if "scorer" in config:
+        refer("model", models, config["scorer"]["model"], "scorer.model")
+        refer("recipe", recipes, config["scorer"]["recipe"], "scorer.recipe")
+    for name, exp in config["experiments"].items():
+        key = f"experiments.{name}"
+        refer("dataset", datasets, exp["train"], f"{key}.train")
+        for test in exp["test"]:
+            refer("dataset", datasets, test, f"{key}.test")
+        refer("model", models, exp["model"], f"{key}.model")
+        refer("recipe", recipes, exp["recipe"], f"{key}.recipe")
+        if "loss" in exp["criteria"] and "scorer" not in config:
+            raise ConfigError(f"{key}.criteria: 'loss' needs a `scorer` section")
+        for field in ("patch_size", "stride"):
+            if exp[field] % exp["scale"]:
+                raise ConfigError(
+                    f"{key}.{field}: {exp[field]} is not a multiple of the scale {exp['scale']}; "
+                    "LR patches must start on whole LR pixels"
+                )
+        validation = recipes[exp["recipe"]]["validation"]
+        overlap = _shared_images(datasets, exp["train"], [validation, *exp["test"]])
+        if overlap:
+            raise ConfigError(
+                f"{key}: training set {exp['train']!r} shares images with its validation or test "
+                f"sets: {overlap}"
+            )
+
+
+def _shared_images(datasets: dict, train: str, others: list[str]) -> list[str]:
+    """Images named in both the training set and another set (only checkable for named images)."""
+
+    def names(dataset: str) -> set[str]:
+        spec = datasets[dataset]
+        if spec["source"] == "skimage":
+            return set(spec["images"])
+        return {f"{spec['path']}/{spec.get('pattern', '*')}"}
+
+    train_names = names(train)
+    return sorted(
+        {n for other in others if other != train for n in names(other) & train_names}
+        | ({train} if train in others else set())
+    )

@@ -1,0 +1,174 @@
+"""Where a dataset's images come from, and how every source becomes one canonical layout.
+
+Each configured dataset is *ingested* once into the layout of EDSR's ``benchmark.tar``::
+
+    <root>/HR/<name>.png
+    <root>/LR_bicubic/X<s>/<name>x<s>.png
+    <root>/manifest.csv          one row per image: name, height, width
+
+so the patch store, validation and evaluation read every source through one code path.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from patchmine.degrade import bicubic_lr
+from patchmine.images import IMAGE_EXTENSIONS, ImageError, read_image, write_png
+
+log = logging.getLogger(__name__)
+
+#: Colour photographs shipped inside the scikit-image wheel, by name (no download needed).
+SKIMAGE_PHOTOS = {
+    "astronaut": "astronaut.png",
+    "chelsea": "chelsea.png",
+    "coffee": "coffee.png",
+    "hubble_deep_field": "hubble_deep_field.jpg",
+    "ihc": "ihc.png",
+    "motorcycle_left": "motorcycle_left.png",
+    "motorcycle_right": "motorcycle_right.png",
+    "retina": "retina.jpg",
+    "rocket": "rocket.jpg",
+}
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """One image of a dataset: its name in the canonical layout and the file it is read from."""
+
+    name: str
+    path: Path
+
+
+def skimage_images(names: list[str]) -> list[SourceImage]:
+    """The bundled scikit-image photographs named in ``names``, read straight from the wheel."""
+    import skimage
+
+    folder = Path(skimage.__file__).parent / "data"
+    unknown = [n for n in names if n not in SKIMAGE_PHOTOS]
+    if unknown:
+        raise ValueError(
+            f"unknown scikit-image photograph(s) {unknown}; available: {sorted(SKIMAGE_PHOTOS)}"
+        )
+    return [SourceImage(n, folder / SKIMAGE_PHOTOS[n]) for n in names]
+
+
+def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceImage]:
+    """Every image file in ``folder`` (not recursive) matching ``pattern``, sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder {folder} does not exist")
+    files = sorted(
+        p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+    if not files:
+        raise ValueError(
+            f"image folder {folder} holds no images matching {pattern!r} "
+            f"(extensions {', '.join(IMAGE_EXTENSIONS)})"
+        )
+    return [SourceImage(p.stem, p) for p in files]
+
+
+def source_images(spec: dict) -> list[SourceImage]:
+    """The images of a dataset as configured (``source`` key decides where they come from)."""
+    source = spec["source"]
+    if source == "skimage":
+        return skimage_images(spec["images"])
+    if source == "folder":
+        return folder_images(spec["path"], spec.get("pattern", "*"))
+    raise ValueError(f"unknown dataset source {source!r}")
+
+
+def hr_path(root: Path, name: str) -> Path:
+    return Path(root) / "HR" / f"{name}.png"
+
+
+def lr_path(root: Path, name: str, scale: int) -> Path:
+    return Path(root) / "LR_bicubic" / f"X{scale}" / f"{name}x{scale}.png"
+
+
+def ingest(
+    images: list[SourceImage], root: str | os.PathLike, scales: list[int], min_size: int = 1
+) -> list[dict]:
+    """Write ``images`` into the canonical layout under ``root`` with MATLAB-bicubic LR per scale.
+
+    Images smaller than ``min_size`` on either side are skipped and reported (they cannot
+    give a single patch). Returns the manifest rows; the manifest itself is written last, so
+    its presence means the folder is complete.
+    """
+    root = Path(root)
+    names = [im.name for im in images]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"dataset has several images named {duplicates}")
+    rows, skipped = [], []
+    for image in images:
+        hr = read_image(image.path)
+        height, width = hr.shape[:2]
+        if min(height, width) < min_size:
+            skipped.append(
+                {
+                    "name": image.name,
+                    "path": str(image.path),
+                    "height": height,
+                    "width": width,
+                    "reason": f"smaller than {min_size} pixels",
+                }
+            )
+            log.warning("skipping %s (%dx%d): smaller than %d", image.path, height, width, min_size)
+            continue
+        write_png(hr_path(root, image.name), hr)
+        for scale in scales:
+            write_png(lr_path(root, image.name, scale), bicubic_lr(hr, scale))
+        rows.append(
+            {"name": image.name, "height": height, "width": width, "source": str(image.path)}
+        )
+        log.info("ingested %s (%dx%d)", image.name, height, width)
+    if not rows:
+        raise ImageError(f"no usable images for {root}: all {len(skipped)} were too small")
+    _write_csv(root / "skipped.csv", skipped, ["name", "path", "height", "width", "reason"])
+    _write_csv(root / "manifest.csv", rows, ["name", "height", "width", "source"])
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def read_manifest(root: str | os.PathLike) -> list[dict]:
+    """The manifest rows of an ingested dataset (name, height, width, source)."""
+    path = Path(root) / "manifest.csv"
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row["height"], row["width"] = int(row["height"]), int(row["width"])
+    return rows
+
+
+def load_pairs(root: str | os.PathLike, scale: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, HR cropped to a multiple of ``scale``, LR) for every image of an ingested dataset."""
+    from patchmine.imresize import modcrop
+
+    root = Path(root)
+    pairs = []
+    for row in read_manifest(root):
+        hr = modcrop(read_image(hr_path(root, row["name"])), scale)
+        lr = read_image(lr_path(root, row["name"], scale))
+        if lr.shape[0] * scale != hr.shape[0] or lr.shape[1] * scale != hr.shape[1]:
+            raise ImageError(
+                f"{lr_path(root, row['name'], scale)}: LR size {lr.shape[:2]} x{scale} does not "
+                f"match HR size {hr.shape[:2]} of {hr_path(root, row['name'])}"
+            )
+        pairs.append((row["name"], hr, lr))
+    return pairs

@@ -1,0 +1,104 @@
+"""Reading images the same way from every source, with errors that name the file.
+
+Every source (bundled demo photographs, a user's folder, DIV2K, benchmark sets) ends up here, so
+colour conventions are decided once:
+
+* grey (H x W) images are repeated to three channels, so grey and colour sets mix;
+* an alpha channel is dropped (restoration is defined on the colour channels only);
+* 16-bit images are scaled to 8 bits with ``round(v / 257)``, which maps 0 -> 0 and 65535 -> 255.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".webp")
+
+
+class ImageError(ValueError):
+    """An image that cannot be used; the message names the file and what is wrong."""
+
+
+def to_rgb_uint8(array: np.ndarray, name: str = "image") -> np.ndarray:
+    """Convert a decoded image array to H x W x 3 uint8 following the module's conventions."""
+    if array.dtype == np.uint16:
+        array = np.round(array.astype(np.float64) / 257.0).astype(np.uint8)
+    elif array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype != np.uint8:
+        raise ImageError(f"{name}: unsupported pixel type {array.dtype} (expected 8- or 16-bit)")
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    elif array.ndim == 3 and array.shape[2] == 1:
+        array = np.repeat(array, 3, axis=2)
+    elif array.ndim == 3 and array.shape[2] == 2:  # grey + alpha
+        array = np.repeat(array[:, :, :1], 3, axis=2)
+    elif array.ndim == 3 and array.shape[2] == 4:
+        array = array[:, :, :3]
+    elif not (array.ndim == 3 and array.shape[2] == 3):
+        raise ImageError(f"{name}: unsupported image shape {array.shape}")
+    return np.ascontiguousarray(array)
+
+
+def _decode(path: Path) -> np.ndarray:
+    with Image.open(path) as img:
+        img.load()
+        if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+            array = np.asarray(img)
+            if array.dtype != np.uint16:
+                if array.min() < 0 or array.max() > 65535:
+                    raise ImageError(f"{path}: 32-bit integer pixels are not supported")
+                array = array.astype(np.uint16)
+            return array
+        if img.mode == "P":
+            img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        elif img.mode in ("CMYK", "YCbCr", "HSV", "LAB", "F"):
+            if img.mode == "F":
+                raise ImageError(f"{path}: floating-point images are not supported")
+            img = img.convert("RGB")
+        elif img.mode == "1":
+            img = img.convert("L")
+        return np.asarray(img)
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as H x W x 3 uint8, or raise :class:`ImageError` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file")
+    try:
+        array = _decode(path)
+    except ImageError:
+        raise
+    except Exception as err:  # PIL raises many types for truncated or corrupt files
+        raise ImageError(f"{path}: cannot be decoded as an image ({err})") from err
+    return to_rgb_uint8(array, str(path))
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(height, width) from the file header, without decoding the pixels."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except Exception as err:
+        raise ImageError(f"{path}: cannot be read as an image ({err})") from err
+    return height, width
+
+
+def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write a uint8 image as PNG atomically: a crash never leaves a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        Image.fromarray(image).save(tmp, format="PNG", compress_level=1)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -1,0 +1,84 @@
+# Paths, grids and checks shared by every rule file.
+import os
+
+from patchmine.config import check_config
+from patchmine.grid import (
+    RUN_PATTERN,
+    WILDCARDS,
+    Run,
+    dataset_scales,
+    experiment_runs,
+    scorer_run,
+    store_scales,
+)
+
+check_config(config)
+
+# Jobs import this checkout's `patchmine`, also inside conda environments and on cluster nodes
+# (which re-read this file), without installing it there.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
+)
+
+# The conda environment of every job (`--sdm conda`); `torch_build: cuda` on GPU machines.
+ENV = f"../envs/patchmine-{config['torch_build']}.yaml"
+
+R = config["results"]
+RUN = RUN_PATTERN  # wildcards as they stand: f-strings below insert it verbatim
+STORE = f"{R}/patches/{{dataset}}/p{{patch}}_s{{stride}}.h5"
+SCORES = f"{R}/scores/{{dataset}}/p{{patch}}_s{{stride}}"
+
+
+wildcard_constraints:
+    **WILDCARDS,
+
+
+def run_of(wildcards) -> Run:
+    """The Run a job's wildcards spell."""
+    return Run.from_wildcards(wildcards)
+
+
+def run_file(run: Run, name: str) -> str:
+    return f"{R}/runs/{run.path}/{name}"
+
+
+def manifest(dataset: str) -> str:
+    return f"{R}/data/{dataset}/manifest.csv"
+
+
+def store_of(run) -> str:
+    return f"{R}/patches/{run.dataset}/p{run.patch}_s{run.stride}.h5"
+
+
+def experiment_evals(name: str) -> list[str]:
+    exp = config["experiments"][name]
+    return [
+        run_file(run, f"eval/{test}.csv")
+        for run in experiment_runs(config, name)
+        for test in exp["test"]
+    ]
+
+
+def experiment_runs_meta(name: str) -> list[str]:
+    return [run_file(run, "run.json") for run in experiment_runs(config, name)]
+
+
+def experiment_scores(name: str) -> list[str]:
+    exp = config["experiments"][name]
+    folder = f"{R}/scores/{exp['train']}/p{exp['patch_size']}_s{exp['stride']}"
+    names = ["grad", "std", "freq"]
+    if "scorer" in config:
+        names.append(f"loss_{exp['task']}_x{exp['scale']}")
+    return [f"{folder}/{n}.npy" for n in names]
+
+
+def all_targets() -> list[str]:
+    targets = []
+    for name in config["experiments"]:
+        targets += [
+            f"{R}/tables/{name}.csv",
+            f"{R}/tables/{name}.md",
+            f"{R}/figures/{name}_psnr_vs_k.png",
+            f"{R}/figures/{name}_histograms.png",
+        ]
+    return targets

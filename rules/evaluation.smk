@@ -1,0 +1,19 @@
+# Trained networks -> per-image PSNR/SSIM (Y channel, border shaved) on each test set.
+
+
+rule evaluate:
+    input:
+        model=f"{R}/runs/{RUN}/model.pt",
+        test=lambda w: manifest(w.testset),
+    output:
+        f"{R}/runs/{RUN}/eval/{{testset}}.csv",
+    log:
+        f"{R}/logs/evaluate/{RUN}_{{testset}}.log",
+    conda:
+        ENV
+    threads: config["threads"]["train"]
+    params:
+        model=lambda w: config["models"][w.model],
+        device=config["device"],
+    script:
+        "../scripts/evaluate.py"

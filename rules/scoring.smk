@@ -1,0 +1,63 @@
+# Per-patch scores (one .npy per criterion) and the top-K subsets they rank.
+
+
+rule score:
+    input:
+        store=STORE,
+    output:
+        f"{SCORES}/{{criterion}}.npy",
+    log:
+        f"{R}/logs/score/{{dataset}}_p{{patch}}_s{{stride}}_{{criterion}}.log",
+    wildcard_constraints:
+        criterion="grad|std|freq|rand",
+    conda:
+        ENV
+    threads: config["threads"]["score"]
+    params:
+        seed=config["rand_seed"],
+        device=config["device"],
+    script:
+        "../scripts/score.py"
+
+
+rule score_loss:
+    input:
+        store=STORE,
+        model=lambda w: run_file(
+            scorer_run(config, w.task, w.dataset, int(w.patch), int(w.stride)),
+            "model.pt",
+        ),
+    output:
+        f"{SCORES}/loss_{{task}}.npy",
+    log:
+        f"{R}/logs/score/{{dataset}}_p{{patch}}_s{{stride}}_loss_{{task}}.log",
+    conda:
+        ENV
+    threads: config["threads"]["score"]
+    params:
+        model=config["models"][config["scorer"]["model"]] if "scorer" in config else {},
+        device=config["device"],
+    script:
+        "../scripts/score_loss.py"
+
+
+def subset_scores(wildcards):
+    if wildcards.criterion == "all":
+        return []
+    if wildcards.criterion == "loss":
+        return f"{SCORES}/loss_{{task}}.npy".format(**wildcards)
+    return f"{SCORES}/{{criterion}}.npy".format(**wildcards)
+
+
+rule select:
+    input:
+        store=STORE,
+        scores=subset_scores,
+    output:
+        f"{R}/subsets/{{task}}/{{dataset}}/p{{patch}}_s{{stride}}/{{criterion}}/k{{k}}.npy",
+    log:
+        f"{R}/logs/select/{{task}}_{{dataset}}_p{{patch}}_s{{stride}}_{{criterion}}_k{{k}}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/select.py"

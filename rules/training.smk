@@ -1,0 +1,31 @@
+# One job per training run; resume state lives in results/state/, outside the declared outputs.
+
+
+def subset_of(wildcards):
+    return f"{R}/subsets/{{task}}/{{dataset}}/p{{patch}}_s{{stride}}/{{criterion}}/k{{k}}.npy".format(
+        **wildcards
+    )
+
+
+rule train:
+    input:
+        store=STORE,
+        subset=subset_of,
+        validation=lambda w: manifest(config["recipes"][w.recipe]["validation"]),
+    output:
+        model=f"{R}/runs/{RUN}/model.pt",
+        log=f"{R}/runs/{RUN}/train_log.csv",
+        meta=f"{R}/runs/{RUN}/run.json",
+    log:
+        f"{R}/logs/train/{RUN}.log",
+    conda:
+        ENV
+    threads: config["threads"]["train"]
+    params:
+        run=lambda w: run_of(w).as_dict(),
+        model=lambda w: config["models"][w.model],
+        recipe=lambda w: config["recipes"][w.recipe],
+        state=lambda w: f"{R}/state/{run_of(w).path}",
+        device=config["device"],
+    script:
+        "../scripts/train.py"

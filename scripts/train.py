@@ -1,0 +1,25 @@
+"""Rule train: one run of the recipe on one subset; resumes from results/state/ when killed."""
+
+from pathlib import Path
+
+from patchmine.datasets import load_pairs
+from patchmine.grid import Run
+from patchmine.train import Recipe, RunSpec, load_subset, publish, run_summary, train
+from patchmine.workflow import pick_device, start
+
+start(snakemake)  # noqa: F821
+sm = snakemake  # noqa: F821
+run = Run(**sm.params.run)
+indices, lr, hr, n_store = load_subset(sm.input.store, sm.input.subset, run.scale)
+spec = RunSpec(
+    scale=run.scale,
+    model=dict(sm.params.model),
+    recipe=Recipe.from_config(sm.params.recipe),
+    augment=run.augment,
+    seed=run.seed,
+    indices=indices,
+)
+val_pairs = load_pairs(Path(sm.input.validation).parent, run.scale)
+state = train(spec, lr, hr, val_pairs, sm.params.state, pick_device(sm.params.device))
+publish(state, sm.output.model, sm.output.log)
+run_summary(sm.output.meta, run.as_dict(), spec, n_store, sm.output.log)

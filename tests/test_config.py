@@ -1,0 +1,104 @@
+"""The config is checked before any job runs, with messages that name the key and the value."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from patchmine.config import ConfigError, check_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = str(ROOT / "schemas" / "config.schema.yaml")
+
+
+def _load(name="config.yaml"):
+    with open(ROOT / name) as handle:
+        return yaml.safe_load(handle)
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "tests/data/tiny_config.yaml"])
+def test_shipped_configs_are_valid_and_get_defaults(name):
+    config = _load(name)
+    validate(config, SCHEMA)
+    check_config(config)
+    assert config["device"] == "auto" and config["rand_seed"] == 0
+    for exp in config["experiments"].values():
+        assert exp["seeds"] and exp["augment"]
+
+
+def _error(config) -> str:
+    with pytest.raises(WorkflowError) as info:
+        validate(config, SCHEMA)
+    return str(info.value)
+
+
+def test_unknown_key_is_named():
+    config = _load()
+    config["experiments"]["demo"]["stirde"] = 60
+    assert "stirde" in _error(config)
+
+
+def test_wrong_type_is_named():
+    config = _load()
+    config["recipes"]["demo"]["iterations"] = "many"
+    message = _error(config)
+    assert "iterations" in message and "many" in message
+
+
+def test_out_of_range_is_named():
+    config = _load()
+    config["experiments"]["demo"]["k"] = [0.25, 1.5]
+    message = _error(config)
+    assert "1.5" in message and "'k'" in message
+    config = _load()
+    config["recipes"]["demo"]["lr"] = -1
+    assert "lr" in _error(config)
+
+
+def test_unknown_image_and_bad_name_are_named():
+    config = _load()
+    config["datasets"]["demo_train"]["images"].append("mona_lisa")
+    assert "mona_lisa" in _error(config)
+    config = _load()
+    config["datasets"]["bad/name"] = {"source": "skimage", "images": ["coffee"]}
+    assert "bad/name" in _error(config)
+
+
+def _checked(config):
+    validate(config, SCHEMA)
+    check_config(config)
+
+
+def test_dangling_references_are_named():
+    config = _load()
+    config["experiments"]["demo"]["model"] = "edsr_huge"
+    with pytest.raises(ConfigError, match=r"experiments\.demo\.model: model 'edsr_huge'"):
+        _checked(config)
+    config = _load()
+    config["recipes"]["demo"]["validation"] = "nowhere"
+    with pytest.raises(ConfigError, match=r"recipes\.demo\.validation"):
+        _checked(config)
+
+
+def test_patch_geometry_must_fit_the_scale():
+    config = _load()
+    config["experiments"]["demo"]["scale"] = 3
+    with pytest.raises(ConfigError, match=r"patch_size: 32 is not a multiple of the scale 3"):
+        _checked(config)
+
+
+def test_training_images_must_not_be_test_images():
+    config = _load()
+    config["datasets"]["demo_test"]["images"] = ["coffee", "retina"]
+    with pytest.raises(ConfigError, match="retina"):
+        _checked(config)
+
+
+def test_loss_needs_a_scorer():
+    config = copy.deepcopy(_load())
+    del config["scorer"]
+    with pytest.raises(ConfigError, match="scorer"):
+        _checked(config)

@@ -1,0 +1,54 @@
+"""Image reading conventions and the errors bad files give."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from patchmine.images import ImageError, read_image, write_png
+
+
+def test_grey_is_repeated_to_three_channels(tmp_path):
+    grey = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    Image.fromarray(grey).save(tmp_path / "g.png")
+    rgb = read_image(tmp_path / "g.png")
+    assert rgb.shape == (3, 4, 3) and rgb.dtype == np.uint8
+    for c in range(3):
+        np.testing.assert_array_equal(rgb[:, :, c], grey)
+
+
+def test_alpha_is_dropped(tmp_path):
+    rgba = np.random.default_rng(0).integers(0, 256, (5, 6, 4), dtype=np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "a.png"), rgba[:, :, :3])
+
+
+def test_sixteen_bit_is_scaled_by_257(tmp_path):
+    values = np.array([[0, 257, 65535, 32896]], dtype=np.uint16)
+    Image.fromarray(values).save(tmp_path / "d.png")
+    out = read_image(tmp_path / "d.png")
+    np.testing.assert_array_equal(out[0, :, 0], [0, 1, 255, 128])
+
+
+def test_truncated_file_error_names_the_file(tmp_path):
+    good = np.zeros((64, 64, 3), np.uint8)
+    write_png(tmp_path / "ok.png", good)
+    data = (tmp_path / "ok.png").read_bytes()
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match="broken.png"):
+        read_image(bad)
+
+
+def test_not_an_image_and_missing_file(tmp_path):
+    (tmp_path / "notes.png").write_text("not a picture")
+    with pytest.raises(ImageError, match="notes.png"):
+        read_image(tmp_path / "notes.png")
+    with pytest.raises(ImageError, match="absent.png: no such file"):
+        read_image(tmp_path / "absent.png")
+
+
+def test_write_png_round_trips_and_leaves_no_temporary(tmp_path):
+    image = np.random.default_rng(1).integers(0, 256, (7, 9, 3), dtype=np.uint8)
+    write_png(tmp_path / "sub" / "x.png", image)
+    np.testing.assert_array_equal(read_image(tmp_path / "sub" / "x.png"), image)
+    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["x.png"]

@@ -1,0 +1,133 @@
+"""The real `snakemake` on a tiny config, in a temporary folder: every stage, every output."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from patchmine.criteria import grad
+from patchmine.store import patch_corners
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [*SNAKEMAKE, "--directory", str(workdir), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    shutil.copy(ROOT / "tests" / "data" / "tiny_config.yaml", workdir / "config.yaml")
+    done = snakemake(workdir, "--cores", "2")
+    assert done.returncode == 0, done.stderr[-4000:]
+    with open(workdir / "config.yaml") as handle:
+        config = yaml.safe_load(handle)
+    return workdir, config
+
+
+@pytest.mark.slow
+def test_store_holds_the_patches_the_images_imply(tiny_run):
+    workdir, config = tiny_run
+    results = workdir / "results"
+    manifest = pd.read_csv(results / "data" / "tiny_train" / "manifest.csv")
+    assert list(manifest.name) == config["datasets"]["tiny_train"]["images"]
+    exp = config["experiments"]["tiny"]
+    expected = sum(
+        len(patch_corners(h, w, exp["patch_size"], exp["stride"], (2,))[0])
+        for h, w in zip(manifest.height, manifest.width, strict=True)
+    )
+    with h5py.File(results / "patches" / "tiny_train" / "p32_s64.h5", "r") as f:
+        assert f["hr"].shape == (expected, 32, 32, 3)
+        assert f["lr_x2"].shape == (expected, 16, 16, 3)
+        hr = f["hr"][:]
+    scores = {
+        c: np.load(results / "scores/tiny_train/p32_s64" / f"{c}.npy")
+        for c in ("grad", "std", "freq", "rand", "loss_sr_x2")
+    }
+    for name, values in scores.items():
+        assert values.shape == (expected,) and np.all(np.isfinite(values)), name
+    np.testing.assert_allclose(scores["grad"], grad(hr))
+
+
+@pytest.mark.slow
+def test_grad_subset_is_richer_than_rand(tiny_run):
+    workdir, _ = tiny_run
+    results = workdir / "results"
+    g = np.load(results / "scores/tiny_train/p32_s64/grad.npy")
+    chosen = {
+        c: np.load(results / f"subsets/sr_x2/tiny_train/p32_s64/{c}/k0.5.npy")
+        for c in ("grad", "rand", "loss", "std", "freq")
+    }
+    for indices in chosen.values():
+        assert len(indices) == round(0.5 * len(g)) and np.all(np.diff(indices) > 0)
+    assert g[chosen["grad"]].mean() > g[chosen["rand"]].mean()
+    outside = np.setdiff1d(np.arange(len(g)), chosen["grad"])
+    assert g[chosen["grad"]].min() >= g[outside].max()  # top-K really is the top
+
+
+@pytest.mark.slow
+def test_every_run_is_trained_evaluated_and_tabulated(tiny_run):
+    workdir, config = tiny_run
+    results = workdir / "results"
+    runs = pd.read_csv(results / "tables" / "tiny_runs.csv")
+    assert len(runs) == 5 * 2  # criteria x augmentation
+    assert runs.psnr.between(15, 45).all() and runs.ssim.between(0.2, 1).all()
+    for run_json in results.glob("runs/**/run.json"):
+        meta = json.loads(run_json.read_text())
+        log = pd.read_csv(run_json.parent / "train_log.csv")
+        assert list(log.iteration) == [6, 12] and np.isfinite(log.val_psnr).all()
+        assert meta["best_val_psnr"] == pytest.approx(log.val_psnr.max())
+        per_image = list(run_json.parent.glob("eval/*.csv"))
+        assert len(per_image) == (0 if meta["criterion"] == "all" else 1)
+    table = pd.read_csv(results / "tables" / "tiny.csv")
+    assert len(table) == 10 and table.iloc[:, 1:].notna().all().all()
+    assert "**" in (results / "tables" / "tiny.md").read_text()
+    for name in ("tiny_psnr_vs_k.png", "tiny_psnr_vs_k.pdf", "tiny_histograms.png"):
+        assert (results / "figures" / name).stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_second_run_has_nothing_to_do(tiny_run):
+    workdir, _ = tiny_run
+    again = snakemake(workdir, "--cores", "2", "--dry-run")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
+    config["experiments"]["tiny"]["patchsize"] = 32
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    done = snakemake(tmp_path, "--cores", "1", "--dry-run")
+    assert done.returncode != 0
+    assert "patchsize" in done.stdout + done.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_lint_is_clean():
+    done = subprocess.run(
+        [*SNAKEMAKE, "--lint", "--directory", str(ROOT)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        timeout=300,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0 and "Lints for" not in out, out[-3000:]
