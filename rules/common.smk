@@ -16,8 +16,10 @@ check_config(config)
 
 # Jobs import this checkout's `patchmine`, also inside conda environments and on cluster nodes
 # (which re-read this file), without installing it there.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
+    )
 )
 
 # The conda environment of every job (`--sdm conda`); `torch_build: cuda` on GPU machines.
@@ -27,6 +29,7 @@ R = config["results"]
 RUN = RUN_PATTERN  # wildcards as they stand: f-strings below insert it verbatim
 STORE = f"{R}/patches/{{dataset}}/p{{patch}}_s{{stride}}.h5"
 SCORES = f"{R}/scores/{{dataset}}/p{{patch}}_s{{stride}}"
+SUBSET = f"{R}/subsets/{{task}}/{{dataset}}/p{{patch}}_s{{stride}}/{{criterion}}/k{{k}}.npy"
 
 
 wildcard_constraints:
@@ -82,3 +85,12 @@ def all_targets() -> list[str]:
             f"{R}/figures/{name}_histograms.png",
         ]
     return targets
+
+
+def subset_scores(wildcards):
+    """The scores a subset ranks: none for "all", the task's scorer for "loss"."""
+    if wildcards.criterion == "all":
+        return []
+    if wildcards.criterion == "loss":
+        return f"{SCORES}/loss_{{task}}.npy".format(**wildcards)
+    return f"{SCORES}/{{criterion}}.npy".format(**wildcards)

@@ -41,20 +41,12 @@ rule score_loss:
         "../scripts/score_loss.py"
 
 
-def subset_scores(wildcards):
-    if wildcards.criterion == "all":
-        return []
-    if wildcards.criterion == "loss":
-        return f"{SCORES}/loss_{{task}}.npy".format(**wildcards)
-    return f"{SCORES}/{{criterion}}.npy".format(**wildcards)
-
-
 rule select:
     input:
         store=STORE,
         scores=subset_scores,
     output:
-        f"{R}/subsets/{{task}}/{{dataset}}/p{{patch}}_s{{stride}}/{{criterion}}/k{{k}}.npy",
+        SUBSET,
     log:
         f"{R}/logs/select/{{task}}_{{dataset}}_p{{patch}}_s{{stride}}_{{criterion}}_k{{k}}.log",
     conda:

@@ -1,16 +1,10 @@
 # One job per training run; resume state lives in results/state/, outside the declared outputs.
 
 
-def subset_of(wildcards):
-    return f"{R}/subsets/{{task}}/{{dataset}}/p{{patch}}_s{{stride}}/{{criterion}}/k{{k}}.npy".format(
-        **wildcards
-    )
-
-
 rule train:
     input:
         store=STORE,
-        subset=subset_of,
+        subset=lambda w: SUBSET.format(**w),
         validation=lambda w: manifest(config["recipes"][w.recipe]["validation"]),
     output:
         model=f"{R}/runs/{RUN}/model.pt",
