@@ -136,9 +136,12 @@ def test_forward_matches_functional_reference(scale, denoise):
     torch.testing.assert_close(got, want, atol=1e-3, rtol=1e-5)
 
 
-def test_unsupported_scale():
-    with pytest.raises(ValueError, match="5"):
-        EDSR(scale=5)
+def test_other_integer_scales_get_one_subpixel_stage():
+    model = EDSR(scale=5, n_resblocks=1, n_feats=8)
+    assert model(torch.zeros(1, 3, 6, 7)).shape == (1, 3, 30, 35)
+    assert model.tail[0][0].out_channels == 25 * 8
+    with pytest.raises(ValueError, match="scale >= 2, got 1"):
+        EDSR(scale=1)
 
 
 def test_build_model():

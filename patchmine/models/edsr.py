@@ -67,17 +67,21 @@ class ResBlock(nn.Module):
 
 
 class Upsampler(nn.Sequential):
-    """Sub-pixel upsampler: ``m`` x [conv(F, 4F), PixelShuffle(2)] for 2**m, or one x3 stage."""
+    """Sub-pixel upsampler: ``m`` x [conv(F, 4F), PixelShuffle(2)] for 2**m, else one stage.
+
+    Powers of two and 3 follow EDSR (so published checkpoints load); any other integer scale gets
+    a single conv(F, s*s*F) + PixelShuffle(s) stage, the same construction as EDSR's x3.
+    """
 
     def __init__(self, scale: int, n_feats: int):
         layers: list[nn.Module] = []
         if scale >= 2 and scale & (scale - 1) == 0:
             for _ in range(int(math.log2(scale))):
                 layers += [_conv(n_feats, 4 * n_feats), nn.PixelShuffle(2)]
-        elif scale == 3:
-            layers += [_conv(n_feats, 9 * n_feats), nn.PixelShuffle(3)]
+        elif scale >= 2:
+            layers += [_conv(n_feats, scale * scale * n_feats), nn.PixelShuffle(scale)]
         else:
-            raise ValueError(f"EDSR upsampler supports scale 2**m (m >= 1) or 3, got {scale}")
+            raise ValueError(f"EDSR upsampler needs an integer scale >= 2, got {scale}")
         super().__init__(*layers)
 
 
