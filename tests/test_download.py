@@ -1,0 +1,321 @@
+"""Downloader and archive extraction against a loopback HTTP server (no network needed).
+
+The real archives live on servers the tests cannot reach, so each test serves small files of
+the same names from 127.0.0.1 and makes the server misbehave the ways real ones do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import random
+import stat
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from httpserver import LocalServer
+
+from patchmine.archive import ArchiveError, UnsafeArchiveError, extract
+from patchmine.download import ChecksumError, DownloadError, HTTPStatusError, download
+
+BODY = random.Random(2207).randbytes(200_000)
+DIGEST = hashlib.sha256(BODY).hexdigest()
+HALF = len(BODY) // 2
+FAST = {"backoff": 0.01, "timeout": 5, "chunk": 8192}  # quick retries, partial writes
+
+
+@pytest.fixture
+def server(monkeypatch):
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    srv = LocalServer(lifetime=60).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def log(caplog):
+    caplog.set_level(logging.INFO, logger="test.download")
+    return logging.getLogger("test.download")
+
+
+# --------------------------------------------------------------------------- download
+
+
+def test_normal_download_verified(server, tmp_path, log, caplog):
+    url = server.serve("/DIV2K_valid_HR.zip", BODY)
+    dest = tmp_path / "raw" / "DIV2K_valid_HR.zip"
+    out = download(url, dest, sha256=DIGEST, size=len(BODY), log=log, **FAST)
+    assert out == dest and dest.read_bytes() == BODY
+    assert not (tmp_path / "raw" / "DIV2K_valid_HR.zip.part").exists()
+    [req] = server.requests_for("/DIV2K_valid_HR.zip")
+    assert req.range is None and req.status == 200
+    assert any("100%" in r.getMessage() for r in caplog.records)
+
+    # A verified file is not fetched again.
+    assert download(url, dest, sha256=DIGEST, log=log, **FAST) == dest
+    assert len(server.requests_for("/DIV2K_valid_HR.zip")) == 1
+
+
+def test_cut_transfer_resumes_with_range(server, tmp_path, log):
+    url = server.serve("/benchmark.tar", BODY, cut_after=HALF)
+    dest = tmp_path / "benchmark.tar"
+    download(url, dest, sha256=DIGEST, log=log, **FAST)
+    assert dest.read_bytes() == BODY
+    first, second = server.requests_for("/benchmark.tar")
+    assert first.range is None and first.status == 200
+    assert second.range == f"bytes={HALF}-" and second.status == 206
+
+
+def test_resume_after_interrupted_run(server, tmp_path, log):
+    url = server.serve("/edsr_baseline_x2-1bc95232.pt", BODY)
+    dest = tmp_path / "edsr_baseline_x2-1bc95232.pt"
+    (tmp_path / (dest.name + ".part")).write_bytes(BODY[:1234])  # left by a killed run
+    download(url, dest, sha256=DIGEST, size=len(BODY), log=log, **FAST)
+    assert dest.read_bytes() == BODY
+    [req] = server.requests_for("/edsr_baseline_x2-1bc95232.pt")
+    assert req.range == "bytes=1234-" and req.status == 206
+
+
+def test_timeout_mid_body_is_retried_and_resumed(server, tmp_path, log):
+    url = server.serve("/slow.zip", BODY, cut_after=HALF, stall=1.0)
+    dest = tmp_path / "slow.zip"
+    download(url, dest, sha256=DIGEST, log=log, backoff=0.01, timeout=0.2, chunk=8192)
+    assert dest.read_bytes() == BODY
+    # What the socket buffer held at the timeout may be lost; the rest must not be refetched.
+    resumed_at = int(server.requests_for("/slow.zip")[1].range.removeprefix("bytes=")[:-1])
+    assert 0 < resumed_at <= HALF
+
+
+def test_server_without_range_support_restarts(server, tmp_path, log):
+    url = server.serve("/norange.zip", BODY, ranges=False, cut_after=HALF)
+    dest = tmp_path / "norange.zip"
+    (tmp_path / "norange.zip.part").write_bytes(b"stale bytes from elsewhere")
+    download(url, dest, sha256=DIGEST, log=log, **FAST)
+    assert dest.read_bytes() == BODY
+    reqs = server.requests_for("/norange.zip")
+    assert [r.status for r in reqs] == [200, 200]
+    assert all(r.range is not None for r in reqs)  # asked to resume, got the whole file
+
+
+def test_checksum_mismatch_leaves_nothing(server, tmp_path, log):
+    url = server.serve("/DIV2K_train_HR.zip", BODY)
+    dest = tmp_path / "DIV2K_train_HR.zip"
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    with pytest.raises(ChecksumError) as info:
+        download(url, dest, sha256=wrong, log=log, **FAST)
+    message = str(info.value)
+    assert "DIV2K_train_HR.zip" in message and wrong in message and DIGEST in message
+    assert not dest.exists() and not (tmp_path / "DIV2K_train_HR.zip.part").exists()
+
+
+def test_size_mismatch_is_refused_early(server, tmp_path, log):
+    url = server.serve("/x.zip", BODY)
+    with pytest.raises(ChecksumError, match="size"):
+        download(url, tmp_path / "x.zip", size=len(BODY) + 1, log=log, **FAST)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_404_is_clear_and_not_retried(server, tmp_path, log):
+    url = server.url("/missing.zip")
+    with pytest.raises(HTTPStatusError) as info:
+        download(url, tmp_path / "missing.zip", log=log, **FAST)
+    assert info.value.status == 404 and url in str(info.value) and "404" in str(info.value)
+    assert len(server.requests_for("/missing.zip")) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_5xx_twice_then_success(server, tmp_path, log, caplog):
+    url = server.serve("/flaky.zip", BODY, fail_first=2, fail_status=503)
+    dest = tmp_path / "flaky.zip"
+    download(url, dest, sha256=DIGEST, log=log, **FAST)
+    assert dest.read_bytes() == BODY
+    assert [r.status for r in server.requests_for("/flaky.zip")] == [503, 503, 200]
+    assert sum("retry" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_persistent_5xx_gives_up(server, tmp_path, log):
+    url = server.serve("/down.zip", BODY, fail_first=100, fail_status=500)
+    with pytest.raises(DownloadError, match="giving up after 3"):
+        download(url, tmp_path / "down.zip", retries=2, log=log, **FAST)
+    assert len(server.requests_for("/down.zip")) == 3
+
+
+def test_416_with_complete_part_is_accepted(server, tmp_path, log):
+    url = server.serve("/done.zip", BODY)
+    dest = tmp_path / "done.zip"
+    (tmp_path / "done.zip.part").write_bytes(BODY)
+    download(url, dest, sha256=DIGEST, log=log, **FAST)
+    assert dest.read_bytes() == BODY
+    assert [r.status for r in server.requests_for("/done.zip")] == [416]
+
+
+def test_416_with_oversized_part_restarts(server, tmp_path, log):
+    url = server.serve("/big.zip", BODY)
+    dest = tmp_path / "big.zip"
+    (tmp_path / "big.zip.part").write_bytes(BODY + b"junk")
+    download(url, dest, sha256=DIGEST, log=log, **FAST)
+    assert dest.read_bytes() == BODY
+    assert [r.status for r in server.requests_for("/big.zip")] == [416, 200]
+
+
+@pytest.mark.parametrize("form", ["path", "file-url"])
+def test_local_files_are_copied_and_verified(tmp_path, log, form):
+    src = tmp_path / "disk" / "DIV2K_valid_HR.zip"
+    src.parent.mkdir()
+    src.write_bytes(BODY)
+    url = str(src) if form == "path" else src.as_uri()
+    dest = download(url, tmp_path / "raw" / "DIV2K_valid_HR.zip", sha256=DIGEST, log=log)
+    assert dest.read_bytes() == BODY
+    with pytest.raises(DownloadError, match="no such file"):
+        download(str(src) + ".nope", tmp_path / "raw" / "other.zip", log=log)
+
+
+def test_unsupported_scheme(tmp_path):
+    with pytest.raises(DownloadError, match="unsupported URL scheme"):
+        download("gopher://example/x", tmp_path / "x")
+
+
+# --------------------------------------------------------------------------- archives
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _tar(path: Path, members, mode: str = "w") -> Path:
+    """Write a tar from (name, kind, payload) triples; kinds: file, sym, hard, dev, dir."""
+    types = {"sym": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE, "dev": tarfile.CHRTYPE}
+    with tarfile.open(path, mode) as tf:
+        for name, kind, payload in members:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = len(payload)
+                tf.addfile(info, io.BytesIO(payload))
+                continue
+            if kind == "dir":
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+            else:
+                info.type, info.linkname = types[kind], payload or ""
+            tf.addfile(info)
+    return path
+
+
+def _zip(path: Path, members) -> Path:
+    """Write a zip from (name, kind, payload) triples; kinds: file, sym."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, kind, payload in members:
+            if kind == "sym":
+                info = zipfile.ZipInfo(name)
+                info.create_system = 3
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                zf.writestr(info, payload)
+            else:
+                zf.writestr(name, payload)
+    return path
+
+
+DIV2K = [
+    ("DIV2K_train_HR/", "dir", b""),
+    ("DIV2K_train_HR/0001.png", "file", PNG + b"one"),
+    ("DIV2K_train_HR/0002.png", "file", PNG + b"two"),
+    ("DIV2K_train_LR_bicubic/X2/0001x2.png", "file", PNG + b"lr1"),
+]
+BENCH = [
+    ("benchmark/Set5/HR/baby.png", "file", PNG + b"baby"),
+    ("benchmark/Set5/LR_bicubic/X2/babyx2.png", "file", PNG + b"babyx2"),
+    ("benchmark/Set5/latest.png", "sym", "HR/baby.png"),  # a safe, inside link
+]
+
+
+def test_zip_extraction_div2k_layout(tmp_path):
+    archive = _zip(tmp_path / "DIV2K_train_HR.zip", [m for m in DIV2K if m[1] != "dir"])
+    target = tmp_path / "data" / "div2k"
+    files = extract(archive, target)
+    assert files == [target / m[0] for m in DIV2K if m[1] == "file"]
+    for name, _, payload in DIV2K[1:]:
+        assert (target / name).read_bytes() == payload
+    assert sorted(p.name for p in target.parent.iterdir()) == ["div2k"]  # no staging left
+
+
+@pytest.mark.parametrize("mode,suffix", [("w:gz", ".tar.gz"), ("w:gz", ".tgz"), ("w", ".tar")])
+def test_tar_extraction_layouts(tmp_path, mode, suffix):
+    archive = _tar(tmp_path / f"benchmark{suffix}", DIV2K + BENCH, mode)
+    target = tmp_path / "data"
+    files = extract(archive, target)
+    assert target / "DIV2K_train_HR/0001.png" in files
+    assert (target / "benchmark/Set5/LR_bicubic/X2/babyx2.png").read_bytes() == PNG + b"babyx2"
+    link = target / "benchmark/Set5/latest.png"
+    assert link.is_symlink() and link.read_bytes() == PNG + b"baby"
+
+
+def test_members_prefix_and_merge_into_existing_folder(tmp_path):
+    archive = _zip(tmp_path / "both.zip", [m for m in DIV2K if m[1] != "dir"])
+    target = tmp_path / "data"
+    (target / "DIV2K_train_HR").mkdir(parents=True)
+    (target / "DIV2K_train_HR" / "0002.png").write_bytes(b"old")
+    (target / "keep.txt").write_text("mine")
+    files = extract(archive, target, members_prefix="DIV2K_train_HR/")
+    assert files == [target / "DIV2K_train_HR/0001.png", target / "DIV2K_train_HR/0002.png"]
+    assert (target / "DIV2K_train_HR/0002.png").read_bytes() == PNG + b"two"
+    assert (target / "keep.txt").read_text() == "mine"
+    assert not (target / "DIV2K_train_LR_bicubic").exists()
+    with pytest.raises(ArchiveError, match="no member starts with"):
+        extract(archive, target, members_prefix="DIV2K_valid_HR/")
+
+
+GOOD = ("DIV2K_train_HR/0001.png", "file", PNG)  # listed first: validation must precede writing
+
+UNSAFE = {
+    "tar-dotdot": ("tar", "../evil.txt", [("../evil.txt", "file", b"x")]),
+    "zip-dotdot": ("zip", "../evil.txt", [("../evil.txt", "file", b"x")]),
+    "tar-absolute": ("tar", "{abs}", [("{abs}", "file", b"x")]),
+    "zip-absolute": ("zip", "{abs}", [("{abs}", "file", b"x")]),
+    "tar-symlink-out": ("tar", "link", [("link", "sym", "../../outside")]),
+    "tar-symlink-abs": ("tar", "link", [("link", "sym", "/etc/passwd")]),
+    "zip-symlink-out": ("zip", "link", [("link", "sym", "../outside")]),
+    "tar-hardlink-out": ("tar", "hard", [("hard", "hard", "../outside")]),
+    "tar-through-link": ("tar", "d/evil.txt", [("d", "sym", "."), ("d/evil.txt", "file", b"x")]),
+    "tar-link-chain": ("tar", "a", [("sub/l", "sym", ".."), ("a", "sym", "sub/l/../..")]),
+    "tar-device": ("tar", "dev", [("dev", "dev", None)]),
+}
+
+
+@pytest.mark.parametrize("case", list(UNSAFE))
+def test_unsafe_members_are_refused_before_writing(tmp_path, case):
+    fmt, member, members = UNSAFE[case]
+    absolute = str(tmp_path / "abs-evil.txt")
+    member = member.format(abs=absolute)
+    members = [(n.format(abs=absolute), k, p) for n, k, p in members]
+    archive = tmp_path / f"bad.{fmt}"
+    if fmt == "tar":
+        _tar(archive, [GOOD, *members])
+    else:
+        _zip(archive, [GOOD, *[(n, k, p or b"") for n, k, p in members]])
+    target = tmp_path / "data" / "out"
+    target.mkdir(parents=True)
+    (target / "keep.txt").write_text("mine")
+
+    with pytest.raises(UnsafeArchiveError) as info:
+        extract(archive, target)
+    assert repr(member) in str(info.value) and str(archive) in str(info.value)
+    assert info.value.member == member
+    assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["out"]
+    assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "abs-evil.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name, "data"]
+
+
+def test_unsafe_archive_leaves_new_target_absent(tmp_path):
+    archive = _tar(tmp_path / "bad.tar.gz", [GOOD, ("../evil.txt", "file", b"x")], "w:gz")
+    with pytest.raises(UnsafeArchiveError, match=r"'\.\./evil\.txt'"):
+        extract(archive, tmp_path / "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tar.gz"]
+
+
+def test_not_an_archive(tmp_path):
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not an archive at all")
+    with pytest.raises(ArchiveError, match="not a zip or tar"):
+        extract(junk, tmp_path / "out")
