@@ -39,6 +39,13 @@ def check_config(config: dict) -> None:
                     f"{key}.{field}: {exp[field]} is not a multiple of the scale {exp['scale']}; "
                     "LR patches must start on whole LR pixels"
                 )
+        for dataset in {exp["train"], *exp["test"], recipes[exp["recipe"]]["validation"]}:
+            spec = datasets[dataset]
+            if spec["source"] == "pairs" and spec["scale"] != exp["scale"]:
+                raise ConfigError(
+                    f"{key}.scale: {exp['scale']} but dataset {dataset!r} holds real x"
+                    f"{spec['scale']} pairs (datasets.{dataset}.scale)"
+                )
         validation = recipes[exp["recipe"]]["validation"]
         overlap = _shared_images(datasets, exp["train"], [validation, *exp["test"]])
         if overlap:
@@ -55,7 +62,8 @@ def _shared_images(datasets: dict, train: str, others: list[str]) -> list[str]:
         spec = datasets[dataset]
         if spec["source"] == "skimage":
             return set(spec["images"])
-        return {f"{spec['path']}/{spec.get('pattern', '*')}"}
+        folder = spec.get("hr") or spec["path"]
+        return {f"{folder}/{spec.get('set', spec.get('pattern', '*'))}"}
 
     train_names = names(train)
     return sorted(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,10 +40,17 @@ SKIMAGE_PHOTOS = {
 
 @dataclass(frozen=True)
 class SourceImage:
-    """One image of a dataset: its name in the canonical layout and the file it is read from."""
+    """One image of a dataset: its name in the canonical layout and the file it is read from.
+
+    ``lr`` maps a scale to an LR file made elsewhere (official MATLAB-made LR, or the LR half of a
+    real-world pair); scales without one get MATLAB-exact bicubic LR made here. ``crop`` allows
+    the HR image to be cropped to a multiple of the scale to match its given LR file.
+    """
 
     name: str
     path: Path
+    lr: dict = field(default_factory=dict)
+    crop: bool = True
 
 
 def skimage_images(names: list[str]) -> list[SourceImage]:
@@ -75,6 +82,70 @@ def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceI
     return [SourceImage(p.stem, p) for p in files]
 
 
+def benchmark_images(root: str | os.PathLike, name: str) -> list[SourceImage]:
+    """A set in EDSR's ``benchmark.tar`` layout: ``<root>/<name>/HR`` and ``LR_bicubic/X<s>``.
+
+    LR files that exist are used as they are (they were made by MATLAB); missing scales are made
+    here with the MATLAB-exact imresize.
+    """
+    set_root = Path(root) / name
+    images = folder_images(set_root / "HR")
+    lr_root = set_root / "LR_bicubic"
+    scales = sorted(
+        int(d.name[1:]) for d in lr_root.glob("X*") if d.is_dir() and d.name[1:].isdigit()
+    ) if lr_root.is_dir() else []
+    return [
+        SourceImage(
+            im.name,
+            im.path,
+            lr={
+                s: f
+                for s in scales
+                for f in [lr_root / f"X{s}" / f"{im.name}x{s}{im.path.suffix}"]
+                if f.is_file()
+            },
+        )
+        for im in images
+    ]
+
+
+def paired_images(
+    hr_folder: str | os.PathLike,
+    lr_folder: str | os.PathLike,
+    scale: int,
+    lr_name: str = "{name}",
+    pattern: str = "*",
+    crop: bool = True,
+) -> list[SourceImage]:
+    """Real-world pairs: every HR image matched to the LR file named ``lr_name`` (by stem).
+
+    ``lr_name`` is a format string with ``{name}`` (the HR stem) and ``{scale}``, e.g.
+    ``"{name}x{scale}"``; the LR file may have any image extension. An HR image without its LR
+    partner is an error naming both, never silently dropped.
+    """
+    hrs = folder_images(hr_folder, pattern)
+    lr_folder = Path(lr_folder)
+    if not lr_folder.is_dir():
+        raise FileNotFoundError(f"LR folder {lr_folder} does not exist")
+    by_stem = {
+        p.stem: p
+        for p in lr_folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    }
+    pairs, missing = [], []
+    for im in hrs:
+        stem = lr_name.format(name=im.name, scale=scale)
+        if stem not in by_stem:
+            missing.append(f"{im.path} (expected {lr_folder / stem}.*)")
+            continue
+        pairs.append(SourceImage(im.name, im.path, lr={scale: by_stem[stem]}, crop=crop))
+    if missing:
+        raise ValueError(
+            f"{len(missing)} HR image(s) have no LR partner in {lr_folder}: " + "; ".join(missing)
+        )
+    return pairs
+
+
 def source_images(spec: dict) -> list[SourceImage]:
     """The images of a dataset as configured (``source`` key decides where they come from)."""
     source = spec["source"]
@@ -82,6 +153,13 @@ def source_images(spec: dict) -> list[SourceImage]:
         return skimage_images(spec["images"])
     if source == "folder":
         return folder_images(spec["path"], spec.get("pattern", "*"))
+    if source == "benchmark":
+        return benchmark_images(spec["path"], spec["set"])
+    if source == "pairs":
+        return paired_images(
+            spec["hr"], spec["lr"], spec["scale"], spec.get("lr_name", "{name}"),
+            spec.get("pattern", "*"), spec.get("crop", True),
+        )
     raise ValueError(f"unknown dataset source {source!r}")
 
 
@@ -125,7 +203,9 @@ def ingest(
             continue
         write_png(hr_path(root, image.name), hr)
         for scale in scales:
-            write_png(lr_path(root, image.name, scale), bicubic_lr(hr, scale))
+            given = scale in image.lr
+            lr = _check_given_lr(hr, image, scale) if given else bicubic_lr(hr, scale)
+            write_png(lr_path(root, image.name, scale), lr)
         rows.append(
             {"name": image.name, "height": height, "width": width, "source": str(image.path)}
         )
@@ -135,6 +215,29 @@ def ingest(
     _write_csv(root / "skipped.csv", skipped, ["name", "path", "height", "width", "reason"])
     _write_csv(root / "manifest.csv", rows, ["name", "height", "width", "source"])
     return rows
+
+
+def _check_given_lr(hr: np.ndarray, image: SourceImage, scale: int) -> np.ndarray:
+    """The LR file of a pair made elsewhere, checked against its HR image.
+
+    The canonical layout stores HR uncropped and LR_s = LR of ``modcrop(HR, s)``, so the LR must
+    be ``(H // s, W // s)``. With ``image.crop`` off the HR must be exactly ``s`` x the LR.
+    """
+    lr = read_image(image.lr[scale])
+    height, width = hr.shape[:2]
+    if image.crop:
+        ok = lr.shape[:2] == (height // scale, width // scale)
+    else:
+        ok = (height, width) == (lr.shape[0] * scale, lr.shape[1] * scale)
+    if not ok:
+        raise ImageError(
+            f"pair {image.path} / {image.lr[scale]}: HR is {height}x{width} but LR is "
+            f"{lr.shape[0]}x{lr.shape[1]}, which at x{scale} needs HR "
+            f"{lr.shape[0] * scale}x{lr.shape[1] * scale}"
+            + (f" (up to {scale - 1} extra rows/columns are cropped)" if image.crop else
+               " (crop is off)")
+        )
+    return lr
 
 
 def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:

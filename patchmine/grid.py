@@ -144,3 +144,11 @@ def store_scales(config: dict, dataset: str, patch: int, stride: int) -> list[in
         if exp["train"] == dataset and exp["patch_size"] == patch and exp["stride"] == stride
     }
     return sorted(scales) or [2]
+
+
+def dataset_min_size(config: dict, dataset: str) -> int:
+    """The largest patch any experiment cuts from ``dataset``: smaller images are skipped."""
+    sizes = [
+        exp["patch_size"] for exp in config["experiments"].values() if exp["train"] == dataset
+    ]
+    return max(sizes, default=1)

@@ -6,6 +6,7 @@ from patchmine.grid import (
     RUN_PATTERN,
     WILDCARDS,
     Run,
+    dataset_min_size,
     dataset_scales,
     experiment_runs,
     scorer_run,

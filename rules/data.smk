@@ -13,5 +13,6 @@ rule ingest:
     params:
         spec=lambda w: config["datasets"][w.dataset],
         scales=lambda w: dataset_scales(config, w.dataset),
+        min_size=lambda w: dataset_min_size(config, w.dataset),
     script:
         "../scripts/ingest.py"

@@ -10,4 +10,5 @@ ingest(
     source_images(snakemake.params.spec),  # noqa: F821
     Path(snakemake.output.manifest).parent,  # noqa: F821
     snakemake.params.scales,  # noqa: F821
+    min_size=snakemake.params.min_size,  # noqa: F821
 )

@@ -1,0 +1,142 @@
+"""Every dataset source ends up in one canonical layout, or stops with a message naming the file."""
+
+import csv
+
+import numpy as np
+import pytest
+from conftest import BENCHMARK, need
+
+from patchmine.datasets import (
+    benchmark_images,
+    folder_images,
+    ingest,
+    load_pairs,
+    lr_path,
+    paired_images,
+    read_manifest,
+    skimage_images,
+)
+from patchmine.degrade import bicubic_lr
+from patchmine.images import ImageError, read_image, write_png
+
+
+def _image(shape, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+def test_real_benchmark_set_uses_its_matlab_lr_and_makes_missing_scales(tmp_path):
+    need(BENCHMARK / "Set5")
+    images = benchmark_images(BENCHMARK, "Set5")
+    assert [im.name for im in images] == ["baby", "bird", "butterfly", "head", "woman"]
+    assert all(set(im.lr) == {2} for im in images)
+    ingest(images, tmp_path / "set5", scales=[2, 3])
+    for im in images:
+        given = read_image(im.lr[2])
+        np.testing.assert_array_equal(read_image(lr_path(tmp_path / "set5", im.name, 2)), given)
+        hr = read_image(im.path)
+        made = read_image(lr_path(tmp_path / "set5", im.name, 3))
+        np.testing.assert_array_equal(made, bicubic_lr(hr, 3))
+    pairs = load_pairs(tmp_path / "set5", 2)
+    assert [p[0] for p in pairs] == ["baby", "bird", "butterfly", "head", "woman"]
+
+
+def test_grey_benchmark_image_is_ingested_as_rgb(tmp_path):
+    need(BENCHMARK / "Set14" / "HR" / "bridge.png")
+    bridge = [im for im in benchmark_images(BENCHMARK, "Set14") if im.name == "bridge"]
+    ingest(bridge, tmp_path / "s", scales=[2])
+    hr = read_image(tmp_path / "s" / "HR" / "bridge.png")
+    assert hr.ndim == 3 and np.array_equal(hr[..., 0], hr[..., 2])
+
+
+def test_synthetic_benchmark_tree(tmp_path):
+    root = tmp_path / "benchmark"
+    hr = _image((30, 41, 3))
+    write_png(root / "Mine" / "HR" / "a.png", hr)
+    write_png(root / "Mine" / "LR_bicubic" / "X2" / "ax2.png", bicubic_lr(hr, 2))
+    images = benchmark_images(root, "Mine")
+    assert images[0].lr == {2: root / "Mine" / "LR_bicubic" / "X2" / "ax2.png"}
+    rows = ingest(images, tmp_path / "out", scales=[2, 4])
+    assert rows[0]["height"] == 30 and rows[0]["width"] == 41
+    assert read_image(lr_path(tmp_path / "out", "a", 4)).shape == (7, 10, 3)
+
+
+def test_wrong_sized_benchmark_lr_is_named(tmp_path):
+    root = tmp_path / "benchmark"
+    write_png(root / "Mine" / "HR" / "a.png", _image((30, 40, 3)))
+    write_png(root / "Mine" / "LR_bicubic" / "X2" / "ax2.png", _image((14, 20, 3)))
+    with pytest.raises(ImageError, match="ax2.png"):
+        ingest(benchmark_images(root, "Mine"), tmp_path / "out", scales=[2])
+
+
+def _pairs_tree(tmp_path, scale=2, lr_name="{name}_lr", sizes=None):
+    sizes = sizes or {"p1": (40, 50), "p2": (33, 47)}
+    for i, (name, (h, w)) in enumerate(sizes.items()):
+        write_png(tmp_path / "hr" / f"{name}.png", _image((h, w, 3), i))
+        lr = _image((h // scale, w // scale, 3), 10 + i)  # "real" LR: not a bicubic of HR
+        write_png(tmp_path / "lr" / (lr_name.format(name=name, scale=scale) + ".png"), lr)
+    return tmp_path / "hr", tmp_path / "lr"
+
+
+def test_pairs_are_matched_by_name_and_keep_their_real_lr(tmp_path):
+    hr, lr = _pairs_tree(tmp_path, lr_name="{name}x{scale}")
+    images = paired_images(hr, lr, 2, lr_name="{name}x{scale}")
+    ingest(images, tmp_path / "out", scales=[2])
+    for im in images:
+        np.testing.assert_array_equal(
+            read_image(lr_path(tmp_path / "out", im.name, 2)), read_image(im.lr[2])
+        )
+    assert [row["name"] for row in read_manifest(tmp_path / "out")] == ["p1", "p2"]
+
+
+def test_pair_without_partner_is_named(tmp_path):
+    hr, lr = _pairs_tree(tmp_path)
+    (lr / "p2_lr.png").unlink()
+    with pytest.raises(ValueError, match=r"p2\.png.*p2_lr"):
+        paired_images(hr, lr, 2, lr_name="{name}_lr")
+
+
+def test_pair_with_wrong_scale_is_named(tmp_path):
+    hr, lr = _pairs_tree(tmp_path, sizes={"odd": (40, 50)})
+    write_png(lr / "odd_lr.png", _image((13, 16, 3)))
+    with pytest.raises(ImageError, match=r"odd\.png / .*odd_lr\.png.*40x50.*13x16"):
+        ingest(paired_images(hr, lr, 2, lr_name="{name}_lr"), tmp_path / "out", scales=[2])
+
+
+def test_pair_crop_rule(tmp_path):
+    hr, lr = _pairs_tree(tmp_path, sizes={"o": (33, 47)})  # HR one pixel over 2 x LR
+    ingest(paired_images(hr, lr, 2, lr_name="{name}_lr"), tmp_path / "a", scales=[2])
+    with pytest.raises(ImageError, match="crop is off"):
+        ingest(paired_images(hr, lr, 2, lr_name="{name}_lr", crop=False), tmp_path / "b", [2])
+
+
+def test_empty_folder_and_missing_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("no images here")
+    with pytest.raises(ValueError, match="empty holds no images"):
+        folder_images(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        folder_images(tmp_path / "nowhere")
+
+
+def test_small_images_are_skipped_and_counted(tmp_path):
+    write_png(tmp_path / "in" / "big.png", _image((64, 64, 3)))
+    write_png(tmp_path / "in" / "tiny.png", _image((20, 90, 3)))
+    rows = ingest(folder_images(tmp_path / "in"), tmp_path / "out", scales=[2], min_size=48)
+    assert [r["name"] for r in rows] == ["big"]
+    with open(tmp_path / "out" / "skipped.csv") as handle:
+        skipped = list(csv.DictReader(handle))
+    assert [(s["name"], s["height"], s["width"]) for s in skipped] == [("tiny", "20", "90")]
+    assert "48" in skipped[0]["reason"]
+
+
+def test_corrupt_image_in_a_folder_is_named_and_earlier_output_kept(tmp_path):
+    write_png(tmp_path / "in" / "a.png", _image((40, 40, 3)))
+    (tmp_path / "in" / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    with pytest.raises(ImageError, match="b.png"):
+        ingest(folder_images(tmp_path / "in"), tmp_path / "out", scales=[2])
+    assert not (tmp_path / "out" / "manifest.csv").exists()  # incomplete set is never "done"
+
+
+def test_unknown_skimage_name():
+    with pytest.raises(ValueError, match="mona"):
+        skimage_images(["coffee", "mona"])
