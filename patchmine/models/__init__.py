@@ -28,7 +28,42 @@ def _build_edsr(spec: dict, scale: int, task: str) -> nn.Module:
     )
 
 
-_BUILDERS = {"edsr": _build_edsr}
+def _check_keys(spec: dict, known: set, arch: str) -> None:
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in model spec for arch {arch!r}")
+
+
+def _build_dncnn(spec: dict, scale: int, task: str) -> nn.Module:
+    """DnCNN on colour images (3 channels), with BatchNorm, taking and returning 0..255 like
+    EDSR (``pixel_range=255``; inside, the stack sees [0, 1] as in the DnCNN paper)."""
+    from patchmine.models.dncnn import DnCNN
+
+    _check_keys(spec, {"arch", "channels", "layers"}, "dncnn")
+    if task != "denoise":
+        raise ValueError(f"arch 'dncnn' is a denoiser; task {task!r} is not supported")
+    return DnCNN(
+        channels=3,
+        features=int(spec.get("channels", 64)),
+        depth=int(spec.get("layers", 17)),
+        batch_norm=True,
+        pixel_range=255.0,
+    )
+
+
+def _build_oisr_rk2_s(spec: dict, scale: int, task: str) -> nn.Module:
+    from patchmine.models.oisr import OISR_RK2
+
+    _check_keys(spec, {"arch", "blocks", "channels"}, "oisr_rk2_s")
+    return OISR_RK2(
+        scale=scale,
+        n_blocks=int(spec.get("blocks", 16)),
+        n_feats=int(spec.get("channels", 64)),
+        denoise=(task == "denoise"),
+    )
+
+
+_BUILDERS = {"edsr": _build_edsr, "dncnn": _build_dncnn, "oisr_rk2_s": _build_oisr_rk2_s}
 
 
 def build_model(spec: dict, scale: int, task: str) -> nn.Module:
@@ -36,7 +71,15 @@ def build_model(spec: dict, scale: int, task: str) -> nn.Module:
     ``{"arch": "edsr", "blocks": 16, "channels": 64, "res_scale": 1.0}``.
 
     ``task`` is ``"sr"`` (``scale`` is the upscaling factor) or ``"denoise"`` (``scale`` is
-    ignored). Missing EDSR keys default to the baseline; unknown keys or archs raise ValueError.
+    ignored). Archs and their keys (missing ones take the default shown):
+
+    * ``edsr``: ``blocks`` 16, ``channels`` 64, ``res_scale`` 1.0 (the EDSR baseline);
+    * ``oisr_rk2_s``: ``blocks`` 16, ``channels`` 64 (OISR-RK2-s, 1,371,939 parameters at x2);
+    * ``dncnn`` (task ``"denoise"`` only): ``channels`` 64 (features), ``layers`` 17 (convs);
+      colour DnCNN with BatchNorm.
+
+    Every model takes and returns float NCHW RGB on 0..255. Unknown keys or archs, or an arch
+    used for a task it does not do, raise ValueError.
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
