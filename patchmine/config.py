@@ -6,6 +6,8 @@ names the key, not hours later inside a training job.
 
 from __future__ import annotations
 
+from patchmine.catalog import DIV2K_IDS
+
 
 class ConfigError(ValueError):
     """A configuration mistake; the message names the key and the value."""
@@ -62,8 +64,14 @@ def _shared_images(datasets: dict, train: str, others: list[str]) -> list[str]:
         spec = datasets[dataset]
         if spec["source"] == "skimage":
             return set(spec["images"])
+        if spec["source"] == "div2k":
+            lo, hi = DIV2K_IDS[spec["split"]]
+            first, last = spec.get("first", lo), spec.get("last", hi)
+            return {f"DIV2K {i:04d}" for i in range(first, last + 1)}
+        if spec["source"] == "benchmark":
+            return {f"{spec.get('path', 'benchmark')}/{spec['set']}"}
         folder = spec.get("hr") or spec["path"]
-        return {f"{folder}/{spec.get('set', spec.get('pattern', '*'))}"}
+        return {f"{folder}/{spec.get('pattern', '*')}"}
 
     train_names = names(train)
     return sorted(

@@ -91,9 +91,11 @@ def benchmark_images(root: str | os.PathLike, name: str) -> list[SourceImage]:
     set_root = Path(root) / name
     images = folder_images(set_root / "HR")
     lr_root = set_root / "LR_bicubic"
-    scales = sorted(
-        int(d.name[1:]) for d in lr_root.glob("X*") if d.is_dir() and d.name[1:].isdigit()
-    ) if lr_root.is_dir() else []
+    scales = (
+        sorted(int(d.name[1:]) for d in lr_root.glob("X*") if d.is_dir() and d.name[1:].isdigit())
+        if lr_root.is_dir()
+        else []
+    )
     return [
         SourceImage(
             im.name,
@@ -146,19 +148,33 @@ def paired_images(
     return pairs
 
 
-def source_images(spec: dict) -> list[SourceImage]:
+def source_images(spec: dict, data_dir: str = "data") -> list[SourceImage]:
     """The images of a dataset as configured (``source`` key decides where they come from)."""
+    from patchmine.catalog import dataset_root, div2k_images
+
     source = spec["source"]
+    if source == "div2k":
+        return div2k_images(
+            dataset_root(spec, data_dir),
+            spec["split"],
+            spec.get("official_lr", []),
+            spec.get("first"),
+            spec.get("last"),
+        )
     if source == "skimage":
         return skimage_images(spec["images"])
     if source == "folder":
         return folder_images(spec["path"], spec.get("pattern", "*"))
     if source == "benchmark":
-        return benchmark_images(spec["path"], spec["set"])
+        return benchmark_images(dataset_root(spec, data_dir), spec["set"])
     if source == "pairs":
         return paired_images(
-            spec["hr"], spec["lr"], spec["scale"], spec.get("lr_name", "{name}"),
-            spec.get("pattern", "*"), spec.get("crop", True),
+            spec["hr"],
+            spec["lr"],
+            spec["scale"],
+            spec.get("lr_name", "{name}"),
+            spec.get("pattern", "*"),
+            spec.get("crop", True),
         )
     raise ValueError(f"unknown dataset source {source!r}")
 
@@ -234,8 +250,11 @@ def _check_given_lr(hr: np.ndarray, image: SourceImage, scale: int) -> np.ndarra
             f"pair {image.path} / {image.lr[scale]}: HR is {height}x{width} but LR is "
             f"{lr.shape[0]}x{lr.shape[1]}, which at x{scale} needs HR "
             f"{lr.shape[0] * scale}x{lr.shape[1] * scale}"
-            + (f" (up to {scale - 1} extra rows/columns are cropped)" if image.crop else
-               " (crop is off)")
+            + (
+                f" (up to {scale - 1} extra rows/columns are cropped)"
+                if image.crop
+                else " (crop is off)"
+            )
         )
     return lr
 

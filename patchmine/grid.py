@@ -30,6 +30,7 @@ WILDCARDS = {
     "k": r"\d+|\d+\.\d+|all",
     "aug": r"aug|noaug",
     "seed": r"\d+",
+    "archive": r"[A-Za-z0-9_.-]+",
 }
 
 
@@ -148,7 +149,5 @@ def store_scales(config: dict, dataset: str, patch: int, stride: int) -> list[in
 
 def dataset_min_size(config: dict, dataset: str) -> int:
     """The largest patch any experiment cuts from ``dataset``: smaller images are skipped."""
-    sizes = [
-        exp["patch_size"] for exp in config["experiments"].values() if exp["train"] == dataset
-    ]
+    sizes = [exp["patch_size"] for exp in config["experiments"].values() if exp["train"] == dataset]
     return max(sizes, default=1)

@@ -1,6 +1,7 @@
 # Paths, grids and checks shared by every rule file.
 import os
 
+from patchmine.catalog import dataset_archives
 from patchmine.config import check_config
 from patchmine.grid import (
     RUN_PATTERN,
@@ -27,10 +28,13 @@ os.environ.update(
 ENV = f"../envs/patchmine-{config['torch_build']}.yaml"
 
 R = config["results"]
+DATA = config["data_dir"]
 RUN = RUN_PATTERN  # wildcards as they stand: f-strings below insert it verbatim
 STORE = f"{R}/patches/{{dataset}}/p{{patch}}_s{{stride}}.h5"
 SCORES = f"{R}/scores/{{dataset}}/p{{patch}}_s{{stride}}"
-SUBSET = f"{R}/subsets/{{task}}/{{dataset}}/p{{patch}}_s{{stride}}/{{criterion}}/k{{k}}.npy"
+SUBSET = (
+    f"{R}/subsets/{{task}}/{{dataset}}/p{{patch}}_s{{stride}}/{{criterion}}/k{{k}}.npy"
+)
 
 
 wildcard_constraints:
@@ -95,3 +99,19 @@ def subset_scores(wildcards):
     if wildcards.criterion == "loss":
         return f"{SCORES}/loss_{{task}}.npy".format(**wildcards)
     return f"{SCORES}/{{criterion}}.npy".format(**wildcards)
+
+
+def archives() -> dict:
+    """Every archive some dataset downloads: {name: {"url", "sha256"}}."""
+    table = {}
+    for spec in config["datasets"].values():
+        table.update(dataset_archives(spec))
+    return table
+
+
+def dataset_downloads(dataset: str) -> list[str]:
+    """The extraction records a dataset waits for (none when it reads a folder)."""
+    return [
+        f"{DATA}/extracted/{name}.txt"
+        for name in dataset_archives(config["datasets"][dataset])
+    ]

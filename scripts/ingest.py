@@ -7,7 +7,7 @@ from patchmine.workflow import start
 
 start(snakemake)  # noqa: F821
 ingest(
-    source_images(snakemake.params.spec),  # noqa: F821
+    source_images(snakemake.params.spec, snakemake.params.data_dir),  # noqa: F821
     Path(snakemake.output.manifest).parent,  # noqa: F821
     snakemake.params.scales,  # noqa: F821
     min_size=snakemake.params.min_size,  # noqa: F821

@@ -102,3 +102,30 @@ def test_loss_needs_a_scorer():
     del config["scorer"]
     with pytest.raises(ConfigError, match="scorer"):
         _checked(config)
+
+
+def test_div2k_training_and_validation_ranges_must_not_overlap():
+    config = _load()
+    config["datasets"]["demo_train"] = {"source": "div2k", "split": "train", "download": True}
+    config["datasets"]["demo_val"] = {
+        "source": "div2k",
+        "split": "train",
+        "download": True,
+        "first": 700,
+        "last": 800,
+    }
+    with pytest.raises(ConfigError, match="DIV2K 0700"):
+        _checked(config)
+    config["datasets"]["demo_val"] = {"source": "div2k", "split": "valid", "download": True}
+    _checked(config)
+
+
+def test_download_and_path_are_exclusive():
+    config = _load()
+    config["datasets"]["demo_train"] = {
+        "source": "div2k",
+        "split": "train",
+        "download": True,
+        "path": "/data/DIV2K",
+    }
+    assert "demo_train" in _error(config)

@@ -1,0 +1,92 @@
+"""The public datasets the paper uses: archive names, addresses and the layout inside them.
+
+DIV2K (Agustsson & Timofte, 2017) is served as one zip per split and kind::
+
+    DIV2K_train_HR.zip               -> DIV2K_train_HR/0001.png … 0800.png      (~3.5 GB)
+    DIV2K_valid_HR.zip               -> DIV2K_valid_HR/0801.png … 0900.png      (~450 MB)
+    DIV2K_train_LR_bicubic_X2.zip    -> DIV2K_train_LR_bicubic/X2/0001x2.png …  (MATLAB-made LR)
+
+EDSR's benchmark bundle ``benchmark.tar`` (~250 MB) holds ``benchmark/<set>/HR/<name>.png`` and
+``benchmark/<set>/LR_bicubic/X<s>/<name>x<s>.png`` for Set5, Set14, B100 and Urban100.
+
+The sizes above are approximate and for orientation only; exact sizes and checksums are verified
+when configured (``sha256:`` of a dataset).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from patchmine.datasets import SourceImage
+
+DIV2K_URL = "http://data.vision.ee.ethz.ch/cvl/DIV2K/"
+BENCHMARK_URL = "https://cv.snu.ac.kr/research/EDSR/benchmark.tar"
+DIV2K_IDS = {"train": (1, 800), "valid": (801, 900)}
+
+
+def div2k_archives(split: str, official_lr: list[int]) -> list[str]:
+    """The archive names a DIV2K split needs: HR, plus the official LR per listed scale."""
+    return [f"DIV2K_{split}_HR.zip"] + [
+        f"DIV2K_{split}_LR_bicubic_X{s}.zip" for s in sorted(official_lr)
+    ]
+
+
+def div2k_images(
+    root: str | Path,
+    split: str,
+    official_lr: list[int],
+    first: int | None = None,
+    last: int | None = None,
+) -> list[SourceImage]:
+    """DIV2K images ``first``..``last`` of ``split`` under ``root`` (the folder holding
+    ``DIV2K_<split>_HR/``), each with its official LR files for the scales in ``official_lr``.
+
+    Every expected file must exist: a missing one is named, since a silently smaller DIV2K
+    would give a patch count and results that do not match the paper's.
+    """
+    if split not in DIV2K_IDS:
+        raise ValueError(f"DIV2K split must be one of {sorted(DIV2K_IDS)}, got {split!r}")
+    lo, hi = DIV2K_IDS[split]
+    first, last = first or lo, last or hi
+    if not lo <= first <= last <= hi:
+        raise ValueError(f"DIV2K {split} holds images {lo}..{hi}; asked for {first}..{last}")
+    root = Path(root)
+    images, missing = [], []
+    for i in range(first, last + 1):
+        hr = root / f"DIV2K_{split}_HR" / f"{i:04d}.png"
+        lr = {
+            s: root / f"DIV2K_{split}_LR_bicubic" / f"X{s}" / f"{i:04d}x{s}.png"
+            for s in official_lr
+        }
+        missing += [p for p in (hr, *lr.values()) if not p.is_file()]
+        images.append(SourceImage(f"{i:04d}", hr, lr=lr, crop=True))
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise FileNotFoundError(f"DIV2K {split} is incomplete under {root}: {missing[0]}{more}")
+    return images
+
+
+def dataset_archives(spec: dict) -> dict[str, dict]:
+    """{archive name: {"url", "sha256"}} a dataset downloads (empty when it reads a folder)."""
+    if not spec.get("download"):
+        return {}
+    checksums = spec.get("sha256", {})
+    if spec["source"] == "div2k":
+        base = spec.get("url", DIV2K_URL)
+        base = base if base.endswith("/") else base + "/"
+        names = div2k_archives(spec["split"], spec.get("official_lr", []))
+        return {n: {"url": base + n, "sha256": checksums.get(n)} for n in names}
+    if spec["source"] == "benchmark":
+        url = spec.get("url", BENCHMARK_URL)
+        name = url.rstrip("/").rsplit("/", 1)[-1]
+        return {name: {"url": url, "sha256": checksums.get(name)}}
+    raise ValueError(f"source {spec['source']!r} cannot be downloaded")
+
+
+def dataset_root(spec: dict, data_dir: str) -> str:
+    """Where a dataset's files are read from: its ``path``, or where its archives extract to."""
+    if spec.get("path"):
+        return spec["path"]
+    if spec["source"] == "benchmark":
+        return str(Path(data_dir) / "benchmark")
+    return data_dir

@@ -1,0 +1,116 @@
+"""DIV2K and the benchmark sets fetched over HTTP (a loopback server), then the whole workflow."""
+
+import hashlib
+import io
+import shutil
+import tarfile
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import BENCHMARK
+from httpserver import LocalServer
+from test_workflow import ROOT, snakemake
+
+from patchmine.datasets import skimage_images
+from patchmine.degrade import bicubic_lr
+from patchmine.images import read_image, write_png
+
+
+def _png_bytes(image) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _benchmark_tar(tmp_path) -> bytes:
+    """benchmark/Set5 from ../shared when present, else a synthetic set in the same layout."""
+    root = tmp_path / "bench_src" / "benchmark"
+    if (BENCHMARK / "Set5").is_dir():
+        shutil.copytree(BENCHMARK / "Set5", root / "Set5")
+    else:
+        for im in skimage_images(["chelsea", "coffee"]):
+            hr = read_image(im.path)[:120, :160]
+            write_png(root / "Set5" / "HR" / f"{im.name}.png", hr)
+            write_png(root / "Set5" / "LR_bicubic" / "X2" / f"{im.name}x2.png", bicubic_lr(hr, 2))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tf:
+        tf.add(root, arcname="benchmark")
+    return buffer.getvalue()
+
+
+@pytest.mark.slow
+def test_downloaded_div2k_and_benchmark_run_end_to_end(tmp_path):
+    photos = skimage_images(["astronaut", "ihc", "retina", "rocket"])
+    hr = {
+        f"{i:04d}": read_image(p.path)[:192, :256]
+        for i, p in zip((1, 2, 3, 801), photos, strict=True)
+    }
+    train_hr = _zip(
+        {f"DIV2K_train_HR/{n}.png": _png_bytes(im) for n, im in hr.items() if n < "0800"}
+    )
+    train_lr = _zip(
+        {
+            f"DIV2K_train_LR_bicubic/X2/{n}x2.png": _png_bytes(bicubic_lr(im, 2))
+            for n, im in hr.items()
+            if n < "0800"
+        }
+    )
+    valid_hr = _zip({"DIV2K_valid_HR/0801.png": _png_bytes(hr["0801"])})
+
+    with LocalServer(lifetime=600) as server:
+        server.serve("/div2k/DIV2K_train_HR.zip", train_hr, cut_after=len(train_hr) // 2)
+        server.serve("/div2k/DIV2K_train_LR_bicubic_X2.zip", train_lr)
+        server.serve("/div2k/DIV2K_valid_HR.zip", valid_hr, fail_first=1)
+        server.serve("/edsr/benchmark.tar", _benchmark_tar(tmp_path))
+        config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
+        del config["scorer"]
+        config["data_dir"] = "data"
+        div2k = {"source": "div2k", "download": True, "url": server.url("/div2k/")}
+        config["datasets"] = {
+            "tiny_train": {
+                **div2k,
+                "split": "train",
+                "first": 1,
+                "last": 3,
+                "official_lr": [2],
+                "sha256": {"DIV2K_train_HR.zip": hashlib.sha256(train_hr).hexdigest()},
+            },
+            "tiny_val": {**div2k, "split": "valid", "first": 801, "last": 801},
+            "set5": {
+                "source": "benchmark",
+                "set": "Set5",
+                "download": True,
+                "url": server.url("/edsr/benchmark.tar"),
+            },
+        }
+        config["experiments"]["tiny"].update(test=["set5"], criteria=["grad"], augment=[True])
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+        done = snakemake(tmp_path, "--cores", "2")
+        assert done.returncode == 0, done.stderr[-4000:]
+        resumed = server.requests_for("/div2k/DIV2K_train_HR.zip")
+
+    assert len(resumed) == 2 and resumed[1].range and resumed[1].range.startswith("bytes=")
+    archives = tmp_path / "data" / "archives"
+    assert (archives / "DIV2K_train_HR.zip").read_bytes() == train_hr
+    assert not list(archives.glob("*.part"))
+    # the official LR files are used as given, not recomputed
+    given = read_image(tmp_path / "data/DIV2K_train_LR_bicubic/X2/0002x2.png")
+    ingested = read_image(tmp_path / "results/data/tiny_train/LR_bicubic/X2/0002x2.png")
+    np.testing.assert_array_equal(given, ingested)
+    runs = pd.read_csv(tmp_path / "results" / "tables" / "tiny_runs.csv")
+    assert list(runs.test_set) == ["set5"] and runs.psnr.between(15, 45).all()
+    log = (tmp_path / "results/logs/download/DIV2K_train_HR.zip.log").read_text()
+    assert "100%" in log
