@@ -47,18 +47,25 @@ def grad(patches, *, device=None) -> np.ndarray:
     """Eq. 5: ``(1/HWC) sum_c sum_{h,w} (|grad_h x|^2 + |grad_w x|^2)``.
 
     Forward differences: ``grad_h x`` has ``H-1`` rows, ``grad_w x`` has ``W-1`` columns (no
-    padding); the sum of both is divided by the full ``H*W*C``. Integer input (uint8) is
-    differenced on the 0..255 scale in float32, which is exact, and summed in float64; the
+    padding); the sum of both is divided by the full ``H*W*C``. uint8 input is differenced and
+    summed in integers on the 0..255 scale (exact, and several times faster than floats); the
     1/255**2 factor is applied at the end.
     """
     x = _to_device(patches, device)
     n, h, w, c = x.shape
-    work = torch.float32 if not x.dtype.is_floating_point and not x.dtype.is_complex else None
-    x = x.to(work or torch.float64)
-    dh = x[:, 1:, :, :] - x[:, :-1, :, :]
-    dw = x[:, :, 1:, :] - x[:, :, :-1, :]
-    dims = (1, 2, 3)
-    total = dh.square().sum(dims, dtype=torch.float64) + dw.square().sum(dims, dtype=torch.float64)
+    if x.dtype == torch.uint8:
+        # Exact and fast: differences fit int16, their squares int32, and a patch's sum of
+        # squares (at most 255**2 * H*W*C) fits int64.
+        x = x.to(torch.int16)
+        dh = (x[:, 1:] - x[:, :-1]).to(torch.int32)
+        dw = (x[:, :, 1:] - x[:, :, :-1]).to(torch.int32)
+        total = (dh * dh).flatten(1).sum(1) + (dw * dw).flatten(1).sum(1)
+        total = total.to(torch.float64)
+    else:
+        x = x.to(torch.float64)
+        dh = x[:, 1:] - x[:, :-1]
+        dw = x[:, :, 1:] - x[:, :, :-1]
+        total = dh.square().flatten(1).sum(1) + dw.square().flatten(1).sum(1)
     return (total / (255.0**2 * h * w * c)).cpu().numpy()
 
 
@@ -188,6 +195,29 @@ def mse_loss(
 _BATCHED: dict[str, Callable[..., np.ndarray]] = {"grad": grad, "std": std, "freq": freq}
 
 
+#: The criteria computed from the HR pixels alone, which one pass over a store can share.
+STATISTICS = ("grad", "std", "freq")
+
+
+def score_statistics(
+    patches, names=STATISTICS, *, device="cpu", batch_size: int = DEFAULT_BATCH_SIZE
+) -> dict[str, np.ndarray]:
+    """Several pixel-statistic criteria in one pass: each batch is read (and moved) once."""
+    unknown = [n for n in names if n not in _BATCHED]
+    if unknown:
+        raise ValueError(f"{unknown} are not pixel statistics; expected some of {STATISTICS}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    n = len(patches)
+    out = {name: np.empty(n, dtype=np.float64) for name in names}
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        batch = _to_device(patches[start:stop], device)
+        for name in names:
+            out[name][start:stop] = _BATCHED[name](batch)
+    return out
+
+
 def score(
     name: str,
     patches,
@@ -217,9 +247,4 @@ def score(
             raise ValueError("criterion 'loss' needs lr_patches= and model=")
         model = model.to(device)
         return mse_loss(patches, lr_patches, model, batch_size=batch_size, device=device)
-    fn = _BATCHED[name]
-    out = np.empty(n, dtype=np.float64)
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        out[start:stop] = fn(patches[start:stop], device=device)
-    return out
+    return score_statistics(patches, (name,), device=device, batch_size=batch_size)[name]

@@ -1,23 +1,37 @@
 # Per-patch scores (one .npy per criterion) and the top-K subsets they rank.
 
 
-rule score:
+rule score_statistics:
     input:
         store=STORE,
     output:
-        f"{SCORES}/{{criterion}}.npy",
+        grad=f"{SCORES}/grad.npy",
+        std=f"{SCORES}/std.npy",
+        freq=f"{SCORES}/freq.npy",
     log:
-        f"{R}/logs/score/{{dataset}}_p{{patch}}_s{{stride}}_{{criterion}}.log",
-    wildcard_constraints:
-        criterion="grad|std|freq|rand",
+        f"{R}/logs/score/{{dataset}}_p{{patch}}_s{{stride}}_statistics.log",
     conda:
         ENV
     threads: config["threads"]["score"]
     params:
-        seed=config["rand_seed"],
         device=config["device"],
     script:
         "../scripts/score.py"
+
+
+rule score_rand:
+    input:
+        store=STORE,
+    output:
+        f"{SCORES}/rand.npy",
+    log:
+        f"{R}/logs/score/{{dataset}}_p{{patch}}_s{{stride}}_rand.log",
+    conda:
+        ENV
+    params:
+        seed=config["rand_seed"],
+    script:
+        "../scripts/score_rand.py"
 
 
 rule score_loss:

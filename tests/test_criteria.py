@@ -301,3 +301,14 @@ def test_criteria_tuple():
 def test_rejects_non_nhwc():
     with pytest.raises(ValueError, match="N, H, W, C"):
         criteria.grad(np.zeros((4, 4, 3), dtype=np.uint8))
+
+
+def test_one_pass_statistics_equal_the_single_criteria():
+    from patchmine.criteria import score_statistics
+
+    patches = np.random.default_rng(5).integers(0, 256, (37, 12, 10, 3), dtype=np.uint8)
+    together = score_statistics(patches, batch_size=8)
+    for name in ("grad", "std", "freq"):
+        np.testing.assert_array_equal(together[name], criteria.score(name, patches, batch_size=8))
+    with pytest.raises(ValueError, match="loss"):
+        score_statistics(patches, ("grad", "loss"))
