@@ -14,13 +14,21 @@ from __future__ import annotations
 import csv
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from patchmine.degrade import bicubic_lr
-from patchmine.images import IMAGE_EXTENSIONS, ImageError, read_image, write_png
+from patchmine.images import (
+    IMAGE_EXTENSIONS,
+    ImageError,
+    copy_atomic,
+    is_plain_rgb_png,
+    read_image,
+    write_png,
+)
 
 log = logging.getLogger(__name__)
 
@@ -188,49 +196,67 @@ def lr_path(root: Path, name: str, scale: int) -> Path:
 
 
 def ingest(
-    images: list[SourceImage], root: str | os.PathLike, scales: list[int], min_size: int = 1
+    images: list[SourceImage],
+    root: str | os.PathLike,
+    scales: list[int],
+    min_size: int = 1,
+    workers: int = 1,
 ) -> list[dict]:
     """Write ``images`` into the canonical layout under ``root`` with MATLAB-bicubic LR per scale.
 
     Images smaller than ``min_size`` on either side are skipped and reported (they cannot
-    give a single patch). Returns the manifest rows; the manifest itself is written last, so
-    its presence means the folder is complete.
+    give a single patch). ``workers`` images are processed at once (decoding, resizing and
+    encoding release the GIL). Returns the manifest rows; the manifest itself is written last,
+    so its presence means the folder is complete.
     """
     root = Path(root)
     names = [im.name for im in images]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ValueError(f"dataset has several images named {duplicates}")
-    rows, skipped = [], []
-    for image in images:
-        hr = read_image(image.path)
-        height, width = hr.shape[:2]
-        if min(height, width) < min_size:
-            skipped.append(
-                {
-                    "name": image.name,
-                    "path": str(image.path),
-                    "height": height,
-                    "width": width,
-                    "reason": f"smaller than {min_size} pixels",
-                }
-            )
-            log.warning("skipping %s (%dx%d): smaller than %d", image.path, height, width, min_size)
-            continue
-        write_png(hr_path(root, image.name), hr)
-        for scale in scales:
-            given = scale in image.lr
-            lr = _check_given_lr(hr, image, scale) if given else bicubic_lr(hr, scale)
-            write_png(lr_path(root, image.name, scale), lr)
-        rows.append(
-            {"name": image.name, "height": height, "width": width, "source": str(image.path)}
-        )
-        log.info("ingested %s (%dx%d)", image.name, height, width)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        done = list(pool.map(lambda im: _ingest_one(im, root, scales, min_size), images))
+    rows = [row for kept, row in done if kept]
+    skipped = [row for kept, row in done if not kept]
     if not rows:
         raise ImageError(f"no usable images for {root}: all {len(skipped)} were too small")
     _write_csv(root / "skipped.csv", skipped, ["name", "path", "height", "width", "reason"])
     _write_csv(root / "manifest.csv", rows, ["name", "height", "width", "source"])
     return rows
+
+
+def _ingest_one(image: SourceImage, root: Path, scales: list[int], min_size: int):
+    """(True, manifest row) for an ingested image, (False, skipped row) for one too small."""
+    hr = read_image(image.path)
+    height, width = hr.shape[:2]
+    if min(height, width) < min_size:
+        log.warning("skipping %s (%dx%d): smaller than %d", image.path, height, width, min_size)
+        reason = f"smaller than {min_size} pixels"
+        return False, {
+            "name": image.name,
+            "path": str(image.path),
+            "height": height,
+            "width": width,
+            "reason": reason,
+        }
+    _store_png(image.path, hr, hr_path(root, image.name))
+    for scale in scales:
+        if scale in image.lr:
+            lr = _check_given_lr(hr, image, scale)
+            _store_png(image.lr[scale], lr, lr_path(root, image.name, scale))
+        else:
+            write_png(lr_path(root, image.name, scale), bicubic_lr(hr, scale))
+    log.info("ingested %s (%dx%d)", image.name, height, width)
+    return True, {"name": image.name, "height": height, "width": width, "source": str(image.path)}
+
+
+def _store_png(source: Path, pixels: np.ndarray, dest: Path) -> None:
+    """Copy ``source`` when it already is an 8-bit RGB PNG (re-encoding DIV2K would take
+    minutes and change nothing); otherwise encode the decoded ``pixels``."""
+    if is_plain_rgb_png(source):
+        copy_atomic(source, dest)
+    else:
+        write_png(dest, pixels)
 
 
 def _check_given_lr(hr: np.ndarray, image: SourceImage, scale: int) -> np.ndarray:

@@ -11,6 +11,7 @@ colour conventions are decided once:
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -102,3 +103,24 @@ def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def is_plain_rgb_png(path: str | os.PathLike) -> bool:
+    """True for a PNG that decodes to H x W x 3 uint8 unchanged (so it can be copied as is)."""
+    try:
+        with Image.open(path) as img:
+            return img.format == "PNG" and img.mode == "RGB"
+    except Exception:
+        return False
+
+
+def copy_atomic(source: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Copy a file under a temporary name and rename it: never a half-written ``dest``."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)

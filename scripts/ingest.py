@@ -11,4 +11,5 @@ ingest(
     Path(snakemake.output.manifest).parent,  # noqa: F821
     snakemake.params.scales,  # noqa: F821
     min_size=snakemake.params.min_size,  # noqa: F821
+    workers=snakemake.threads,  # noqa: F821
 )

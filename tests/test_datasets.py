@@ -133,10 +133,23 @@ def test_corrupt_image_in_a_folder_is_named_and_earlier_output_kept(tmp_path):
     write_png(tmp_path / "in" / "a.png", _image((40, 40, 3)))
     (tmp_path / "in" / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     with pytest.raises(ImageError, match="b.png"):
-        ingest(folder_images(tmp_path / "in"), tmp_path / "out", scales=[2])
+        ingest(folder_images(tmp_path / "in"), tmp_path / "out", scales=[2], workers=2)
     assert not (tmp_path / "out" / "manifest.csv").exists()  # incomplete set is never "done"
 
 
 def test_unknown_skimage_name():
     with pytest.raises(ValueError, match="mona"):
         skimage_images(["coffee", "mona"])
+
+
+def test_plain_rgb_pngs_are_copied_byte_for_byte_and_others_converted(tmp_path):
+    from PIL import Image
+
+    write_png(tmp_path / "in" / "rgb.png", _image((40, 40, 3)))
+    Image.fromarray(_image((40, 40), 3)).save(tmp_path / "in" / "grey.png")
+    ingest(folder_images(tmp_path / "in"), tmp_path / "out", scales=[2], workers=2)
+    copied = (tmp_path / "out" / "HR" / "rgb.png").read_bytes()
+    assert copied == (tmp_path / "in" / "rgb.png").read_bytes()
+    grey = read_image(tmp_path / "out" / "HR" / "grey.png")
+    assert grey.shape == (40, 40, 3)
+    np.testing.assert_array_equal(grey[..., 1], read_image(tmp_path / "in" / "grey.png")[..., 0])
