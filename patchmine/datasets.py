@@ -25,6 +25,7 @@ from patchmine.images import (
     IMAGE_EXTENSIONS,
     ImageError,
     copy_atomic,
+    image_size,
     is_plain_rgb_png,
     read_image,
     write_png,
@@ -225,29 +226,37 @@ def ingest(
     return rows
 
 
+def load_image_pair(image: SourceImage, scales: list[int]) -> tuple[np.ndarray, dict]:
+    """(HR, {scale: LR}) of one image: given LR files are checked, missing ones made here."""
+    hr = read_image(image.path)
+    lrs = {
+        s: _check_given_lr(hr, image, s) if s in image.lr else bicubic_lr(hr, s) for s in scales
+    }
+    return hr, lrs
+
+
 def _ingest_one(image: SourceImage, root: Path, scales: list[int], min_size: int):
     """(True, manifest row) for an ingested image, (False, skipped row) for one too small."""
-    hr = read_image(image.path)
-    height, width = hr.shape[:2]
+    height, width = image_size(image.path)
     if min(height, width) < min_size:
         log.warning("skipping %s (%dx%d): smaller than %d", image.path, height, width, min_size)
-        reason = f"smaller than {min_size} pixels"
-        return False, {
-            "name": image.name,
-            "path": str(image.path),
-            "height": height,
-            "width": width,
-            "reason": reason,
-        }
+        return False, skipped_row(image, height, width, f"smaller than {min_size} pixels")
+    hr, lrs = load_image_pair(image, scales)
     _store_png(image.path, hr, hr_path(root, image.name))
-    for scale in scales:
-        if scale in image.lr:
-            lr = _check_given_lr(hr, image, scale)
-            _store_png(image.lr[scale], lr, lr_path(root, image.name, scale))
+    for scale, lr in lrs.items():
+        source = image.lr.get(scale)
+        if source is not None:
+            _store_png(source, lr, lr_path(root, image.name, scale))
         else:
-            write_png(lr_path(root, image.name, scale), bicubic_lr(hr, scale))
+            write_png(lr_path(root, image.name, scale), lr)
     log.info("ingested %s (%dx%d)", image.name, height, width)
     return True, {"name": image.name, "height": height, "width": width, "source": str(image.path)}
+
+
+def skipped_row(image: SourceImage, height: int, width: int, reason: str) -> dict:
+    """One line of a dataset's summary of images left out by design."""
+    return {"name": image.name, "path": str(image.path), "height": height, "width": width,
+            "reason": reason}
 
 
 def _store_png(source: Path, pixels: np.ndarray, dest: Path) -> None:

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from math import lcm
 from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
 
-from patchmine.datasets import hr_path, lr_path, read_manifest
-from patchmine.images import ImageError, read_image
-from patchmine.imresize import modcrop
+from patchmine.datasets import SourceImage, load_image_pair
+from patchmine.images import image_size
 
 log = logging.getLogger(__name__)
 
@@ -57,32 +59,52 @@ def patch_corners(height: int, width: int, patch_size: int, stride: int, scales=
 
 
 def build_store(
-    dataset_root: str | os.PathLike,
+    images: list[SourceImage],
     out_path: str | os.PathLike,
     patch_size: int,
     stride: int,
     scales: list[int],
     dataset_name: str = "",
+    workers: int = 1,
+    summary_path: str | os.PathLike | None = None,
 ) -> int:
-    """Cut every patch of an ingested dataset into a new store; return the patch count.
+    """Cut every patch of ``images`` (HR, and LR per scale) into a new store; return the count.
 
-    Memory holds one image at a time. The file is written under a temporary name and renamed
-    when complete, so a crash never leaves a truncated store under the final name.
+    LR images are made in memory (MATLAB-exact bicubic) unless an image brings its own LR files.
+    ``workers`` processes decode and resize images while this one writes, so memory holds a few
+    images at a time, never the dataset. The file is written under a temporary name and renamed
+    when complete: a crash never leaves a truncated store under the final name. ``summary_path``
+    gets one CSV row per image: its size and patch count, or why it gave none.
     """
     check_geometry(patch_size, stride, scales)
-    root, out_path = Path(dataset_root), Path(out_path)
-    rows = read_manifest(root)
-    corners = [patch_corners(r["height"], r["width"], patch_size, stride, scales) for r in rows]
+    out_path = Path(out_path)
+    sizes = [image_size(im.path) for im in images]
+    corners = [patch_corners(h, w, patch_size, stride, scales) for h, w in sizes]
     total = int(sum(len(ys) for ys, _ in corners))
     if total == 0:
-        raise ValueError(f"{root}: no image is large enough for a {patch_size}-pixel patch")
+        raise ValueError(
+            f"{dataset_name or 'dataset'}: no image is large enough for a {patch_size}-pixel patch"
+        )
     tmp = out_path.with_name(out_path.name + ".tmp")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _write_store(tmp, root, rows, corners, total, patch_size, stride, scales, dataset_name)
+        with h5py.File(tmp, "w") as f:
+            _fill(f, images, corners, total, patch_size, scales, workers)
+            f.create_dataset(
+                "images", data=np.array([im.name for im in images], dtype=h5py.string_dtype())
+            )
+            f.attrs.update(
+                patch_size=patch_size,
+                stride=stride,
+                scales=np.array(scales, np.int32),
+                dataset=dataset_name,
+                n_patches=total,
+            )
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    if summary_path is not None:
+        _write_summary(summary_path, images, sizes, corners, patch_size)
     os.replace(tmp, out_path)
     log.info(
         "store %s: %d patches of %d px at stride %d from %d images",
@@ -90,62 +112,79 @@ def build_store(
         total,
         patch_size,
         stride,
-        len(rows),
+        len(images),
     )
     return total
 
 
-def _write_store(tmp, root, rows, corners, total, patch_size, stride, scales, dataset_name):
+def _cut_image(image: SourceImage, ys, xs, patch_size: int, scales: list[int]):
+    """HR and LR patches of one image (run in a worker process)."""
+    hr, lrs = load_image_pair(image, scales)
+    return _cut(hr, ys, xs, patch_size), {
+        s: _cut(lr, ys // s, xs // s, patch_size // s) for s, lr in lrs.items()
+    }
+
+
+def _fill(f, images, corners, total, patch_size, scales, workers) -> None:
+    """Write every image's patches in order, at most ``2 * workers`` images in flight."""
     chunk = min(CHUNK_PATCHES, total)
-    with h5py.File(tmp, "w") as f:
-        hr_ds = f.create_dataset(
-            "hr",
-            (total, patch_size, patch_size, 3),
-            np.uint8,
-            chunks=(chunk, patch_size, patch_size, 3),
-        )
-        lr_ds = {}
+    hr_ds = f.create_dataset(
+        "hr",
+        (total, patch_size, patch_size, 3),
+        np.uint8,
+        chunks=(chunk, patch_size, patch_size, 3),
+    )
+    lr_ds = {}
+    for s in scales:
+        p = patch_size // s
+        lr_ds[s] = f.create_dataset(f"lr_x{s}", (total, p, p, 3), np.uint8, chunks=(chunk, p, p, 3))
+    ids = [i for i, (ys, _) in enumerate(corners) if len(ys)]
+    jobs = [(images[i], *corners[i], patch_size, scales) for i in ids]
+    start = 0
+    for (image, ys, _, _, _), (hr, lrs) in zip(jobs, _cut_all(jobs, workers), strict=True):
+        n = len(ys)
+        hr_ds[start : start + n] = hr
         for s in scales:
-            p = patch_size // s
-            lr_ds[s] = f.create_dataset(
-                f"lr_x{s}", (total, p, p, 3), np.uint8, chunks=(chunk, p, p, 3)
-            )
-        ids, all_y, all_x = [], [], []
-        start = 0
-        for image_id, (row, (ys, xs)) in enumerate(zip(rows, corners, strict=True)):
-            n = len(ys)
-            if n == 0:
-                log.info("%s: smaller than one patch, no patches", row["name"])
-                continue
-            hr = modcrop(read_image(hr_path(root, row["name"])), lcm(*scales))
-            hr_ds[start : start + n] = _cut(hr, ys, xs, patch_size)
-            for s in scales:
-                lr = read_image(lr_path(root, row["name"], s))
-                expected = (row["height"] // s, row["width"] // s)
-                if lr.shape[:2] != expected:
-                    raise ImageError(
-                        f"{lr_path(root, row['name'], s)}: size {lr.shape[:2]} but HR "
-                        f"{row['height']}x{row['width']} at x{s} implies {expected}"
-                    )
-                lr_ds[s][start : start + n] = _cut(lr, ys // s, xs // s, patch_size // s)
-            ids.append(np.full(n, image_id, np.int32))
-            all_y.append(ys)
-            all_x.append(xs)
-            start += n
-            log.info("%s: %d patches (%d so far)", row["name"], n, start)
-        f.create_dataset("image_id", data=np.concatenate(ids).astype(np.int32))
-        f.create_dataset("y", data=np.concatenate(all_y).astype(np.int32))
-        f.create_dataset("x", data=np.concatenate(all_x).astype(np.int32))
-        f.create_dataset(
-            "images", data=np.array([r["name"] for r in rows], dtype=h5py.string_dtype())
-        )
-        f.attrs.update(
-            patch_size=patch_size,
-            stride=stride,
-            scales=np.array(scales, np.int32),
-            dataset=dataset_name,
-            n_patches=total,
-        )
+            lr_ds[s][start : start + n] = lrs[s]
+        start += n
+        log.info("%s: %d patches (%d of %d)", image.name, n, start, total)
+    if start != total:
+        raise RuntimeError(f"wrote {start} patches, expected {total}")
+    f.create_dataset(
+        "image_id", data=np.repeat(ids, [len(corners[i][0]) for i in ids]).astype(np.int32)
+    )
+    f.create_dataset("y", data=np.concatenate([corners[i][0] for i in ids]).astype(np.int32))
+    f.create_dataset("x", data=np.concatenate([corners[i][1] for i in ids]).astype(np.int32))
+
+
+def _cut_all(jobs, workers: int):
+    """``_cut_image(*job)`` for each job, in order, in ``workers`` processes, few in flight."""
+    if workers <= 1:
+        yield from (_cut_image(*job) for job in jobs)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        pending = deque()
+        for job in jobs:
+            pending.append(pool.submit(_cut_image, *job))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _write_summary(path, images, sizes, corners, patch_size) -> None:
+    rows = [
+        {
+            "name": im.name,
+            "source": str(im.path),
+            "height": h,
+            "width": w,
+            "patches": len(ys),
+            "skipped": "" if len(ys) else f"smaller than one {patch_size}-pixel patch",
+        }
+        for im, (h, w), (ys, _) in zip(images, sizes, corners, strict=True)
+    ]
+    pd.DataFrame(rows).to_csv(path, index=False)
 
 
 def _cut(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, size: int) -> np.ndarray:

@@ -1,16 +1,21 @@
-# Ingested training images -> one HDF5 patch store per (dataset, patch size, stride).
+# Training images -> one HDF5 patch store per (dataset, patch size, stride), LR made in memory,
+# with a per-image summary (size, patches, or why none).
 
 
 rule patch_store:
     input:
-        manifest=lambda w: manifest(w.dataset),
+        lambda w: dataset_downloads(w.dataset),
     output:
-        STORE,
+        store=STORE,
+        summary=STORE.replace(".h5", "_images.csv"),
     log:
         f"{R}/logs/patch_store/{{dataset}}_p{{patch}}_s{{stride}}.log",
     conda:
         ENV
+    threads: config["threads"]["store"]
     params:
+        spec=lambda w: config["datasets"][w.dataset],
+        data_dir=DATA,
         scales=lambda w: store_scales(config, w.dataset, int(w.patch), int(w.stride)),
     script:
         "../scripts/patch_store.py"

@@ -1,17 +1,18 @@
-"""Rule patch_store: ingested training images -> HDF5 patch store."""
+"""Rule patch_store: a dataset's images -> HDF5 patch store (LR made in memory) and a summary."""
 
-from pathlib import Path
-
+from patchmine.datasets import source_images
 from patchmine.store import build_store
 from patchmine.workflow import start
 
 start(snakemake)  # noqa: F821
-w = snakemake.wildcards  # noqa: F821
+sm = snakemake  # noqa: F821
 build_store(
-    Path(snakemake.input.manifest).parent,  # noqa: F821
-    snakemake.output[0],  # noqa: F821
-    patch_size=int(w.patch),
-    stride=int(w.stride),
-    scales=snakemake.params.scales,  # noqa: F821
-    dataset_name=w.dataset,
+    source_images(sm.params.spec, sm.params.data_dir),
+    sm.output.store,
+    patch_size=int(sm.wildcards.patch),
+    stride=int(sm.wildcards.stride),
+    scales=sm.params.scales,
+    dataset_name=sm.wildcards.dataset,
+    workers=sm.threads,
+    summary_path=sm.output.summary,
 )

@@ -2,9 +2,11 @@
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 
-from patchmine.datasets import SourceImage, ingest, lr_path
+from patchmine.datasets import SourceImage
+from patchmine.degrade import bicubic_lr
 from patchmine.images import read_image, write_png
 from patchmine.store import build_store, check_geometry, open_store, patch_corners, read_rows
 
@@ -24,14 +26,14 @@ def dataset(tmp_path):
     for name, (h, w) in sizes.items():
         write_png(tmp_path / "src" / f"{name}.png", rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
         images.append(SourceImage(name, tmp_path / "src" / f"{name}.png"))
-    root = tmp_path / "data"
-    ingest(images, root, scales=[2, 3])
-    return root, sizes
+    return images, sizes
 
 
 def test_patch_count_matches_size_and_stride(dataset, tmp_path):
-    root, sizes = dataset
-    n = build_store(root, tmp_path / "s.h5", patch_size=24, stride=18, scales=[2, 3])
+    images, sizes = dataset
+    n = build_store(
+        images, tmp_path / "s.h5", 24, 18, [2, 3], workers=2, summary_path=tmp_path / "s.csv"
+    )
     expected = sum(_expected_count(h, w, 24, 18, 6) for h, w in sizes.values())
     assert n == expected
     with open_store(tmp_path / "s.h5") as f:
@@ -43,23 +45,27 @@ def test_patch_count_matches_size_and_stride(dataset, tmp_path):
         assert list(f.attrs["scales"]) == [2, 3]
         names = [s.decode() for s in f["images"][:]]
         assert names == ["a", "b", "small"]
-        # the small image (20 px high) gives no patch
+        # the small image (20 px high) gives no patch, and the summary says so
         assert "small" not in {names[i] for i in f["image_id"][:]}
+    summary = pd.read_csv(tmp_path / "s.csv")
+    assert summary.patches.sum() == expected
+    assert summary.set_index("name").loc["small", "skipped"].startswith("smaller than one 24")
 
 
 def test_every_patch_is_the_crop_of_its_images(dataset, tmp_path):
-    root, _ = dataset
-    build_store(root, tmp_path / "s.h5", patch_size=24, stride=18, scales=[2, 3])
+    images, _ = dataset
+    build_store(images, tmp_path / "s.h5", patch_size=24, stride=18, scales=[2, 3])
+    paths = {im.name: im.path for im in images}
     with open_store(tmp_path / "s.h5") as f:
         names = [s.decode() for s in f["images"][:]]
         hr_all, ids, ys, xs = f["hr"][:], f["image_id"][:], f["y"][:], f["x"][:]
         lrs = {s: f[f"lr_x{s}"][:] for s in (2, 3)}
     for i in range(len(ids)):
         name, y, x = names[ids[i]], int(ys[i]), int(xs[i])
-        hr = read_image(root / "HR" / f"{name}.png")
+        hr = read_image(paths[name])
         np.testing.assert_array_equal(hr_all[i], hr[y : y + 24, x : x + 24])
         for s in (2, 3):
-            lr = read_image(lr_path(root, name, s))
+            lr = bicubic_lr(hr, s)  # the LR image of the whole (cropped) HR image
             np.testing.assert_array_equal(
                 lrs[s][i], lr[y // s : y // s + 24 // s, x // s : x // s + 24 // s]
             )
@@ -89,10 +95,11 @@ def test_read_rows_equals_fancy_indexing(tmp_path):
 
 
 def test_failed_build_leaves_no_store(dataset, tmp_path):
-    root, _ = dataset
-    (root / "HR" / "b.png").write_bytes(b"corrupt")
+    images, _ = dataset
+    data = images[1].path.read_bytes()
+    images[1].path.write_bytes(data[: len(data) // 2])  # truncated: the header still reads
     out = tmp_path / "s.h5"
     with pytest.raises(ValueError, match="b.png"):
-        build_store(root, out, patch_size=24, stride=18, scales=[2])
+        build_store(images, out, patch_size=24, stride=18, scales=[2], workers=2)
     assert not out.exists()
     assert not list(tmp_path.glob("s.h5*"))

@@ -46,13 +46,14 @@ def tiny_run(tmp_path_factory):
 def test_store_holds_the_patches_the_images_imply(tiny_run):
     workdir, config = tiny_run
     results = workdir / "results"
-    manifest = pd.read_csv(results / "data" / "tiny_train" / "manifest.csv")
+    manifest = pd.read_csv(results / "patches" / "tiny_train" / "p32_s64_images.csv")
     assert list(manifest.name) == config["datasets"]["tiny_train"]["images"]
     exp = config["experiments"]["tiny"]
     expected = sum(
         len(patch_corners(h, w, exp["patch_size"], exp["stride"], (2,))[0])
         for h, w in zip(manifest.height, manifest.width, strict=True)
     )
+    assert manifest.patches.sum() == expected
     with h5py.File(results / "patches" / "tiny_train" / "p32_s64.h5", "r") as f:
         assert f["hr"].shape == (expected, 32, 32, 3)
         assert f["lr_x2"].shape == (expected, 16, 16, 3)
