@@ -1,8 +1,10 @@
 """The eight flips and rotations of a square patch (the dihedral group), applied on-device.
 
 Each sample of a batch gets one of the eight transforms, drawn from a generator, and the same
-transform is applied to its input and target so the pair stays aligned. The work is three
-``torch.where`` selections over the whole batch: no Python loop over samples.
+transform is applied to its input and target so the pair stays aligned. There is no Python loop
+over samples: :func:`apply_dihedral` is three ``torch.where`` selections over the whole batch, and
+:func:`dihedral_index` turns the transforms into gather positions, so a sampler can fetch patches
+and transform them in a single ``index_select`` (what the training loop does).
 """
 
 from __future__ import annotations
@@ -26,3 +28,11 @@ def apply_dihedral(batch: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
     batch = torch.where(flip_w, batch.flip(-1), batch)
     batch = torch.where(flip_h, batch.flip(-2), batch)
     return torch.where(transpose, batch.transpose(-1, -2), batch)
+
+
+def dihedral_index(size: int, device=None) -> torch.Tensor:
+    """(8, size*size) int64 gather positions: transform ``c`` of a flattened ``size``-square patch
+    ``x`` is ``x[index[c]]``. Made by :func:`apply_dihedral` itself, so the two always agree."""
+    positions = torch.arange(size * size).view(1, 1, size, size).expand(8, 1, size, size)
+    index = apply_dihedral(positions, torch.arange(8)).reshape(8, size * size)
+    return index.contiguous().to(device)

@@ -1,14 +1,21 @@
 """One training run: the paper's recipe, iteration-based, resumable from its last checkpoint.
 
-Every random choice of step ``i`` (which patches, which flips) comes from a generator seeded by
-``(seed, i)``, so a run that is killed and resumed from a checkpoint draws exactly the batches an
-uninterrupted run would have drawn, and ends with the same weights. The selected patches are
-loaded once, kept on the training device as uint8, and batches are gathered, augmented and
-converted there: no data-loader process or host-to-device copy sits in the step.
+Every random choice of step ``i`` (which patches, which flips) is a pure function of
+``(seed, i)``, and the learning rate is a function of ``i``, so a run that is killed (even with
+SIGKILL) and resumed from ``last.pt`` draws exactly the batches an uninterrupted run would have
+drawn and ends with the same weights. ``last.pt`` is the single source of truth: it also holds the
+best weights so far, the log rows and the RNG states, and ``best.pt`` and ``log.csv`` are rewritten
+from it on resume, so nothing written after the checkpoint survives into the resumed run.
+
+Speed: the selected patches are loaded once and kept on the training device as uint8; batches are
+gathered, augmented and converted there, with no data-loader process or host-to-device copy in
+the step. A step never waits for the device: losses stay on it until a log or checkpoint point,
+where they are read back once (and checked for NaN/inf, naming the first bad iteration).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -17,13 +24,13 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from patchmine.augment import apply_dihedral, random_dihedral
+from patchmine.augment import dihedral_index, random_dihedral
 from patchmine.evaluate import evaluate_sr
 from patchmine.models import build_model
 from patchmine.store import open_store, read_rows
@@ -62,6 +69,36 @@ class Recipe:
         return self.lr * self.lr_gamma**passed
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """How a run uses the hardware. Not part of a run's identity (its fingerprint): these change
+    speed and the last bits of the weights, not the experiment. ``None`` means "on for CUDA, off
+    elsewhere", so CPU runs stay bit-for-bit deterministic."""
+
+    amp: bool | None = None  # bf16 autocast of forward and loss (no loss scaling needed)
+    channels_last: bool | None = None  # NHWC activations: the fast layout of tensor-core convs
+    compile: bool = False  # torch.compile the training forward (validation runs eagerly)
+
+    @classmethod
+    def from_config(cls, spec: dict | None) -> Runtime:
+        """From the config's ``runtime`` block, where ``"auto"`` stands for ``None``."""
+        spec = {k: (None if v == "auto" else v) for k, v in (spec or {}).items()}
+        return cls(**spec)
+
+    def resolve(self, device) -> Runtime:
+        """Concrete settings for ``device``: every ``None`` decided by whether it is CUDA."""
+        cuda = torch.device(device).type == "cuda"
+        return replace(
+            self,
+            amp=cuda if self.amp is None else bool(self.amp),
+            channels_last=cuda if self.channels_last is None else bool(self.channels_last),
+        )
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+
 @dataclass
 class RunSpec:
     """Everything that defines a run; its fingerprint decides whether saved state can resume."""
@@ -84,37 +121,81 @@ class RunSpec:
 
 
 class PatchSampler:
-    """Batches of (LR, HR) training pairs drawn from patches held on the device as uint8."""
+    """Batches of (LR, HR) training pairs drawn from patches held on the device as uint8.
+
+    An epoch's order and flips are drawn on the host in one go and moved to the device once, so
+    a step itself launches only device work and never syncs: per tensor, one ``index_select``
+    that fetches the batch's pixels already flipped/rotated, and one conversion to float.
+    """
 
     def __init__(
-        self, lr: np.ndarray, hr: np.ndarray, batch_size: int, augment: bool, seed: int, device
+        self,
+        lr: np.ndarray,
+        hr: np.ndarray,
+        batch_size: int,
+        augment: bool,
+        seed: int,
+        device,
+        memory_format: torch.memory_format = torch.contiguous_format,
     ):
         if len(hr) < batch_size:
             raise ValueError(f"{len(hr)} patches are fewer than one batch of {batch_size}")
-        self.lr = torch.from_numpy(lr).to(device).permute(0, 3, 1, 2).contiguous()
-        self.hr = torch.from_numpy(hr).to(device).permute(0, 3, 1, 2).contiguous()
+        # kept as stored, (N, H, W, C): a batch gathered from it is already channels-last
+        self.lr = torch.from_numpy(np.ascontiguousarray(lr)).to(device)
+        self.hr = torch.from_numpy(np.ascontiguousarray(hr)).to(device)
+        if augment:
+            self._maps = [_dihedral_maps(p, device) for p in (self.lr, self.hr)]
         self.n, self.batch_size, self.augment, self.seed = len(hr), batch_size, augment, seed
-        self.device = device
+        self.device, self.memory_format = device, memory_format
         self.per_epoch = self.n // batch_size  # the last incomplete batch is dropped
-        self._epoch, self._perm = -1, None
+        self._epoch, self._perm, self._codes = -1, None, None
 
-    def _permutation(self, epoch: int) -> torch.Tensor:
-        if epoch != self._epoch:
-            g = torch.Generator().manual_seed(_mix(self.seed, epoch, 0x5EED))
-            self._perm = torch.randperm(self.n, generator=g).to(self.device)
-            self._epoch = epoch
-        return self._perm
+    def _draw_epoch(self, epoch: int) -> None:
+        """Patch order and flip codes of one epoch, a pure function of (seed, epoch)."""
+        if epoch == self._epoch:
+            return
+        g = torch.Generator().manual_seed(_mix(self.seed, epoch, 0x5EED))
+        self._perm = torch.randperm(self.n, generator=g).to(self.device)
+        if self.augment:
+            g = torch.Generator().manual_seed(_mix(self.seed, epoch, 0xA06))
+            self._codes = random_dihedral(g, self.per_epoch * self.batch_size, self.device)
+        self._epoch = epoch
 
     def batch(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The (lr, hr) float batch of step ``iteration``, a pure function of (seed, iteration)."""
         epoch, j = divmod(iteration, self.per_epoch)
-        idx = self._permutation(epoch)[j * self.batch_size : (j + 1) * self.batch_size]
-        lr, hr = self.lr[idx], self.hr[idx]
+        self._draw_epoch(epoch)
+        rows = slice(j * self.batch_size, (j + 1) * self.batch_size)
+        idx = self._perm[rows]
         if self.augment:
-            g = torch.Generator().manual_seed(_mix(self.seed, iteration, 0xA06))
-            codes = random_dihedral(g, len(idx), self.device)
-            lr, hr = apply_dihedral(lr, codes), apply_dihedral(hr, codes)
-        return lr.float(), hr.float()
+            codes = self._codes[rows]
+            lr, hr = (
+                _gather_transformed(p, idx, maps.index_select(0, codes))
+                for p, maps in zip((self.lr, self.hr), self._maps, strict=True)
+            )
+        else:
+            lr, hr = self.lr.index_select(0, idx), self.hr.index_select(0, idx)
+        return self._to_float(lr), self._to_float(hr)
+
+    def _to_float(self, patches: torch.Tensor) -> torch.Tensor:
+        """(B, H, W, C) uint8 -> (B, C, H, W) float32 in the sampler's memory format."""
+        nchw = patches.permute(0, 3, 1, 2)
+        return nchw.to(torch.float32, memory_format=self.memory_format)
+
+
+def _dihedral_maps(patches: torch.Tensor, device) -> torch.Tensor:
+    _, h, w, _ = patches.shape
+    if h != w:
+        raise ValueError(f"dihedral augmentation needs square patches, got {h}x{w}")
+    return dihedral_index(h, device)
+
+
+def _gather_transformed(patches: torch.Tensor, idx: torch.Tensor, maps: torch.Tensor):
+    """``patches[idx]`` (N, H, W, C), each transformed by its row of gather positions ``maps``."""
+    n, h, w, c = patches.shape
+    flat = (idx * (h * w)).unsqueeze(1) + maps  # (B, H*W) positions among all pixels
+    pixels = patches.view(n * h * w, c).index_select(0, flat.view(-1))
+    return pixels.view(len(idx), h, w, c)
 
 
 def _mix(*values: int) -> int:
@@ -138,10 +219,183 @@ def load_subset(store_path, subset_path, scale: int):
         return indices, read_rows(f[key], indices), read_rows(f["hr"], indices), n_store
 
 
+# ---------------------------------------------------------------------------------------------
+# The step
+
+
+def prepare(model: torch.nn.Module, runtime: Runtime, device) -> torch.nn.Module:
+    """Move ``model`` to ``device`` in the runtime's layout; return the module to train through
+    (compiled when asked; it shares ``model``'s parameters)."""
+    model.to(device=device, memory_format=runtime.memory_format)
+    if torch.device(device).type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed patch size: autotune each conv once
+    return torch.compile(model) if runtime.compile else model
+
+
+def make_optimizer(model: torch.nn.Module, recipe: Recipe, device) -> torch.optim.Adam:
+    """Adam over the trainable parameters; the fused kernel on CUDA (one launch per step)."""
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    fused = True if torch.device(device).type == "cuda" else None
+    return torch.optim.Adam(
+        trainable, lr=recipe.lr, betas=recipe.betas, eps=recipe.eps, fused=fused
+    )
+
+
+def train_step(net, optimizer, lr_batch, hr_batch, runtime: Runtime) -> torch.Tensor:
+    """One L1 step; returns the loss as a detached device tensor (reading it would sync)."""
+    with _autocast(lr_batch.device, runtime.amp):
+        loss = torch.nn.functional.l1_loss(net(lr_batch), hr_batch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def _autocast(device: torch.device, amp: bool):
+    if not amp:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+class LossMeter:
+    """Per-step losses held on the device until :meth:`flush`, which reads them back in one sync.
+
+    The running sum since the last log row lives on the host in float64 and is saved with the
+    checkpoint, so a resumed run logs the same mean loss as an uninterrupted one.
+    """
+
+    def __init__(self, capacity: int, device):
+        self.pending = torch.empty(capacity, dtype=torch.float32, device=device)
+        self.n, self.first = 0, 0
+        self.total, self.count = 0.0, 0
+
+    def add(self, loss: torch.Tensor, iteration: int) -> None:
+        if self.n == len(self.pending):
+            self.flush()
+        if self.n == 0:
+            self.first = iteration
+        self.pending[self.n] = loss
+        self.n += 1
+
+    def flush(self, where: str = "") -> None:
+        """Fold pending losses into the running sum; raise at the first non-finite one."""
+        values = self.pending[: self.n].tolist()
+        for k, value in enumerate(values):
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"non-finite loss ({value}) at iteration {self.first + k + 1}{where}"
+                )
+            self.total += value
+            self.count += 1
+        self.n = 0
+
+    def take_mean(self) -> float:
+        mean = self.total / max(self.count, 1)
+        self.total, self.count = 0.0, 0
+        return mean
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints
+
+
 def _atomic_save(obj, path: Path) -> None:
+    """Write to ``<name>.tmp``, flush it to disk, then rename: ``path`` is never half-written."""
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
+    with open(tmp, "wb") as handle:
+        torch.save(obj, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def _snapshot(model: torch.nn.Module) -> dict:
+    """A copy of the weights that later steps will not change (stays on the device)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _rng_state(device) -> dict:
+    """Global RNG states. Nothing in a step draws from them today (batches have their own
+    generators), but a model with dropout would, so a resumed run restores them too."""
+    legacy = np.random.get_state()  # noqa: NPY002 (the global state is the point)
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy_keys": torch.from_numpy(legacy[1].astype(np.int64)),
+        "numpy_rest": [int(legacy[2]), int(legacy[3]), float(legacy[4])],
+    }
+    if torch.device(device).type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict, device) -> None:
+    torch.set_rng_state(state["torch"].cpu())
+    pos, has_gauss, gauss = state["numpy_rest"]
+    keys = state["numpy_keys"].cpu().numpy().astype(np.uint32)
+    np.random.set_state(("MT19937", keys, pos, has_gauss, gauss))  # noqa: NPY002
+    if "cuda" in state and torch.device(device).type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
+
+
+def _load_resumable(last_path: Path, fingerprint: str, device) -> dict | None:
+    """The saved state to resume from, or None (with the reason logged) to start afresh."""
+    if not last_path.exists():
+        return None
+    try:
+        state = torch.load(last_path, map_location=device, weights_only=True)
+    except Exception as error:  # only reachable if the disk itself lost data
+        log.warning("%s is unreadable (%s); starting from scratch", last_path, error)
+        return None
+    if state.get("fingerprint") != fingerprint or "log" not in state:
+        log.warning("%s belongs to other settings (or an older format); starting afresh", last_path)
+        return None
+    return state
+
+
+def _write_log(path: Path, rows: list) -> None:
+    """Rewrite ``log.csv`` from the checkpoint's rows (atomically, like every state file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(LOG_FIELDS)
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def _append_log(path: Path, row: list) -> None:
+    with open(path, "a", newline="") as handle:
+        csv.writer(handle).writerow(row)
+
+
+def _sync_files(state_dir: Path, best: dict | None, rows: list) -> None:
+    """Make ``best.pt`` and ``log.csv`` agree with the state we start from, dropping leftovers
+    (``*.tmp`` of a save that was killed, a best or log rows newer than the checkpoint)."""
+    for tmp in state_dir.glob("*.tmp"):
+        tmp.unlink()
+    best_path = state_dir / "best.pt"
+    if best is None:
+        best_path.unlink(missing_ok=True)
+    else:
+        _atomic_save(best, best_path)
+    _write_log(state_dir / "log.csv", rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+
+
+@dataclass
+class _Progress:
+    """What a checkpoint carries besides the model and optimizer, and the wall clock."""
+
+    start: int = 0  # iteration this attempt starts from
+    seconds: float = 0.0  # training time of earlier attempts
+    best: dict | None = None  # best.pt's content: weights, iteration, val_psnr
+    rows: list = field(default_factory=list)  # log.csv's rows
+    t0: float = field(default_factory=time.perf_counter)
+
+    def elapsed(self) -> float:
+        return self.seconds + time.perf_counter() - self.t0
 
 
 def train(
@@ -151,124 +405,107 @@ def train(
     val_pairs: list,
     state_dir: str | os.PathLike,
     device: str = "cpu",
+    runtime: Runtime | None = None,
 ) -> Path:
     """Train (or resume) one run; return the folder holding ``best.pt``, ``last.pt``, ``log.csv``.
 
     ``state_dir`` must not be a declared Snakemake output: it survives a failed or killed job
-    so the next attempt resumes from ``last.pt`` instead of iteration 0.
+    so the next attempt resumes from ``last.pt`` instead of iteration 0. ``runtime`` (default:
+    bf16 and channels_last on CUDA, plain fp32 on CPU) changes speed, not the run's identity.
     """
     recipe = spec.recipe
+    runtime = (runtime or Runtime()).resolve(device)
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
-    last_path, best_path, log_path = (state_dir / n for n in ("last.pt", "best.pt", "log.csv"))
-    fingerprint = spec.fingerprint()
+    last_path = state_dir / "last.pt"
 
     torch.manual_seed(_mix(spec.seed, 0x1417))
-    model = build_model(spec.model, scale=spec.scale, task="sr").to(device)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(trainable, lr=recipe.lr, betas=recipe.betas, eps=recipe.eps)
-    start, best_psnr, seconds = 0, -math.inf, 0.0
-
-    if last_path.exists():
-        state = torch.load(last_path, map_location=device, weights_only=True)
-        if state.get("fingerprint") == fingerprint:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            start, best_psnr, seconds = state["iteration"], state["best_psnr"], state["seconds"]
-            log.info("resuming from %s at iteration %d", last_path, start)
-        else:
-            log.warning("%s belongs to other settings; starting from scratch", last_path)
-            start = 0
-    if start == 0:
-        for path in (last_path, best_path, log_path):
-            path.unlink(missing_ok=True)
-    _truncate_log(log_path, start)
+    model = build_model(spec.model, scale=spec.scale, task="sr")
+    net = prepare(model, runtime, device)
+    optimizer = make_optimizer(model, recipe, device)
+    checkpoint_every = recipe.checkpoint_every or recipe.val_every
+    meter = LossMeter(min(recipe.val_every, checkpoint_every, recipe.iterations), device)
+    progress = _resume(spec, last_path, model, optimizer, meter, runtime, device)
+    _sync_files(state_dir, progress.best, progress.rows)
 
     sampler = PatchSampler(
-        lr_patches, hr_patches, recipe.batch_size, spec.augment, spec.seed, device
+        lr_patches,
+        hr_patches,
+        recipe.batch_size,
+        spec.augment,
+        spec.seed,
+        device,
+        runtime.memory_format,
     )
-    checkpoint_every = recipe.checkpoint_every or recipe.val_every
+    where = f"; the last good checkpoint is kept in {last_path}"
     model.train()
-    running, count, t0 = 0.0, 0, time.perf_counter()
-    for it in range(start, recipe.iterations):
+    for it in range(progress.start, recipe.iterations):
         for group in optimizer.param_groups:
             group["lr"] = recipe.lr_at(it)
         lr_batch, hr_batch = sampler.batch(it)
-        loss = torch.nn.functional.l1_loss(model(lr_batch), hr_batch)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"non-finite loss ({loss.item()}) at iteration {it + 1}; the last good "
-                f"checkpoint is kept in {last_path}"
-            )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        running += loss.item()
-        count += 1
+        meter.add(train_step(net, optimizer, lr_batch, hr_batch, runtime), it)
         done = it + 1
-        if done % recipe.val_every == 0 or done == recipe.iterations:
-            psnr = float(
-                evaluate_sr(model, val_pairs, spec.scale, device, with_ssim=False)["psnr"].mean()
-            )
-            elapsed = seconds + time.perf_counter() - t0
-            _append_log(
-                log_path, [done, running / count, recipe.lr_at(it), psnr, round(elapsed, 3)]
-            )
-            log.info(
-                "iter %d/%d  loss %.4f  val %.3f dB  %.1f it/s",
-                done,
-                recipe.iterations,
-                running / count,
-                psnr,
-                (done - start) / (elapsed - seconds),
-            )
-            running, count = 0.0, 0
-            if psnr > best_psnr:
-                best_psnr = psnr
-                _atomic_save(
-                    {
-                        "model": model.state_dict(),
-                        "iteration": done,
-                        "val_psnr": psnr,
-                        "fingerprint": fingerprint,
-                    },
-                    best_path,
-                )
-        if done % checkpoint_every == 0 or done == recipe.iterations:
-            elapsed = seconds + time.perf_counter() - t0
-            _atomic_save(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "iteration": done,
-                    "best_psnr": best_psnr,
-                    "seconds": elapsed,
-                    "fingerprint": fingerprint,
-                },
-                last_path,
-            )
-    if not best_path.exists():  # resumed after the final checkpoint: nothing left to do
+        is_val = done % recipe.val_every == 0 or done == recipe.iterations
+        is_checkpoint = done % checkpoint_every == 0 or done == recipe.iterations
+        if not (is_val or is_checkpoint):
+            continue
+        meter.flush(where)  # the only sync of the loop, before anything is written
+        if is_val:
+            _validate(spec, model, val_pairs, device, meter, progress, done, state_dir)
+        if is_checkpoint:
+            state = {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "iteration": done,
+                "seconds": progress.elapsed(),
+                "fingerprint": spec.fingerprint(),
+                "runtime": asdict(runtime),
+                "best": progress.best,
+                "log": progress.rows,
+                "running": [meter.total, meter.count],
+                "rng": _rng_state(device),
+            }
+            _atomic_save(state, last_path)
+    if progress.best is None:
         raise RuntimeError(f"{state_dir}: finished state without a best checkpoint")
     return state_dir
 
 
-def _truncate_log(path: Path, iteration: int) -> None:
-    """Drop log rows written after the checkpoint we resume from (they will be redone)."""
-    if not path.exists():
-        with open(path, "w", newline="") as handle:
-            csv.writer(handle).writerow(LOG_FIELDS)
-        return
-    with open(path, newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if int(r["iteration"]) <= iteration]
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=LOG_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+def _resume(spec, last_path, model, optimizer, meter, runtime, device) -> _Progress:
+    """Load ``last.pt`` into the model, optimizer, loss meter and RNGs when it is this run's."""
+    state = _load_resumable(last_path, spec.fingerprint(), device)
+    if state is None:
+        last_path.unlink(missing_ok=True)
+        return _Progress()
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    _set_rng_state(state["rng"], device)
+    meter.total, meter.count = state["running"]
+    if state["runtime"] != asdict(runtime):
+        log.warning("resuming a run started with %s under %s", state["runtime"], runtime)
+    log.info("resuming from %s at iteration %d", last_path, state["iteration"])
+    return _Progress(state["iteration"], state["seconds"], state["best"], state["log"])
 
 
-def _append_log(path: Path, row: list) -> None:
-    with open(path, "a", newline="") as handle:
-        csv.writer(handle).writerow(row)
+def _validate(spec, model, val_pairs, device, meter, progress, done, state_dir) -> None:
+    """Score the validation images, append the log row, and keep the weights if they are best."""
+    recipe = spec.recipe
+    psnr = float(evaluate_sr(model, val_pairs, spec.scale, device, with_ssim=False)["psnr"].mean())
+    loss, elapsed = meter.take_mean(), progress.elapsed()
+    progress.rows.append([done, loss, recipe.lr_at(done - 1), psnr, round(elapsed, 3)])
+    _append_log(state_dir / "log.csv", progress.rows[-1])
+    rate = (done - progress.start) / max(elapsed - progress.seconds, 1e-9)
+    log.info(
+        "iter %d/%d  loss %.4f  val %.3f dB  %.1f it/s", done, recipe.iterations, loss, psnr, rate
+    )
+    if progress.best is None or psnr > progress.best["val_psnr"]:
+        progress.best = {
+            "model": _snapshot(model),
+            "iteration": done,
+            "val_psnr": psnr,
+            "fingerprint": spec.fingerprint(),
+        }
+        _atomic_save(progress.best, state_dir / "best.pt")
 
 
 def publish(state_dir: str | os.PathLike, model_out: str | os.PathLike, log_out: str | os.PathLike):

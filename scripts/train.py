@@ -4,7 +4,7 @@ from pathlib import Path
 
 from patchmine.datasets import load_pairs
 from patchmine.grid import Run
-from patchmine.train import Recipe, RunSpec, load_subset, publish, run_summary, train
+from patchmine.train import Recipe, RunSpec, Runtime, load_subset, publish, run_summary, train
 from patchmine.workflow import pick_device, start
 
 start(snakemake)  # noqa: F821
@@ -20,6 +20,8 @@ spec = RunSpec(
     indices=indices,
 )
 val_pairs = load_pairs(Path(sm.input.validation).parent, run.scale)
-state = train(spec, lr, hr, val_pairs, sm.params.state, pick_device(sm.params.device))
+device = pick_device(sm.params.device)
+runtime = Runtime.from_config(sm.config.get("runtime"))  # speed only: not a rerun trigger
+state = train(spec, lr, hr, val_pairs, sm.params.state, device, runtime)
 publish(state, sm.output.model, sm.output.log)
 run_summary(sm.output.meta, run.as_dict(), spec, n_store, sm.output.log)

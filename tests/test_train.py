@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from patchmine import train as train_mod
-from patchmine.train import PatchSampler, Recipe, RunSpec, train
+from patchmine.augment import apply_dihedral
+from patchmine.train import PatchSampler, Recipe, RunSpec, Runtime, train
 
 MODEL = {"arch": "edsr", "blocks": 1, "channels": 8}
 
@@ -44,6 +45,19 @@ def test_sampler_batches_depend_only_on_seed_and_iteration():
     plain = PatchSampler(lr, hr, 4, False, seed=1, device="cpu")
     seen = torch.cat([plain.batch(i)[1] for i in range(10)]).byte()
     assert sorted(map(bytes, seen.permute(0, 2, 3, 1).numpy())) == sorted(map(bytes, hr))
+
+
+def test_sampler_flips_agree_with_apply_dihedral():
+    """The one-gather fetch-and-transform equals plain gathering followed by apply_dihedral."""
+    lr, hr, _ = _data()
+    aug = PatchSampler(lr, hr, 4, True, seed=2, device="cpu")
+    plain = PatchSampler(lr, hr, 4, False, seed=2, device="cpu")
+    for it in (0, 5, 13):
+        got = aug.batch(it)
+        j = it % aug.per_epoch
+        codes = aug._codes[j * 4 : (j + 1) * 4]
+        for a, b in zip(got, plain.batch(it), strict=True):
+            assert torch.equal(a, apply_dihedral(b, codes))
 
 
 def test_same_config_gives_same_weights(tmp_path):
@@ -107,3 +121,30 @@ def test_too_few_patches_for_a_batch():
     lr, hr, _ = _data(n=3)
     with pytest.raises(ValueError, match="fewer than one batch"):
         PatchSampler(lr, hr, 4, False, 0, "cpu")
+
+
+def test_runtime_is_fast_on_cuda_and_exact_on_cpu():
+    assert Runtime().resolve("cpu") == Runtime(amp=False, channels_last=False)
+    assert Runtime().resolve("cuda:0") == Runtime(amp=True, channels_last=True)
+    spec = {"amp": "auto", "channels_last": False, "compile": True}
+    assert Runtime.from_config(spec).resolve("cuda") == Runtime(True, False, True)
+    assert Runtime.from_config(None) == Runtime()
+
+
+def test_sampler_hands_out_the_layout_asked_for():
+    lr, hr, _ = _data()
+    nhwc = PatchSampler(lr, hr, 4, True, 1, "cpu", torch.channels_last).batch(3)
+    nchw = PatchSampler(lr, hr, 4, True, 1, "cpu").batch(3)
+    for a, b in zip(nhwc, nchw, strict=True):
+        assert a.is_contiguous(memory_format=torch.channels_last) and b.is_contiguous()
+        assert torch.equal(a, b)
+
+
+def test_bf16_channels_last_training_runs_and_repeats(tmp_path):
+    """The GPU settings also work on the CPU (where they are off by default)."""
+    lr, hr, val = _data()
+    fast = Runtime(amp=True, channels_last=True)
+    train(_spec(iterations=8), lr, hr, val, tmp_path / "a", runtime=fast)
+    train(_spec(iterations=8), lr, hr, val, tmp_path / "b", runtime=fast)
+    wa, wb = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+    assert all(torch.isfinite(wa[k]).all() and torch.equal(wa[k], wb[k]) for k in wa)
