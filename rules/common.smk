@@ -3,6 +3,7 @@ import os
 
 from patchmine.catalog import dataset_archives
 from patchmine.config import check_config
+from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime
 from patchmine.grid import (
     RUN_PATTERN,
     WILDCARDS,

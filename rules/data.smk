@@ -10,6 +10,10 @@ rule download:
     retries: 2
     conda:
         ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("download", config),
+        runtime=job_runtime("download", config),
     params:
         url=lambda w: archives()[w.archive]["url"],
         sha256=lambda w: archives()[w.archive]["sha256"],
@@ -26,6 +30,10 @@ rule extract:
         f"{R}/logs/extract/{{archive}}.log",
     conda:
         ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("extract", config),
+        runtime=job_runtime("extract", config),
     script:
         "../scripts/extract.py"
 
@@ -41,6 +49,10 @@ rule ingest:
     conda:
         ENV
     threads: config["threads"]["ingest"]
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("ingest", config),
+        runtime=job_runtime("ingest", config),
     params:
         spec=lambda w: config["datasets"][w.dataset],
         scales=lambda w: dataset_scales(config, w.dataset),

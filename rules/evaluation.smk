@@ -12,6 +12,11 @@ rule evaluate:
     conda:
         ENV
     threads: config["threads"]["train"]
+    resources:
+        gpu=gpus(config["device"]),
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("evaluate", config),
+        runtime=job_runtime("evaluate", config),
     params:
         model=lambda w: config["models"][w.model],
         device=config["device"],

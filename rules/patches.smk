@@ -13,6 +13,10 @@ rule patch_store:
     conda:
         ENV
     threads: config["threads"]["store"]
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("patch_store", config),
+        runtime=job_runtime("patch_store", config),
     params:
         spec=lambda w: config["datasets"][w.dataset],
         data_dir=DATA,

@@ -13,6 +13,10 @@ rule score_statistics:
     conda:
         ENV
     threads: config["threads"]["score"]
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("score_statistics", config),
+        runtime=job_runtime("score_statistics", config),
     params:
         device=config["device"],
     script:
@@ -28,6 +32,10 @@ rule score_rand:
         f"{R}/logs/score/{{dataset}}_p{{patch}}_s{{stride}}_rand.log",
     conda:
         ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("score_rand", config),
+        runtime=job_runtime("score_rand", config),
     params:
         seed=config["rand_seed"],
     script:
@@ -48,6 +56,11 @@ rule score_loss:
     conda:
         ENV
     threads: config["threads"]["score"]
+    resources:
+        gpu=gpus(config["device"]),
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("score_loss", config),
+        runtime=job_runtime("score_loss", config),
     params:
         model=config["models"][config["scorer"]["model"]] if "scorer" in config else {},
         device=config["device"],
@@ -65,5 +78,9 @@ rule select:
         f"{R}/logs/select/{{task}}_{{dataset}}_p{{patch}}_s{{stride}}_{{criterion}}_k{{k}}.log",
     conda:
         ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("select", config),
+        runtime=job_runtime("select", config),
     script:
         "../scripts/select.py"

@@ -15,6 +15,11 @@ rule train:
     conda:
         ENV
     threads: config["threads"]["train"]
+    resources:
+        gpu=gpus(config["device"]),
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("train", config),
+        runtime=job_runtime("train", config),
     params:
         run=lambda w: run_of(w).as_dict(),
         model=lambda w: config["models"][w.model],

@@ -1,0 +1,378 @@
+"""What each job asks a cluster for, derived from what it computes, and grown on every retry.
+
+The names are those of Snakemake's SLURM executor plugin: ``gpu`` (becomes ``--gpus``),
+``cpus_per_task``, ``mem_mb`` and ``runtime`` (minutes). Only the three rules that run a network
+(``train``, ``score_loss``, ``evaluate``) ask for a GPU, and only when the config's ``device`` is
+not ``cpu``; partition, account and GPU model belong to the profile, never to a rule.
+
+How the numbers come about (every constant is below, with where it comes from):
+
+* **Work.** A network's cost is its multiply-accumulates per low-resolution pixel
+  (:func:`model_macs`: 9·C² per 3x3 conv between C-channel maps, i.e. about its parameter count;
+  the EDSR baseline at x2 has 1.37 M). A training step costs 6 MACs-worth of FLOPs per MAC
+  (forward, backward for activations and weights) over ``batch · (patch/s)²`` pixels; validation
+  and evaluation one forward pass over the images' LR pixels. Time = work / throughput + a fixed
+  overhead per step and per job, times :data:`SAFETY`, at least :data:`MIN_RUNTIME` minutes.
+* **Memory.** Python with torch and the Snakemake job process, the CUDA context on GPU jobs, the
+  training patches held in memory (``K · (P² + (P/s)²) · 3`` bytes), and on CPU jobs the
+  activations a step keeps for its backward pass or the largest image's feature maps.
+* **Retries.** Each attempt asks for :data:`GROWTH` (1.5) times the memory and runtime of the
+  attempt before: attempt 1 x1, 2 x1.5, 3 x2.25, … A job killed for running out of time or
+  memory is resubmitted bigger; a training job also resumes from its last checkpoint.
+
+The pure functions take numbers; :func:`job_mem_mb`, :func:`job_runtime` and :func:`job_cpus`
+turn a job's wildcards, input files and attempt into those numbers for the rules' ``resources:``.
+Input files are read when they exist (Snakemake evaluates resources again once a job's input is
+complete, before it submits it); before that, the typical sizes below stand in.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import math
+import os
+from collections.abc import Callable
+
+#: Each retry multiplies memory and runtime by this (attempt n asks GROWTH ** (n - 1) times).
+GROWTH = 1.5
+#: Margin on every estimate of time and memory.
+SAFETY = 1.5
+#: No job asks for less (minutes; queues round short jobs up anyway).
+MIN_RUNTIME = 10
+#: Effective training/inference throughput, FLOP/s. CPU: per thread, a third of the 30 GFLOP/s one
+#: core of the 2-core development VM reaches on EDSR-baseline steps (fp32, MKL-DNN). GPU: a
+#: conservative fp32 figure for the EDSR baseline's small 3x3 convs on a V100/A100-class card (bf16
+#: autocast on newer cards is several times faster; the runtime limit is only an upper bound).
+CPU_FLOPS = 1.0e10
+GPU_FLOPS = 2.0e12
+#: Fixed cost of one training step (kernel launches, optimizer, batch gathering), seconds.
+STEP_OVERHEAD = {"cpu": 0.02, "gpu": 0.005}
+#: Starting a job: the Snakemake job process, importing torch, reading inputs (minutes).
+STARTUP = 3
+#: Resident memory of a job before its data (MB): Python with numpy, torch, h5py, pandas and the
+#: Snakemake process that runs the rule inside the job; a CUDA context adds GPU_HOST_MB on the host.
+BASE_MB = 1500
+GPU_HOST_MB = 2500
+#: Upper bound on any request (minutes): set PATCHMINE_MAX_RUNTIME to the partition's MaxTime.
+#: A training run that needs longer times out, and its next attempt resumes from its checkpoint.
+MAX_RUNTIME_ENV = "PATCHMINE_MAX_RUNTIME"
+#: Stand-ins while a job's input does not exist yet (only used for planning, never submitted):
+#: a DIV2K-sized store (151,300 patches), validation set (10 DIV2K images) and test set.
+DEFAULT_PATCHES = 151_300
+DEFAULT_IMAGE_PIXELS = 2040 * 1356
+DEFAULT_VAL_PIXELS = 10 * DEFAULT_IMAGE_PIXELS
+DEFAULT_TEST_PIXELS = 100 * 1024 * 768
+
+GPU_RULES = ("train", "score_loss", "evaluate")
+
+MB = 1024 * 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure functions of a job's parameters
+
+
+def grow(value: float, attempt: int, step: int = 1) -> int:
+    """``value`` scaled by GROWTH per retry, rounded up to a multiple of ``step``."""
+    if attempt < 1:
+        raise ValueError(f"attempts count from 1, got {attempt}")
+    scaled = value * GROWTH ** (attempt - 1)
+    return int(math.ceil(scaled / step - 1e-9) * step)
+
+
+def gpus(device: str) -> int:
+    """GPUs a network job asks for: none when the config runs everything on the CPU."""
+    return 0 if device == "cpu" else 1
+
+
+def task_scale(task: str) -> int:
+    """The SR scale of a task label (``sr_x2`` -> 2); 1 for tasks that keep the image size."""
+    head, sep, tail = task.rpartition("_x")
+    return int(tail) if sep and tail.isdigit() else 1
+
+
+def model_macs(model: dict, scale: int) -> float:
+    """Multiply-accumulates of one forward pass per input pixel (per LR pixel for SR).
+
+    ``blocks`` residual blocks of two 3x3 convs between ``channels`` maps, a head, a body-end conv
+    and the upsampler (9·C²·s²) for EDSR and OISR-RK2; ``layers`` convs for DnCNN.
+    """
+    arch = model.get("arch", "edsr")
+    c = int(model.get("channels", 64))
+    if arch == "dncnn":
+        layers = int(model.get("layers", 17))
+        return 9.0 * (c * c * max(layers - 2, 0) + 2 * 3 * c)
+    blocks = int(model.get("blocks", 16))
+    upsampler = 9.0 * c * c * scale * scale if scale > 1 else 0.0
+    return 9.0 * c * c * (2 * blocks + 1) + upsampler + 9.0 * 3 * c * (1 + scale * scale)
+
+
+def _flops_per_second(on_gpu: bool, threads: int) -> float:
+    return GPU_FLOPS if on_gpu else CPU_FLOPS * max(1, threads)
+
+
+def _minutes(seconds: float, attempt: int) -> int:
+    return grow(max(MIN_RUNTIME, STARTUP + SAFETY * seconds / 60), attempt)
+
+
+def _megabytes(mb: float, attempt: int, on_gpu: bool = False) -> int:
+    base = BASE_MB + (GPU_HOST_MB if on_gpu else 0)
+    return grow(base + SAFETY * mb, attempt, step=100)
+
+
+def patch_bytes(patch: int, scale: int) -> int:
+    """Bytes of one HR patch and its LR patch, uint8 RGB."""
+    return 3 * (patch * patch + (patch // scale) ** 2)
+
+
+def feature_mb(pixels: float, channels: int, maps: float) -> float:
+    """MB of ``maps`` float32 feature maps of ``channels`` channels over ``pixels`` pixels."""
+    return 4.0 * pixels * channels * maps / MB
+
+
+def train_runtime(
+    model: dict,
+    scale: int,
+    patch: int,
+    batch: int,
+    iterations: int,
+    val_every: int,
+    val_lr_pixels: float,
+    *,
+    on_gpu: bool,
+    threads: int = 1,
+    attempt: int = 1,
+) -> int:
+    """Minutes for a whole training run: steps, plus a validation every ``val_every`` steps."""
+    macs = model_macs(model, scale)
+    step = 6 * macs * batch * (patch // scale) ** 2
+    validations = math.ceil(iterations / val_every)
+    flops = iterations * step + validations * 2 * macs * val_lr_pixels
+    overhead = iterations * STEP_OVERHEAD["gpu" if on_gpu else "cpu"]
+    return _minutes(flops / _flops_per_second(on_gpu, threads) + overhead, attempt)
+
+
+def train_mem_mb(
+    model: dict,
+    scale: int,
+    patch: int,
+    batch: int,
+    n_patches: int,
+    max_val_lr_pixels: float,
+    *,
+    on_gpu: bool,
+    attempt: int = 1,
+) -> int:
+    """Host memory of a training run: the K patches (read once, kept), and on the CPU a step's
+    saved activations and the largest validation image's feature maps."""
+    c = int(model.get("channels", 64))
+    blocks = int(model.get("blocks", model.get("layers", 16)))
+    data = n_patches * patch_bytes(patch, scale) / MB
+    work = 0.0
+    if not on_gpu:
+        # forward maps kept for backward plus their gradients; the upsampler's at s² the size
+        maps = 2 * (2 * blocks + 4 + 2 * scale * scale)
+        work = feature_mb(batch * (patch // scale) ** 2, c, maps)
+        work += feature_mb(max_val_lr_pixels, c, 4 + 2 * scale * scale)
+    return _megabytes(data + work, attempt, on_gpu)
+
+
+def inference_runtime(
+    model: dict,
+    scale: int,
+    lr_pixels: float,
+    *,
+    on_gpu: bool,
+    threads: int = 1,
+    attempt: int = 1,
+) -> int:
+    """Minutes for one forward pass over ``lr_pixels`` pixels (scoring patches, test images)."""
+    flops = 2 * model_macs(model, scale) * lr_pixels
+    return _minutes(flops / _flops_per_second(on_gpu, threads), attempt)
+
+
+def inference_mem_mb(
+    model: dict, scale: int, max_lr_pixels: float, *, on_gpu: bool, attempt: int = 1
+) -> int:
+    """Host memory of a forward pass whose largest input has ``max_lr_pixels`` pixels."""
+    c = int(model.get("channels", 64))
+    work = 0.0 if on_gpu else feature_mb(max_lr_pixels, c, 4 + 2 * scale * scale)
+    return _megabytes(work, attempt, on_gpu)
+
+
+#: Rules that run no network: (MB per thread beyond the base, minutes per GB of data they read,
+#: minutes at least before retries). Their data is what they read: the patch store for scoring
+#: and selection, nothing known in advance for ingestion and downloads.
+CPU_RULES = {
+    "download": (0, 0.0, 120),  # DIV2K_train_HR.zip is 3.5 GB: an hour even at 1 MB/s
+    "extract": (0, 1.0, 30),
+    "ingest": (500, 0.0, 30),  # PNG decode + MATLAB bicubic per worker
+    "patch_store": (1000, 0.0, 60),  # 800 DIV2K images, LR x2/x3/x4, one image per worker
+    "score_statistics": (500, 2.0, 10),  # grad/std/freq in batches over the whole store
+    "score_rand": (0, 0.0, 10),
+    "select": (0, 0.5, 10),
+    "histograms": (0, 1.0, 10),
+}
+#: Any other rule (tables, figures, report pages): light work on small files.
+LIGHT = (0, 0.5, 10)
+
+
+def cpu_runtime(rule: str, data_mb: float, attempt: int = 1) -> int:
+    _, per_gb, floor = CPU_RULES.get(rule, LIGHT)
+    return grow(max(floor, STARTUP + SAFETY * per_gb * data_mb / 1024), attempt)
+
+
+def cpu_mem_mb(rule: str, threads: int, attempt: int = 1) -> int:
+    per_thread, _, _ = CPU_RULES.get(rule, LIGHT)
+    return grow(BASE_MB + per_thread * max(1, threads), attempt, step=100)
+
+
+# ---------------------------------------------------------------------------------------------
+# What a job's files say (None when they do not exist yet)
+
+
+def store_patches(path) -> int | None:
+    """Number of patches in a patch store."""
+    if not path or not os.path.exists(path):
+        return None
+    stat = os.stat(path)
+    return _store_patches(os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _store_patches(path: str, mtime_ns: int, size: int) -> int:
+    from patchmine.store import open_store
+
+    with open_store(path) as f:
+        return int(f["hr"].shape[0])
+
+
+def manifest_pixels(path, scale: int) -> tuple[float, float] | None:
+    """(total, largest) LR pixels of the images an ingest manifest lists."""
+    if not path or not os.path.exists(path):
+        return None
+    with open(path, newline="") as handle:
+        pixels = [int(r["height"]) * int(r["width"]) / scale**2 for r in csv.DictReader(handle)]
+    return (sum(pixels), max(pixels)) if pixels else (0.0, 0.0)
+
+
+def file_mb(path) -> float:
+    return os.path.getsize(path) / MB if path and os.path.exists(path) else 0.0
+
+
+def k_patches(k: str, n_store: int | None) -> int:
+    """Patches a K label selects: a count, a fraction of the store, or all of it."""
+    n = DEFAULT_PATCHES if n_store is None else n_store
+    if k == "all":
+        return n
+    if "." in k:
+        return max(1, round(float(k) * n))
+    return min(int(k), n) if n_store is not None else int(k)
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules' resources: callables Snakemake evaluates per job (wildcards, input, threads, attempt)
+
+
+def job_cpus(wildcards, threads) -> int:
+    """CPUs of a job: its Snakemake threads, so SLURM gives every thread a core."""
+    return max(1, int(threads))
+
+
+def _model_job(rule: str, config: dict, w, input, threads: int, attempt: int) -> dict:
+    """mem_mb and runtime of a job that runs a network (train, score_loss, evaluate).
+
+    Runtime assumes the GPU whenever one is asked for. Memory covers both places the job may run
+    under ``device: auto`` (on the GPU: the CUDA context; on the CPU: the activations)."""
+    device = config.get("device", "auto")
+    on_gpu = gpus(device) > 0
+    places = {"cpu": [False], "auto": [True, False]}.get(device, [True])
+    scale = task_scale(w.task)
+    if rule == "train":
+        model = config["models"][w.model]
+        recipe = config["recipes"][w.recipe]
+        batch = int(recipe.get("batch_size", 16))
+        val = manifest_pixels(input.validation, scale) or (
+            DEFAULT_VAL_PIXELS / scale**2,
+            DEFAULT_IMAGE_PIXELS / scale**2,
+        )
+        n = k_patches(w.k, store_patches(input.store))
+        patch = int(w.patch)
+        mem = max(
+            train_mem_mb(model, scale, patch, batch, n, val[1], on_gpu=g, attempt=attempt)
+            for g in places
+        )
+        runtime = train_runtime(
+            model,
+            scale,
+            patch,
+            batch,
+            int(recipe["iterations"]),
+            int(recipe.get("val_every", 1000)),
+            val[0],
+            on_gpu=on_gpu,
+            threads=threads,
+            attempt=attempt,
+        )
+        return {"mem_mb": mem, "runtime": runtime}
+    if rule == "score_loss":
+        model = config["models"][config["scorer"]["model"]]
+        patch = int(w.patch)
+        n = store_patches(input.store) or DEFAULT_PATCHES
+        pixels = n * (patch // scale) ** 2
+        biggest = 64 * (patch // scale) ** 2  # one batch of mse_loss
+    else:  # evaluate
+        model = config["models"][w.model]
+        pixels, biggest = manifest_pixels(input.test, scale) or (
+            DEFAULT_TEST_PIXELS / scale**2,
+            DEFAULT_IMAGE_PIXELS / scale**2,
+        )
+    mem = max(inference_mem_mb(model, scale, biggest, on_gpu=g, attempt=attempt) for g in places)
+    runtime = inference_runtime(
+        model, scale, pixels, on_gpu=on_gpu, threads=threads, attempt=attempt
+    )
+    return {"mem_mb": mem, "runtime": runtime}
+
+
+def _job(rule: str, config: dict, w, input, threads: int, attempt: int) -> dict:
+    if rule in GPU_RULES:
+        return _model_job(rule, config, w, input, threads, attempt)
+    if hasattr(input, "store"):
+        data = file_mb(input.store)
+    else:  # what a table, figure or extraction reads
+        data = sum(file_mb(f) for f in input)
+    return {
+        "mem_mb": cpu_mem_mb(rule, threads, attempt),
+        "runtime": cpu_runtime(rule, data, attempt),
+    }
+
+
+def max_runtime() -> int | None:
+    """The cap on ``runtime`` from the environment, if set (minutes)."""
+    value = os.environ.get(MAX_RUNTIME_ENV, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{MAX_RUNTIME_ENV} must be a whole number of minutes, got {value!r}")
+    return int(value)
+
+
+def job_mem_mb(rule: str, config: dict) -> Callable:
+    """``mem_mb`` of rule ``rule``'s jobs, as Snakemake's resource callable."""
+
+    def mem_mb(wildcards, input, threads, attempt):
+        return _job(rule, config, wildcards, input, threads, attempt)["mem_mb"]
+
+    return mem_mb
+
+
+def job_runtime(rule: str, config: dict) -> Callable:
+    """``runtime`` (minutes) of rule ``rule``'s jobs, as Snakemake's resource callable."""
+
+    def runtime(wildcards, input, threads, attempt):
+        minutes = _job(rule, config, wildcards, input, threads, attempt)["runtime"]
+        cap = max_runtime()
+        return minutes if cap is None else min(minutes, cap)
+
+    return runtime

@@ -1,0 +1,238 @@
+"""Cluster resources: derived from a job's work, grown on retry, GPUs only where a network runs."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import h5py
+import numpy as np
+import pytest
+
+from patchmine import resources as res
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = {"arch": "edsr", "blocks": 16, "channels": 64}
+SMALL = {"arch": "edsr", "blocks": 4, "channels": 24}
+ATTEMPTS = range(1, 6)
+
+
+class Files(list):
+    """What a rule's ``input`` looks like to a resource function: a list with named entries."""
+
+    def __init__(self, **named):
+        super().__init__(named.values())
+        self.__dict__.update(named)
+
+
+def config(device="auto", iterations=1000, blocks=16, batch=16):
+    return {
+        "device": device,
+        "models": {"m": {"arch": "edsr", "blocks": blocks, "channels": 64}},
+        "recipes": {
+            "r": {"iterations": iterations, "validation": "val", "batch_size": batch},
+        },
+        "scorer": {"model": "m", "recipe": "r"},
+    }
+
+
+def wildcards(k="0.5", patch=96, model="m"):
+    return SimpleNamespace(
+        task="sr_x2",
+        model=model,
+        dataset="d",
+        patch=str(patch),
+        stride="120",
+        criterion="grad",
+        k=k,
+        aug="aug",
+        seed="0",
+        recipe="r",
+        testset="t",
+    )
+
+
+def job(rule, cfg, w=None, files=None, threads=1, attempt=1):
+    w = w or wildcards()
+    files = files if files is not None else Files(store="", validation="", test="")
+    mem = res.job_mem_mb(rule, cfg)(w, files, threads, attempt)
+    minutes = res.job_runtime(rule, cfg)(w, files, threads, attempt)
+    return mem, minutes
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A patch store of 20,000 patches of 96 px (x2) and a manifest of two DIV2K-sized images."""
+    path = tmp_path / "p96_s120.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("hr", (20_000, 96, 96, 3), np.uint8)
+        f.create_dataset("lr_x2", (20_000, 48, 48, 3), np.uint8)
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("name,height,width,source\na,1356,2040,x\nb,2040,1356,y\n")
+    return Files(store=str(path), validation=str(manifest), test=str(manifest))
+
+
+def test_grow_multiplies_by_the_growth_factor_per_attempt():
+    assert [res.grow(100, a) for a in (1, 2, 3)] == [100, 150, 225]
+    assert res.grow(1501, 1, step=100) == 1600
+    with pytest.raises(ValueError):
+        res.grow(100, 0)
+
+
+@pytest.mark.parametrize("rule", [*res.GPU_RULES, *res.CPU_RULES])
+def test_every_rule_asks_for_more_on_every_retry(rule, store):
+    asked = [job(rule, config(), files=store, attempt=a) for a in ATTEMPTS]
+    for (mem, minutes), (mem2, minutes2) in zip(asked, asked[1:], strict=False):
+        assert mem2 > mem and minutes2 > minutes
+    assert all(m >= res.MIN_RUNTIME for _, m in asked)
+    assert asked[2][0] >= 2 * asked[0][0] - 100  # x2.25 by the third attempt, rounded to 100 MB
+
+
+def test_gpu_only_unless_the_config_runs_on_the_cpu():
+    assert res.gpus("cpu") == 0
+    assert res.gpus("auto") == res.gpus("cuda") == res.gpus("cuda:1") == 1
+
+
+def test_bigger_models_take_longer_and_more_memory_on_the_cpu():
+    assert res.model_macs(BASELINE, 2) == pytest.approx(1.37e6, rel=0.01)  # ~ its parameters
+    assert res.model_macs(SMALL, 2) < res.model_macs(BASELINE, 2)
+    args = dict(scale=2, patch=96, batch=16)
+    for on_gpu in (True, False):
+        small = res.train_runtime(
+            SMALL, **args, iterations=300_000, val_every=1000, val_lr_pixels=7e6, on_gpu=on_gpu
+        )
+        big = res.train_runtime(
+            BASELINE, **args, iterations=300_000, val_every=1000, val_lr_pixels=7e6, on_gpu=on_gpu
+        )
+        assert big > small
+    small = res.train_mem_mb(SMALL, **args, n_patches=10_000, max_val_lr_pixels=7e5, on_gpu=False)
+    big = res.train_mem_mb(BASELINE, **args, n_patches=10_000, max_val_lr_pixels=7e5, on_gpu=False)
+    assert big > small
+    # and through the rules: 128 blocks (Table III's largest EDSR) vs 16
+    assert job("train", config(blocks=128))[1] > job("train", config(blocks=16))[1]
+
+
+def test_more_patches_take_more_memory_more_iterations_take_longer(store):
+    mems = [job("train", config(), wildcards(k=k), store)[0] for k in ("10", "10000", "all")]
+    assert mems[0] < mems[1] < mems[2]
+    # a fraction of the store counts the store's patches once it exists
+    assert (
+        job("train", config(), wildcards(k="0.5"), store)[0]
+        == job("train", config(), wildcards(k="10000"), store)[0]
+    )
+    # with no store yet, the planning stand-in is a DIV2K-sized store: more than 20,000 patches
+    assert job("train", config(), wildcards(k="all"))[0] > mems[2]
+    times = [job("train", config(iterations=i), files=store)[1] for i in (1000, 100_000, 300_000)]
+    assert times[0] <= times[1] < times[2]
+
+
+def test_paper_scale_training_is_hours_on_a_gpu_and_fits_its_patches_in_memory():
+    n = 150_000  # K = 150K of DIV2K's 151,300 patches of 96 px
+    minutes = res.train_runtime(
+        BASELINE, 2, 96, 16, 300_000, 1000, 10 * 2040 * 1356 / 4, on_gpu=True
+    )
+    assert 6 * 60 < minutes < 48 * 60
+    mem = res.train_mem_mb(BASELINE, 2, 96, 16, n, 1020 * 678, on_gpu=True)
+    assert mem > n * res.patch_bytes(96, 2) / res.MB  # the patches themselves, 5 GB
+    assert mem < 32_000
+
+
+def test_cpu_only_runs_plan_for_cpu_memory(store):
+    gpu, _ = job("train", config(device="cuda"), files=store)
+    cpu, _ = job("train", config(device="cpu"), files=store)
+    auto, _ = job("train", config(device="auto"), files=store)
+    assert auto == max(gpu, cpu)
+
+
+def test_runtime_cap_from_the_environment(monkeypatch):
+    monkeypatch.setenv(res.MAX_RUNTIME_ENV, "120")
+    assert job("train", config(blocks=128, iterations=300_000))[1] == 120
+    monkeypatch.setenv(res.MAX_RUNTIME_ENV, "two days")
+    with pytest.raises(ValueError, match="minutes"):
+        job("train", config())
+
+
+def test_cpus_follow_threads():
+    assert res.job_cpus(None, 4) == 4
+    assert res.job_cpus(None, 0) == 1
+
+
+def test_k_patches():
+    assert res.k_patches("all", 1000) == 1000
+    assert res.k_patches("0.25", 1000) == 250
+    assert res.k_patches("5000", 1000) == 1000
+    assert res.k_patches("5000", None) == 5000
+    assert res.k_patches("0.5", None) == round(0.5 * res.DEFAULT_PATCHES)
+
+
+def _rule_blocks():
+    """{rule: its text} for every rule in rules/*.smk."""
+    blocks = {}
+    for path in sorted((ROOT / "rules").glob("*.smk")):
+        text = path.read_text()
+        for match in re.finditer(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", text, re.M):
+            blocks[match[1]] = match[2]
+    return blocks
+
+
+def test_only_network_rules_declare_a_gpu_and_none_names_a_partition():
+    blocks = _rule_blocks()
+    assert set(res.GPU_RULES) <= set(blocks)
+    for rule, text in blocks.items():
+        has_gpu = re.search(r"^\s+gpu\s*=", text, re.M) is not None
+        assert has_gpu == (rule in res.GPU_RULES), rule
+        for name in ("slurm_partition", "slurm_account", "gpu_model", "gres", "constraint"):
+            assert not re.search(rf"^\s+{name}\s*=", text, re.M), f"{rule} sets {name}"
+
+
+def test_rules_with_resources_use_this_module():
+    blocks = _rule_blocks()
+    for rule in [*res.GPU_RULES, *res.CPU_RULES]:
+        if rule not in blocks or "resources:" not in blocks[rule]:
+            continue
+        assert f'job_mem_mb("{rule}", config)' in blocks[rule], rule
+        assert f'job_runtime("{rule}", config)' in blocks[rule], rule
+
+
+def _dry_run(tmp_path, *args):
+    (tmp_path / "config.yaml").write_text((ROOT / "tests/data/tiny_config.yaml").read_text())
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "-n",
+            "--cores",
+            "2",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    jobs = re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", done.stdout, re.M)
+    assert jobs, done.stdout[-3000:]
+    return [(rule, dict(kv.split("=", 1) for kv in line.split(", "))) for rule, line in jobs]
+
+
+def test_dry_run_asks_gpus_for_network_jobs_only(tmp_path):
+    jobs = _dry_run(tmp_path)
+    for rule, asked in jobs:
+        assert (int(asked.get("gpu", 0)) == 1) == (rule in res.GPU_RULES), rule
+        if "runtime" not in asked:  # a rule left to the profile's default-resources
+            assert rule not in res.GPU_RULES, rule
+            continue
+        assert int(asked["runtime"]) >= res.MIN_RUNTIME and int(asked["mem_mb"]) >= res.BASE_MB
+        assert int(asked["cpus_per_task"]) >= 1
+    assert {rule for rule, _ in jobs} >= {"train", "evaluate", "score_loss", "patch_store"}
+
+
+def test_cpu_config_and_a_zero_gpu_cap_ask_for_no_gpu(tmp_path):
+    for args in (["--config", "device=cpu"], ["--resources", "gpu=0"]):
+        assert all(int(a.get("gpu", 0)) == 0 for _, a in _dry_run(tmp_path, *args)), args
