@@ -21,6 +21,8 @@ def start(snakemake) -> logging.Logger:
     if torch is not None:
         torch.set_num_threads(max(1, int(snakemake.threads)))
     logger = logging.getLogger(f"patchmine.rule.{snakemake.rule}")
+    global _JOB_GPUS
+    _JOB_GPUS = int(getattr(snakemake.resources, "gpu", 0) or 0)
 
     def excepthook(kind, value, tb):
         logger.error("%s failed", snakemake.rule, exc_info=(kind, value, tb))
@@ -29,12 +31,22 @@ def start(snakemake) -> logging.Logger:
     return logger
 
 
+#: GPUs the running rule's job was given (its ``gpu`` resource), once :func:`start` has run.
+_JOB_GPUS: int | None = None
+
+
 def pick_device(setting: str = "auto") -> str:
-    """``auto`` -> the first CUDA device when there is one, else the CPU."""
+    """The torch device for the config's ``device``: ``auto`` is a CUDA device when there is one
+    and the job asked for a GPU (a rule without a ``gpu`` resource runs on the CPU), else the CPU.
+    With several GPUs visible, ``auto`` and ``cuda`` claim one no other job holds
+    (:mod:`patchmine.gpus`); inside a SLURM job, the one SLURM gave it."""
     import torch
 
-    if setting == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if setting.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {setting!r} requested but CUDA is not available")
-    return setting
+    from patchmine.gpus import choose_device
+
+    available = torch.cuda.is_available()
+    count = torch.cuda.device_count() if available else 0
+    device = choose_device(setting, available, count, job_gpus=_JOB_GPUS)
+    if device.startswith("cuda:"):
+        torch.cuda.set_device(int(device.split(":")[1]))
+    return device
