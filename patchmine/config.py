@@ -31,19 +31,22 @@ def check_config(config: dict) -> None:
         refer("dataset", datasets, exp["train"], f"{key}.train")
         for test in exp["test"]:
             refer("dataset", datasets, test, f"{key}.test")
-        refer("model", models, exp["model"], f"{key}.model")
+        for model in exp["models"]:
+            refer("model", models, model, f"{key}.models")
         refer("recipe", recipes, exp["recipe"], f"{key}.recipe")
         if "loss" in exp["criteria"] and "scorer" not in config:
             raise ConfigError(f"{key}.criteria: 'loss' needs a `scorer` section")
-        for field in ("patch_size", "stride"):
-            if exp[field] % exp["scale"]:
+        for field, value in [("patch_size", exp["patch_size"])] + [
+            ("strides", s) for s in exp["strides"]
+        ]:
+            if exp["task"] == "sr" and value % exp["scale"]:
                 raise ConfigError(
-                    f"{key}.{field}: {exp[field]} is not a multiple of the scale {exp['scale']}; "
+                    f"{key}.{field}: {value} is not a multiple of the scale {exp['scale']}; "
                     "LR patches must start on whole LR pixels"
                 )
         for dataset in {exp["train"], *exp["test"], recipes[exp["recipe"]]["validation"]}:
             spec = datasets[dataset]
-            if spec["source"] == "pairs" and spec["scale"] != exp["scale"]:
+            if spec["source"] == "pairs" and (exp["task"] != "sr" or spec["scale"] != exp["scale"]):
                 raise ConfigError(
                     f"{key}.scale: {exp['scale']} but dataset {dataset!r} holds real x"
                     f"{spec['scale']} pairs (datasets.{dataset}.scale)"

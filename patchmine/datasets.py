@@ -229,9 +229,7 @@ def ingest(
 def load_image_pair(image: SourceImage, scales: list[int]) -> tuple[np.ndarray, dict]:
     """(HR, {scale: LR}) of one image: given LR files are checked, missing ones made here."""
     hr = read_image(image.path)
-    lrs = {
-        s: _check_given_lr(hr, image, s) if s in image.lr else bicubic_lr(hr, s) for s in scales
-    }
+    lrs = {s: _check_given_lr(hr, image, s) if s in image.lr else bicubic_lr(hr, s) for s in scales}
     return hr, lrs
 
 
@@ -255,8 +253,13 @@ def _ingest_one(image: SourceImage, root: Path, scales: list[int], min_size: int
 
 def skipped_row(image: SourceImage, height: int, width: int, reason: str) -> dict:
     """One line of a dataset's summary of images left out by design."""
-    return {"name": image.name, "path": str(image.path), "height": height, "width": width,
-            "reason": reason}
+    return {
+        "name": image.name,
+        "path": str(image.path),
+        "height": height,
+        "width": width,
+        "reason": reason,
+    }
 
 
 def _store_png(source: Path, pixels: np.ndarray, dest: Path) -> None:

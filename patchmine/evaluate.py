@@ -1,4 +1,9 @@
-"""Running a trained network on whole images and scoring it as the SR literature does."""
+"""Running a trained network on whole images and scoring it as the literature does.
+
+Super-resolution: Y-channel PSNR/SSIM with ``scale`` border pixels shaved. Denoising: the clean
+image plus Gaussian noise fixed per image (so every run sees the same noisy test set), RGB PSNR
+and channel-mean SSIM, no shave.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from patchmine.metrics import psnr, rgb_to_y, shave, sr_metrics
+from patchmine.degrade import add_noise, noise_generator
+from patchmine.metrics import psnr, rgb_psnr, rgb_to_y, shave, sr_metrics, ssim
+from patchmine.tasks import Task
 
 
 def to_tensor(image: np.ndarray, device) -> torch.Tensor:
-    """H x W x 3 uint8 -> 1 x 3 x H x W float in 0..255 (the EDSR convention) on ``device``."""
+    """H x W x 3 (uint8, or float noisy) -> 1 x 3 x H x W float on 0..255 (EDSR's convention)."""
     return torch.from_numpy(np.ascontiguousarray(image)).to(device).permute(2, 0, 1)[None].float()
 
 
@@ -47,3 +54,41 @@ def evaluate_sr(model, pairs, scale: int, device="cpu", with_ssim: bool = True) 
     finally:
         model.train(was_training)
     return pd.DataFrame(rows, columns=["image", "psnr", "ssim"])
+
+
+def noisy_pairs(images, sigma: float, seed: int = 0) -> list:
+    """(name, clean, noisy) with noise fixed by (seed, name): the denoising test protocol."""
+    return [(name, hr, add_noise(hr, sigma, noise_generator(seed, name))) for name, hr in images]
+
+
+def evaluate_denoise(model, pairs, device="cpu", with_ssim: bool = True) -> pd.DataFrame:
+    """Per-image RGB PSNR (and channel-mean SSIM) over (name, clean, noisy) triples."""
+    was_training = model.training
+    model.eval()
+    rows = []
+    try:
+        for name, hr, noisy in pairs:
+            out = restore(model, noisy, device)
+            s = np.mean([ssim(out[..., c], hr[..., c]) for c in range(3)]) if with_ssim else np.nan
+            rows.append({"image": name, "psnr": rgb_psnr(out, hr), "ssim": s})
+    finally:
+        model.train(was_training)
+    return pd.DataFrame(rows, columns=["image", "psnr", "ssim"])
+
+
+def evaluate(model, task: Task, pairs, device="cpu", with_ssim: bool = True) -> pd.DataFrame:
+    """The task's protocol: ``pairs`` are (name, hr, lr) for SR, (name, clean, noisy) for noise."""
+    if task.kind == "sr":
+        return evaluate_sr(model, pairs, task.scale, device, with_ssim)
+    return evaluate_denoise(model, pairs, device, with_ssim)
+
+
+def task_pairs(root, task: Task, seed: int = 0) -> list:
+    """The evaluation inputs of an ingested set for ``task`` (LR files, or fixed noise)."""
+    from patchmine.datasets import hr_path, load_pairs, read_manifest
+    from patchmine.images import read_image
+
+    if task.kind == "sr":
+        return load_pairs(root, task.scale)
+    images = [(row["name"], read_image(hr_path(root, row["name"]))) for row in read_manifest(root)]
+    return noisy_pairs(images, task.sigma, seed)

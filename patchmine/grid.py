@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from patchmine.select import k_label
+from patchmine.tasks import Task
 
 #: One path component per run parameter, in this order.
 RUN_PATTERN = (
@@ -18,7 +19,7 @@ RUN_PATTERN = (
 
 #: Wildcard constraints that keep every component to its own folder level.
 WILDCARDS = {
-    "task": r"sr_x\d+",
+    "task": r"sr_x\d+|dn_s\d+",
     "model": r"[A-Za-z0-9_-]+",
     "dataset": r"[A-Za-z0-9_-]+",
     "recipe": r"[A-Za-z0-9_-]+",
@@ -55,7 +56,7 @@ class Run:
 
     @property
     def scale(self) -> int:
-        return task_scale(self.task)
+        return Task.parse(self.task).scale
 
     @property
     def augment(self) -> bool:
@@ -73,34 +74,28 @@ class Run:
         return cls(**values)
 
 
-def task_name(task: str, scale: int) -> str:
-    return f"{task}_x{scale}"
-
-
-def task_scale(task: str) -> int:
-    return int(task.rsplit("_x", 1)[1])
-
-
 def aug_label(augment: bool) -> str:
     return "aug" if augment else "noaug"
 
 
 def experiment_runs(config: dict, name: str) -> list[Run]:
-    """Every run of experiment ``name``: criteria x K x augmentation x seeds."""
+    """Every run of experiment ``name``: models x strides x criteria x K x augmentation x seeds."""
     exp = config["experiments"][name]
     return [
         Run(
-            task=task_name(exp["task"], exp["scale"]),
-            model=exp["model"],
+            task=Task.from_experiment(exp).name,
+            model=model,
             dataset=exp["train"],
             patch=exp["patch_size"],
-            stride=exp["stride"],
+            stride=stride,
             criterion=criterion,
             k=k_label(k),
             aug=aug_label(augment),
             seed=seed,
             recipe=exp["recipe"],
         )
+        for model in exp["models"]
+        for stride in exp["strides"]
         for criterion in exp["criteria"]
         for k in exp["k"]
         for augment in exp["augment"]
@@ -126,25 +121,34 @@ def scorer_run(config: dict, task: str, dataset: str, patch: int, stride: int) -
 
 
 def dataset_scales(config: dict, dataset: str) -> list[int]:
-    """Every SR scale an experiment needs for ``dataset`` (train, validation, test)."""
+    """Every SR scale an experiment needs LR images of ``dataset`` for (validation, test).
+
+    Empty for a set only used for denoising: its noisy inputs are made when it is evaluated.
+    """
     scales = set()
     for exp in config["experiments"].values():
+        if exp["task"] != "sr":
+            continue
         used = {exp["train"], *exp["test"], config["recipes"][exp["recipe"]]["validation"]}
         if "scorer" in config:
             used.add(config["recipes"][config["scorer"]["recipe"]]["validation"])
         if dataset in used:
             scales.add(exp["scale"])
-    return sorted(scales) or [2]
+    return sorted(scales)
 
 
 def store_scales(config: dict, dataset: str, patch: int, stride: int) -> list[int]:
-    """Scales of the experiments that train on this (dataset, patch, stride) store."""
-    scales = {
-        exp["scale"]
-        for exp in config["experiments"].values()
-        if exp["train"] == dataset and exp["patch_size"] == patch and exp["stride"] == stride
-    }
-    return sorted(scales) or [2]
+    """Scales of the SR experiments that train on this (dataset, patch, stride) store."""
+    return sorted(
+        {
+            exp["scale"]
+            for exp in config["experiments"].values()
+            if exp["task"] == "sr"
+            and exp["train"] == dataset
+            and exp["patch_size"] == patch
+            and stride in exp["strides"]
+        }
+    )
 
 
 def dataset_min_size(config: dict, dataset: str) -> int:

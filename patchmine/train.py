@@ -31,9 +31,10 @@ import numpy as np
 import torch
 
 from patchmine.augment import dihedral_index, random_dihedral
-from patchmine.evaluate import evaluate_sr
+from patchmine.evaluate import evaluate
 from patchmine.models import build_model
 from patchmine.store import open_store, read_rows
+from patchmine.tasks import Task
 
 log = logging.getLogger(__name__)
 
@@ -103,12 +104,20 @@ class Runtime:
 class RunSpec:
     """Everything that defines a run; its fingerprint decides whether saved state can resume."""
 
-    scale: int
+    task: str  # "sr_x2", "dn_s25", … (patchmine.tasks)
     model: dict
     recipe: Recipe
     augment: bool
     seed: int
     indices: np.ndarray = field(repr=False)
+
+    @property
+    def parsed_task(self) -> Task:
+        return Task.parse(self.task)
+
+    @property
+    def scale(self) -> int:
+        return self.parsed_task.scale
 
     def fingerprint(self) -> str:
         """A digest of every setting and of the exact patch indices."""
@@ -130,21 +139,25 @@ class PatchSampler:
 
     def __init__(
         self,
-        lr: np.ndarray,
+        lr: np.ndarray | None,
         hr: np.ndarray,
         batch_size: int,
         augment: bool,
         seed: int,
         device,
         memory_format: torch.memory_format = torch.contiguous_format,
+        sigma: float = 0.0,
     ):
         if len(hr) < batch_size:
             raise ValueError(f"{len(hr)} patches are fewer than one batch of {batch_size}")
+        if (lr is None) == (sigma <= 0):
+            raise ValueError("give LR patches (super-resolution) or a noise sigma (denoising)")
         # kept as stored, (N, H, W, C): a batch gathered from it is already channels-last
-        self.lr = torch.from_numpy(np.ascontiguousarray(lr)).to(device)
         self.hr = torch.from_numpy(np.ascontiguousarray(hr)).to(device)
+        self.lr = None if lr is None else torch.from_numpy(np.ascontiguousarray(lr)).to(device)
+        self.sigma = sigma
         if augment:
-            self._maps = [_dihedral_maps(p, device) for p in (self.lr, self.hr)]
+            self._maps = [_dihedral_maps(p, device) for p in (self.lr, self.hr) if p is not None]
         self.n, self.batch_size, self.augment, self.seed = len(hr), batch_size, augment, seed
         self.device, self.memory_format = device, memory_format
         self.per_epoch = self.n // batch_size  # the last incomplete batch is dropped
@@ -167,15 +180,24 @@ class PatchSampler:
         self._draw_epoch(epoch)
         rows = slice(j * self.batch_size, (j + 1) * self.batch_size)
         idx = self._perm[rows]
+        patches = [p for p in (self.lr, self.hr) if p is not None]
         if self.augment:
             codes = self._codes[rows]
-            lr, hr = (
+            picked = [
                 _gather_transformed(p, idx, maps.index_select(0, codes))
-                for p, maps in zip((self.lr, self.hr), self._maps, strict=True)
-            )
+                for p, maps in zip(patches, self._maps, strict=True)
+            ]
         else:
-            lr, hr = self.lr.index_select(0, idx), self.hr.index_select(0, idx)
-        return self._to_float(lr), self._to_float(hr)
+            picked = [p.index_select(0, idx) for p in patches]
+        hr = self._to_float(picked[-1])
+        if self.lr is not None:
+            return self._to_float(picked[0]), hr
+        return hr + self._noise(iteration, hr), hr
+
+    def _noise(self, iteration: int, like: torch.Tensor) -> torch.Tensor:
+        """Gaussian noise of step ``iteration``, drawn on the device from (seed, iteration)."""
+        g = torch.Generator(device=like.device).manual_seed(_mix(self.seed, iteration, 0x2015E))
+        return torch.randn(like.shape, generator=g, device=like.device) * self.sigma
 
     def _to_float(self, patches: torch.Tensor) -> torch.Tensor:
         """(B, H, W, C) uint8 -> (B, C, H, W) float32 in the sampler's memory format."""
@@ -204,19 +226,23 @@ def _mix(*values: int) -> int:
     return int.from_bytes(digest, "little") & ((1 << 63) - 1)
 
 
-def load_subset(store_path, subset_path, scale: int):
-    """(indices, LR, HR, patches in store): the selected patches as uint8, read once, in order."""
+def load_subset(store_path, subset_path, task: Task):
+    """(indices, LR, HR, patches in store): the selected patches as uint8, read once, in order.
+
+    LR is None for denoising: its noisy inputs are drawn during training.
+    """
     indices = np.load(subset_path)
     if indices.ndim != 1 or (indices.size and np.any(np.diff(indices) <= 0)):
         raise ValueError(f"{subset_path}: patch indices must be a strictly increasing 1-D list")
     with open_store(store_path) as f:
-        key = f"lr_x{scale}"
-        if key not in f:
-            raise KeyError(f"{store_path} has no LR patches for x{scale} (has {sorted(f)})")
+        key = f"lr_x{task.scale}" if task.kind == "sr" else None
+        if key is not None and key not in f:
+            raise KeyError(f"{store_path} has no LR patches for x{task.scale} (has {sorted(f)})")
         n_store = int(f["hr"].shape[0])
         if indices.size and (indices[0] < 0 or indices[-1] >= n_store):
             raise IndexError(f"{subset_path}: indices outside the store's {n_store} patches")
-        return indices, read_rows(f[key], indices), read_rows(f["hr"], indices), n_store
+        lr = read_rows(f[key], indices) if key else None
+        return indices, lr, read_rows(f["hr"], indices), n_store
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,7 +446,8 @@ def train(
     last_path = state_dir / "last.pt"
 
     torch.manual_seed(_mix(spec.seed, 0x1417))
-    model = build_model(spec.model, scale=spec.scale, task="sr")
+    task = spec.parsed_task
+    model = build_model(spec.model, scale=task.scale, task=task.model_task)
     net = prepare(model, runtime, device)
     optimizer = make_optimizer(model, recipe, device)
     checkpoint_every = recipe.checkpoint_every or recipe.val_every
@@ -436,6 +463,7 @@ def train(
         spec.seed,
         device,
         runtime.memory_format,
+        sigma=task.sigma,
     )
     where = f"; the last good checkpoint is kept in {last_path}"
     model.train()
@@ -490,7 +518,8 @@ def _resume(spec, last_path, model, optimizer, meter, runtime, device) -> _Progr
 def _validate(spec, model, val_pairs, device, meter, progress, done, state_dir) -> None:
     """Score the validation images, append the log row, and keep the weights if they are best."""
     recipe = spec.recipe
-    psnr = float(evaluate_sr(model, val_pairs, spec.scale, device, with_ssim=False)["psnr"].mean())
+    scores = evaluate(model, spec.parsed_task, val_pairs, device, with_ssim=False)
+    psnr = float(scores["psnr"].mean())
     loss, elapsed = meter.take_mean(), progress.elapsed()
     progress.rows.append([done, loss, recipe.lr_at(done - 1), psnr, round(elapsed, 3)])
     _append_log(state_dir / "log.csv", progress.rows[-1])
@@ -535,9 +564,9 @@ def run_summary(path, run: dict, spec: RunSpec, n_store: int, log_csv) -> dict:
     return summary
 
 
-def load_model(path, model_spec: dict, scale: int, device="cpu") -> torch.nn.Module:
+def load_model(path, model_spec: dict, task: Task, device="cpu") -> torch.nn.Module:
     """A network built from ``model_spec`` holding the weights of a checkpoint from this module."""
-    model = build_model(model_spec, scale=scale, task="sr")
+    model = build_model(model_spec, scale=task.scale, task=task.model_task)
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(state["model"] if "model" in state else state, strict=True)
     return model.to(device).eval()

@@ -3,6 +3,7 @@ import os
 
 from patchmine.catalog import dataset_archives
 from patchmine.config import check_config
+from patchmine.tasks import Task
 from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime
 from patchmine.grid import (
     RUN_PATTERN,
@@ -73,11 +74,12 @@ def experiment_runs_meta(name: str) -> list[str]:
 
 
 def experiment_scores(name: str) -> list[str]:
+    """Every criterion's scores over the experiment's first store (Figs. 2-3)."""
     exp = config["experiments"][name]
-    folder = f"{R}/scores/{exp['train']}/p{exp['patch_size']}_s{exp['stride']}"
+    folder = f"{R}/scores/{exp['train']}/p{exp['patch_size']}_s{exp['strides'][0]}"
     names = ["grad", "std", "freq"]
     if "scorer" in config:
-        names.append(f"loss_{exp['task']}_x{exp['scale']}")
+        names.append(f"loss_{Task.from_experiment(exp).name}")
     return [f"{folder}/{n}.npy" for n in names]
 
 

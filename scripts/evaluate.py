@@ -1,19 +1,18 @@
-"""Rule evaluate: a trained network on every image of a test set (Y PSNR/SSIM, border shaved)."""
+"""Rule evaluate: a trained network on every image of a test set, by the task's protocol."""
 
 from pathlib import Path
 
-from patchmine.datasets import load_pairs
-from patchmine.evaluate import evaluate_sr
-from patchmine.grid import task_scale
+from patchmine.evaluate import evaluate, task_pairs
+from patchmine.tasks import Task
 from patchmine.train import load_model
 from patchmine.workflow import pick_device, start
 
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
-scale = task_scale(sm.wildcards.task)
+task = Task.parse(sm.wildcards.task)
 device = pick_device(sm.params.device)
-model = load_model(sm.input.model, sm.params.model, scale, device)
-table = evaluate_sr(model, load_pairs(Path(sm.input.test).parent, scale), scale, device)
+model = load_model(sm.input.model, sm.params.model, task, device)
+table = evaluate(model, task, task_pairs(Path(sm.input.test).parent, task), device)
 log.info(
     "%s: mean PSNR %.3f dB, SSIM %.4f over %d images",
     sm.wildcards.testset,

@@ -1,24 +1,29 @@
-"""Rule score_loss: per-patch MSE of the scorer network (the paper's "loss", Eq. 4)."""
+"""Rule score_loss: per-patch MSE of the task's scorer network (the paper's "loss", Eq. 4)."""
 
 import numpy as np
 
 from patchmine.criteria import mse_loss
-from patchmine.grid import task_scale
+from patchmine.degrade import NoisyPatches
 from patchmine.store import open_store
+from patchmine.tasks import Task
 from patchmine.train import load_model
 from patchmine.workflow import pick_device, start
 
 log = start(snakemake)  # noqa: F821
-scale = task_scale(snakemake.wildcards.task)  # noqa: F821
-device = pick_device(snakemake.params.device)  # noqa: F821
-model = load_model(snakemake.input.model, snakemake.params.model, scale, device)  # noqa: F821
-with open_store(snakemake.input.store) as f:  # noqa: F821
-    scores = mse_loss(f["hr"], f[f"lr_x{scale}"], model, device=device)
+sm = snakemake  # noqa: F821
+task = Task.parse(sm.wildcards.task)
+device = pick_device(sm.params.device)
+model = load_model(sm.input.model, sm.params.model, task, device)
+with open_store(sm.input.store) as f:
+    hr = f["hr"]
+    inputs = f[f"lr_x{task.scale}"] if task.kind == "sr" else NoisyPatches(hr, task.sigma)
+    scores = mse_loss(hr, inputs, model, device=device)
 log.info(
-    "loss over %d patches: min %.4g, median %.4g, max %.4g",
+    "loss (%s) over %d patches: min %.4g, median %.4g, max %.4g",
+    task.name,
     len(scores),
     scores.min(),
     np.median(scores),
     scores.max(),
 )
-np.save(snakemake.output[0], scores)  # noqa: F821
+np.save(sm.output[0], scores)

@@ -2,24 +2,26 @@
 
 from pathlib import Path
 
-from patchmine.datasets import load_pairs
+from patchmine.evaluate import task_pairs
 from patchmine.grid import Run
+from patchmine.tasks import Task
 from patchmine.train import Recipe, RunSpec, Runtime, load_subset, publish, run_summary, train
 from patchmine.workflow import pick_device, start
 
 start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
 run = Run(**sm.params.run)
-indices, lr, hr, n_store = load_subset(sm.input.store, sm.input.subset, run.scale)
+task = Task.parse(run.task)
+indices, lr, hr, n_store = load_subset(sm.input.store, sm.input.subset, task)
 spec = RunSpec(
-    scale=run.scale,
+    task=run.task,
     model=dict(sm.params.model),
     recipe=Recipe.from_config(sm.params.recipe),
     augment=run.augment,
     seed=run.seed,
     indices=indices,
 )
-val_pairs = load_pairs(Path(sm.input.validation).parent, run.scale)
+val_pairs = task_pairs(Path(sm.input.validation).parent, task)
 device = pick_device(sm.params.device)
 runtime = Runtime.from_config(sm.config.get("runtime"))  # speed only: not a rerun trigger
 state = train(spec, lr, hr, val_pairs, sm.params.state, device, runtime)

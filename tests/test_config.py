@@ -74,8 +74,8 @@ def _checked(config):
 
 def test_dangling_references_are_named():
     config = _load()
-    config["experiments"]["demo"]["model"] = "edsr_huge"
-    with pytest.raises(ConfigError, match=r"experiments\.demo\.model: model 'edsr_huge'"):
+    config["experiments"]["demo"]["models"] = ["edsr_demo", "edsr_huge"]
+    with pytest.raises(ConfigError, match=r"experiments\.demo\.models: model 'edsr_huge'"):
         _checked(config)
     config = _load()
     config["recipes"]["demo"]["validation"] = "nowhere"

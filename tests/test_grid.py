@@ -49,3 +49,11 @@ def test_path_round_trips_through_wildcards():
 def test_scorer_trains_on_every_patch():
     run = scorer_run(_config(), "sr_x2", "demo_train", 32, 40)
     assert (run.criterion, run.k) == ("all", "all")
+
+
+def test_models_and_strides_multiply_the_grid():
+    config = _config()
+    exp = config["experiments"]["demo"]
+    exp.update(models=["a", "b"], strides=[40, 20], criteria=["grad"], k=[0.5], augment=[True])
+    runs = experiment_runs(config, "demo")
+    assert {(r.model, r.stride) for r in runs} == {("a", 40), ("a", 20), ("b", 40), ("b", 20)}

@@ -23,7 +23,9 @@ def _data(n=40, p=16, scale=2, seed=0):
 
 def _spec(iterations=12, **recipe):
     recipe = Recipe(iterations=iterations, batch_size=4, lr=1e-3, val_every=4, **recipe)
-    return RunSpec(scale=2, model=MODEL, recipe=recipe, augment=True, seed=7, indices=np.arange(40))
+    return RunSpec(
+        task="sr_x2", model=MODEL, recipe=recipe, augment=True, seed=7, indices=np.arange(40)
+    )
 
 
 def _weights(state_dir):
@@ -148,3 +150,25 @@ def test_bf16_channels_last_training_runs_and_repeats(tmp_path):
     train(_spec(iterations=8), lr, hr, val, tmp_path / "b", runtime=fast)
     wa, wb = _weights(tmp_path / "a"), _weights(tmp_path / "b")
     assert all(torch.isfinite(wa[k]).all() and torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_denoising_run_trains_on_noisy_copies_of_its_patches(tmp_path):
+    from patchmine.evaluate import noisy_pairs
+
+    _, hr, _ = _data()
+    val_hr = np.random.default_rng(9).integers(0, 256, (24, 20, 3), dtype=np.uint8)
+    val = noisy_pairs([("v", val_hr)], sigma=25)
+    recipe = Recipe(iterations=8, batch_size=4, lr=1e-3, val_every=4)
+    spec = RunSpec(
+        task="dn_s25", model=MODEL, recipe=recipe, augment=True, seed=3, indices=np.arange(40)
+    )
+    train(spec, None, hr, val, tmp_path / "s")
+    log = (tmp_path / "s" / "log.csv").read_text().splitlines()
+    assert len(log) == 3  # header + two validations
+    sampler = PatchSampler(None, hr, 4, False, seed=3, device="cpu", sigma=25.0)
+    noisy, clean = sampler.batch(0)
+    assert noisy.shape == clean.shape
+    residual = (noisy - clean).flatten()
+    assert abs(float(residual.std()) - 25.0) < 1.5 and abs(float(residual.mean())) < 1.0
+    again, _ = sampler.batch(0)
+    assert torch.equal(noisy, again)  # the noise of a step is fixed by (seed, iteration)

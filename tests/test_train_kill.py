@@ -28,7 +28,7 @@ lr = np.ascontiguousarray(hr[:, ::2, ::2])
 val = rng.integers(0, 256, (24, 20, 3), dtype=np.uint8)
 recipe = Recipe(iterations=ITERATIONS, batch_size=4, lr=1e-3, lr_milestones=(30,), val_every=10,
                 checkpoint_every=3)
-spec = RunSpec(scale=2, model={"arch": "edsr", "blocks": 1, "channels": 8}, recipe=recipe,
+spec = RunSpec(task="sr_x2", model={"arch": "edsr", "blocks": 1, "channels": 8}, recipe=recipe,
                augment=True, seed=3, indices=np.arange(40))
 real_batch = PatchSampler.batch
 
@@ -119,7 +119,9 @@ def _data():
 
 def _spec():
     recipe = Recipe(iterations=12, batch_size=4, lr=1e-3, val_every=4, checkpoint_every=2)
-    return RunSpec(scale=2, model=MODEL, recipe=recipe, augment=True, seed=5, indices=np.arange(24))
+    return RunSpec(
+        task="sr_x2", model=MODEL, recipe=recipe, augment=True, seed=5, indices=np.arange(24)
+    )
 
 
 def test_kill_while_saving_leaves_the_previous_checkpoint(tmp_path, monkeypatch):

@@ -50,7 +50,7 @@ def test_store_holds_the_patches_the_images_imply(tiny_run):
     assert list(manifest.name) == config["datasets"]["tiny_train"]["images"]
     exp = config["experiments"]["tiny"]
     expected = sum(
-        len(patch_corners(h, w, exp["patch_size"], exp["stride"], (2,))[0])
+        len(patch_corners(h, w, exp["patch_size"], exp["strides"][0], (2,))[0])
         for h, w in zip(manifest.height, manifest.width, strict=True)
     )
     assert manifest.patches.sum() == expected
