@@ -66,6 +66,11 @@ def div2k_images(
     return images
 
 
+def archive_name(url: str) -> str:
+    """The file name a download is stored under: the last component of its URL or path."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
 def dataset_archives(spec: dict) -> dict[str, dict]:
     """{archive name: {"url", "sha256"}} a dataset downloads (empty when it reads a folder)."""
     if not spec.get("download"):
@@ -78,7 +83,7 @@ def dataset_archives(spec: dict) -> dict[str, dict]:
         return {n: {"url": base + n, "sha256": checksums.get(n)} for n in names}
     if spec["source"] == "benchmark":
         url = spec.get("url", BENCHMARK_URL)
-        name = url.rstrip("/").rsplit("/", 1)[-1]
+        name = archive_name(url)
         return {name: {"url": url, "sha256": checksums.get(name)}}
     raise ValueError(f"source {spec['source']!r} cannot be downloaded")
 

@@ -26,6 +26,8 @@ def check_config(config: dict) -> None:
     if "scorer" in config:
         refer("model", models, config["scorer"]["model"], "scorer.model")
         refer("recipe", recipes, config["scorer"]["recipe"], "scorer.recipe")
+        for task, spec in config["scorer"].get("weights", {}).items():
+            refer("model", models, spec["model"], f"scorer.weights.{task}.model")
     for name, exp in config["experiments"].items():
         key = f"experiments.{name}"
         refer("dataset", datasets, exp["train"], f"{key}.train")

@@ -1,7 +1,7 @@
 # Paths, grids and checks shared by every rule file.
 import os
 
-from patchmine.catalog import dataset_archives
+from patchmine.catalog import archive_name, dataset_archives
 from patchmine.config import check_config
 from patchmine.tasks import Task
 from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime
@@ -105,11 +105,37 @@ def subset_scores(wildcards):
 
 
 def archives() -> dict:
-    """Every archive some dataset downloads: {name: {"url", "sha256"}}."""
+    """Every file the workflow downloads (dataset archives, published scorer weights)."""
     table = {}
     for spec in config["datasets"].values():
         table.update(dataset_archives(spec))
+    for spec in config.get("scorer", {}).get("weights", {}).values():
+        table[archive_name(spec["url"])] = {
+            "url": spec["url"],
+            "sha256": spec.get("sha256"),
+        }
     return table
+
+
+def scorer_model(task: str) -> str:
+    """The models entry of the task's scorer network."""
+    published = config["scorer"]["weights"].get(task)
+    return published["model"] if published else config["scorer"]["model"]
+
+
+def scorer_weights(wildcards) -> str:
+    """Published weights when the config names some for the task, else the trained scorer's."""
+    published = config["scorer"]["weights"].get(wildcards.task)
+    if published:
+        return f"{DATA}/archives/{archive_name(published['url'])}"
+    run = scorer_run(
+        config,
+        wildcards.task,
+        wildcards.dataset,
+        int(wildcards.patch),
+        int(wildcards.stride),
+    )
+    return run_file(run, "model.pt")
 
 
 def dataset_downloads(dataset: str) -> list[str]:

@@ -45,10 +45,7 @@ rule score_rand:
 rule score_loss:
     input:
         store=STORE,
-        model=lambda w: run_file(
-            scorer_run(config, w.task, w.dataset, int(w.patch), int(w.stride)),
-            "model.pt",
-        ),
+        model=scorer_weights,
     output:
         f"{SCORES}/loss_{{task}}.npy",
     log:
@@ -62,7 +59,7 @@ rule score_loss:
         mem_mb=job_mem_mb("score_loss", config),
         runtime=job_runtime("score_loss", config),
     params:
-        model=config["models"][config["scorer"]["model"]] if "scorer" in config else {},
+        model=lambda w: config["models"][scorer_model(w.task)],
         device=config["device"],
     script:
         "../scripts/score_loss.py"

@@ -52,6 +52,19 @@ def _benchmark_tar(tmp_path) -> bytes:
     return buffer.getvalue()
 
 
+def _published_weights() -> bytes:
+    """A plain state dict in EDSR's published layout (as edsr_baseline_x2-*.pt is)."""
+    import torch
+
+    from patchmine.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model({"arch": "edsr", "blocks": 1, "channels": 8}, scale=2, task="sr")
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.getvalue()
+
+
 @pytest.mark.slow
 def test_downloaded_div2k_and_benchmark_run_end_to_end(tmp_path):
     photos = skimage_images(["astronaut", "ihc", "retina", "rocket"])
@@ -70,15 +83,23 @@ def test_downloaded_div2k_and_benchmark_run_end_to_end(tmp_path):
         }
     )
     valid_hr = _zip({"DIV2K_valid_HR/0801.png": _png_bytes(hr["0801"])})
+    weights = _published_weights()
 
     with LocalServer(lifetime=600) as server:
         server.serve("/div2k/DIV2K_train_HR.zip", train_hr, cut_after=len(train_hr) // 2)
         server.serve("/div2k/DIV2K_train_LR_bicubic_X2.zip", train_lr)
         server.serve("/div2k/DIV2K_valid_HR.zip", valid_hr, fail_first=1)
         server.serve("/edsr/benchmark.tar", _benchmark_tar(tmp_path))
+        server.serve("/edsr/models/edsr_baseline_x2-1bc95232.pt", weights)
         config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
-        del config["scorer"]
         config["data_dir"] = "data"
+        config["scorer"]["weights"] = {
+            "sr_x2": {
+                "url": server.url("/edsr/models/edsr_baseline_x2-1bc95232.pt"),
+                "sha256": hashlib.sha256(weights).hexdigest(),
+                "model": "tiny",
+            }
+        }
         div2k = {"source": "div2k", "download": True, "url": server.url("/div2k/")}
         config["datasets"] = {
             "tiny_train": {
@@ -97,7 +118,9 @@ def test_downloaded_div2k_and_benchmark_run_end_to_end(tmp_path):
                 "url": server.url("/edsr/benchmark.tar"),
             },
         }
-        config["experiments"]["tiny"].update(test=["set5"], criteria=["grad"], augment=[True])
+        config["experiments"]["tiny"].update(
+            test=["set5"], criteria=["grad", "loss"], augment=[True]
+        )
         (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
         done = snakemake(tmp_path, "--cores", "2")
         assert done.returncode == 0, done.stderr[-4000:]
@@ -114,6 +137,9 @@ def test_downloaded_div2k_and_benchmark_run_end_to_end(tmp_path):
         y, x = int(f["y"][first]) // 2, int(f["x"][first]) // 2
         np.testing.assert_array_equal(f["lr_x2"][first], given[y : y + 16, x : x + 16])
     runs = pd.read_csv(tmp_path / "results" / "tables" / "tiny_runs.csv")
-    assert list(runs.test_set) == ["set5"] and runs.psnr.between(15, 45).all()
+    assert list(runs.test_set) == ["set5", "set5"] and runs.psnr.between(15, 45).all()
+    # the loss criterion was scored by the published weights: no scorer was trained
+    assert (archives / "edsr_baseline_x2-1bc95232.pt").read_bytes() == weights
+    assert not list((tmp_path / "results" / "runs").glob("**/all/kall"))
     log = (tmp_path / "results/logs/download/DIV2K_train_HR.zip.log").read_text()
     assert "100%" in log
