@@ -38,18 +38,33 @@ def y_psnr(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
     return psnr(shave(rgb_to_y(sr), scale), shave(rgb_to_y(hr), scale))
 
 
-def evaluate_sr(model, pairs, scale: int, device="cpu", with_ssim: bool = True) -> pd.DataFrame:
-    """Per-image Y-channel PSNR/SSIM (border of ``scale`` shaved) over (name, hr, lr) pairs."""
+def sr_scores(scale: int, with_ssim: bool = True):
+    """The SR protocol: Y-channel PSNR (and SSIM) with ``scale`` border pixels shaved."""
+
+    def score(out: np.ndarray, hr: np.ndarray) -> tuple[float, float]:
+        return sr_metrics(out, hr, scale) if with_ssim else (y_psnr(out, hr, scale), np.nan)
+
+    return score
+
+
+def denoise_scores(with_ssim: bool = True):
+    """The denoising protocol: RGB PSNR (and channel-mean SSIM), no shave."""
+
+    def score(out: np.ndarray, hr: np.ndarray) -> tuple[float, float]:
+        s = np.mean([ssim(out[..., c], hr[..., c]) for c in range(3)]) if with_ssim else np.nan
+        return rgb_psnr(out, hr), s
+
+    return score
+
+
+def score_images(model, pairs, score, device="cpu") -> pd.DataFrame:
+    """Per-image (psnr, ssim) of the model's outputs over (name, target, input) triples."""
     was_training = model.training
     model.eval()
     rows = []
     try:
-        for name, hr, lr in pairs:
-            sr = restore(model, lr, device)
-            if with_ssim:
-                p, s = sr_metrics(sr, hr, scale)
-            else:
-                p, s = y_psnr(sr, hr, scale), np.nan
+        for name, target, inputs in pairs:
+            p, s = score(restore(model, inputs, device), target)
             rows.append({"image": name, "psnr": p, "ssim": s})
     finally:
         model.train(was_training)
@@ -61,26 +76,10 @@ def noisy_pairs(images, sigma: float, seed: int = 0) -> list:
     return [(name, hr, add_noise(hr, sigma, noise_generator(seed, name))) for name, hr in images]
 
 
-def evaluate_denoise(model, pairs, device="cpu", with_ssim: bool = True) -> pd.DataFrame:
-    """Per-image RGB PSNR (and channel-mean SSIM) over (name, clean, noisy) triples."""
-    was_training = model.training
-    model.eval()
-    rows = []
-    try:
-        for name, hr, noisy in pairs:
-            out = restore(model, noisy, device)
-            s = np.mean([ssim(out[..., c], hr[..., c]) for c in range(3)]) if with_ssim else np.nan
-            rows.append({"image": name, "psnr": rgb_psnr(out, hr), "ssim": s})
-    finally:
-        model.train(was_training)
-    return pd.DataFrame(rows, columns=["image", "psnr", "ssim"])
-
-
 def evaluate(model, task: Task, pairs, device="cpu", with_ssim: bool = True) -> pd.DataFrame:
     """The task's protocol: ``pairs`` are (name, hr, lr) for SR, (name, clean, noisy) for noise."""
-    if task.kind == "sr":
-        return evaluate_sr(model, pairs, task.scale, device, with_ssim)
-    return evaluate_denoise(model, pairs, device, with_ssim)
+    score = sr_scores(task.scale, with_ssim) if task.kind == "sr" else denoise_scores(with_ssim)
+    return score_images(model, pairs, score, device)
 
 
 def task_pairs(root, task: Task, seed: int = 0) -> list:
