@@ -18,7 +18,8 @@ from patchmine.tasks import Task
 
 def to_tensor(image: np.ndarray, device) -> torch.Tensor:
     """H x W x 3 (uint8, or float noisy) -> 1 x 3 x H x W float on 0..255 (EDSR's convention)."""
-    return torch.from_numpy(np.ascontiguousarray(image)).to(device).permute(2, 0, 1)[None].float()
+    writable = np.require(image, requirements=["C_CONTIGUOUS", "WRITEABLE"])
+    return torch.from_numpy(writable).to(device).permute(2, 0, 1)[None].float()
 
 
 def to_image(tensor: torch.Tensor) -> np.ndarray:
