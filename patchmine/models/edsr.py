@@ -26,6 +26,7 @@ Input and output are float NCHW on the 0..``rgb_range`` scale (255 for the publi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -101,10 +102,13 @@ class EDSR(nn.Module):
         n_colors: int = 3,
         denoise: bool = False,
         rgb_mean=DIV2K_RGB_MEAN,
+        block: Callable[[int], nn.Module] | None = None,
     ):
+        """``block(n_feats)`` builds one body block (default: EDSR's residual block); OISR swaps
+        in its Runge-Kutta blocks and keeps everything else."""
         super().__init__()
         if n_resblocks < 0 or n_feats < 1:
-            raise ValueError(f"bad EDSR size: n_resblocks={n_resblocks}, n_feats={n_feats}")
+            raise ValueError(f"bad network size: blocks={n_resblocks}, features={n_feats}")
         if len(rgb_mean) != n_colors:
             raise ValueError(f"rgb_mean has {len(rgb_mean)} values but n_colors={n_colors}")
         self.scale = 1 if denoise else int(scale)
@@ -113,7 +117,8 @@ class EDSR(nn.Module):
         self.sub_mean = MeanShift(rgb_range, rgb_mean, sign=-1)
         self.add_mean = MeanShift(rgb_range, rgb_mean, sign=+1)
         self.head = nn.Sequential(_conv(n_colors, n_feats))
-        blocks: list[nn.Module] = [ResBlock(n_feats, res_scale) for _ in range(n_resblocks)]
+        block = block or (lambda features: ResBlock(features, res_scale))
+        blocks: list[nn.Module] = [block(n_feats) for _ in range(n_resblocks)]
         self.body = nn.Sequential(*blocks, _conv(n_feats, n_feats))
         upsampler: nn.Module = nn.Identity() if denoise else Upsampler(self.scale, n_feats)
         self.tail = nn.Sequential(upsampler, _conv(n_feats, n_colors))

@@ -44,7 +44,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from patchmine.models.edsr import DIV2K_RGB_MEAN, MeanShift, Upsampler, _conv
+from patchmine.models.edsr import DIV2K_RGB_MEAN, EDSR, _conv
 
 
 class RK2Block(nn.Module):
@@ -65,8 +65,8 @@ class RK2Block(nn.Module):
         return y + self.b * (k1 + k2)
 
 
-class OISR_RK2(nn.Module):
-    """EDSR-style SR network with RK2 blocks; the defaults (16 blocks, 64 features) are "-s".
+class OISR_RK2(EDSR):
+    """EDSR's frame with RK2 blocks; the defaults (16 blocks, 64 features) are "-s".
 
     ``denoise=True`` drops the upsampler and adds the input back, like ``EDSR(denoise=True)``.
     """
@@ -82,26 +82,13 @@ class OISR_RK2(nn.Module):
         denoise: bool = False,
         rgb_mean=DIV2K_RGB_MEAN,
     ):
-        super().__init__()
-        if n_blocks < 0 or n_feats < 1:
-            raise ValueError(f"bad OISR size: n_blocks={n_blocks}, n_feats={n_feats}")
-        if len(rgb_mean) != n_colors:
-            raise ValueError(f"rgb_mean has {len(rgb_mean)} values but n_colors={n_colors}")
-        self.scale = 1 if denoise else int(scale)
-        self.denoise = denoise
-        self.rgb_range = rgb_range
-        self.sub_mean = MeanShift(rgb_range, rgb_mean, sign=-1)
-        self.add_mean = MeanShift(rgb_range, rgb_mean, sign=+1)
-        self.head = nn.Sequential(_conv(n_colors, n_feats))
-        blocks: list[nn.Module] = [RK2Block(n_feats, learnable_coeffs) for _ in range(n_blocks)]
-        self.body = nn.Sequential(*blocks, _conv(n_feats, n_feats))
-        upsampler: nn.Module = nn.Identity() if denoise else Upsampler(self.scale, n_feats)
-        self.tail = nn.Sequential(upsampler, _conv(n_feats, n_colors))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.sub_mean(x)
-        h = self.head(x)
-        r = self.tail(self.body(h) + h)
-        if self.denoise:
-            r = r + x
-        return self.add_mean(r)
+        super().__init__(
+            scale=scale,
+            n_resblocks=n_blocks,
+            n_feats=n_feats,
+            rgb_range=rgb_range,
+            n_colors=n_colors,
+            denoise=denoise,
+            rgb_mean=rgb_mean,
+            block=lambda features: RK2Block(features, learnable_coeffs),
+        )
