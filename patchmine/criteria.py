@@ -38,24 +38,73 @@ def _to_device(patches, device=None) -> torch.Tensor:
     return t if device is None else t.to(device)
 
 
+#: Threads of scipy's FFT on the CPU path (set from the job's thread count by the rule script).
+_FFT_WORKERS = 1
+
+
+def set_cpu_threads(n: int) -> None:
+    """Threads for the numpy/scipy CPU path (torch's own are set with torch.set_num_threads)."""
+    global _FFT_WORKERS
+    _FFT_WORKERS = max(1, int(n))
+
+
+def _on_numpy(patches, device, backend: str) -> bool:
+    """Whether to compute on the CPU with numpy: ``backend`` says, or "auto" picks numpy for
+    CPU work (it beats torch's CPU kernels here) and torch for any accelerator."""
+    if backend not in ("auto", "numpy", "torch"):
+        raise ValueError(f"backend must be auto, numpy or torch, got {backend!r}")
+    if backend != "auto":
+        return backend == "numpy"
+    if device is not None:
+        return torch.device(device).type == "cpu"
+    return not (isinstance(patches, torch.Tensor) and patches.device.type != "cpu")
+
+
+def _as_array(patches) -> np.ndarray:
+    """(N, H, W, C) array-like (numpy, torch, h5py slice) -> numpy array, dtype unchanged."""
+    x = patches.cpu().numpy() if isinstance(patches, torch.Tensor) else np.asarray(patches)
+    if x.ndim != 4:
+        raise ValueError(f"patches must be shaped (N, H, W, C), got shape {tuple(x.shape)}")
+    return x
+
+
+def _int_sum_type(largest: int):
+    """int32 when a patch's sum of squares fits (fast einsum), else int64."""
+    return np.int32 if largest < 2**31 else np.int64
+
+
 def _as_tensor(patches, device=None) -> torch.Tensor:
     """(N, H, W, C) array-like -> float64 tensor on ``device``, scaled to [0, 1]."""
     return _to_device(patches, device).to(torch.float64) / 255.0
 
 
-def grad(patches, *, device=None) -> np.ndarray:
+def grad(patches, *, device=None, backend: str = "auto") -> np.ndarray:
     """Eq. 5: ``(1/HWC) sum_c sum_{h,w} (|grad_h x|^2 + |grad_w x|^2)``.
 
     Forward differences: ``grad_h x`` has ``H-1`` rows, ``grad_w x`` has ``W-1`` columns (no
     padding); the sum of both is divided by the full ``H*W*C``. uint8 input is differenced and
-    summed in integers on the 0..255 scale (exact, and several times faster than floats); the
-    1/255**2 factor is applied at the end.
+    summed in integers on the 0..255 scale (exact); the 1/255**2 factor is applied at the end.
+    ``backend`` "numpy" (the CPU default: several times faster than torch's integer kernels
+    there) or "torch" (on ``device``, e.g. a GPU).
     """
+    if _on_numpy(patches, device, backend):
+        x = _as_array(patches)
+        n, h, w, c = x.shape
+        if x.dtype == np.uint8:
+            x = x.astype(np.int16)
+            wide = _int_sum_type(255**2 * h * w * c)
+            dh = (x[:, 1:] - x[:, :-1]).reshape(n, -1).astype(wide)
+            dw = (x[:, :, 1:] - x[:, :, :-1]).reshape(n, -1).astype(wide)
+        else:
+            x = x.astype(np.float64)
+            dh = (x[:, 1:] - x[:, :-1]).reshape(n, -1)
+            dw = (x[:, :, 1:] - x[:, :, :-1]).reshape(n, -1)
+        total = np.einsum("ij,ij->i", dh, dh) + np.einsum("ij,ij->i", dw, dw)
+        return total.astype(np.float64) / (255.0**2 * h * w * c)
     x = _to_device(patches, device)
     n, h, w, c = x.shape
     if x.dtype == torch.uint8:
-        # Exact and fast: differences fit int16, their squares int32, and a patch's sum of
-        # squares (at most 255**2 * H*W*C) fits int64.
+        # Exact: differences fit int16, their squares int32, a patch's sum int64.
         x = x.to(torch.int16)
         dh = (x[:, 1:] - x[:, :-1]).to(torch.int32)
         dw = (x[:, :, 1:] - x[:, :, :-1]).to(torch.int32)
@@ -69,10 +118,31 @@ def grad(patches, *, device=None) -> np.ndarray:
     return (total / (255.0**2 * h * w * c)).cpu().numpy()
 
 
-def std(patches, *, device=None) -> np.ndarray:
-    """Population standard deviation (ddof 0) over all ``H*W*C`` values of each patch."""
-    x = _as_tensor(patches, device)
-    flat = x.reshape(x.shape[0], -1)
+def std(patches, *, device=None, backend: str = "auto") -> np.ndarray:
+    """Population standard deviation (ddof 0) over all ``H*W*C`` values of each patch.
+
+    uint8 input is summed in integers: ``n * sum(x^2) - sum(x)^2`` is exact in int64 (at most
+    n^2 * 255^2), so the variance has no cancellation error.
+    """
+    if _on_numpy(patches, device, backend):
+        x = _as_array(patches)
+        flat = x.reshape(len(x), -1)
+        n = flat.shape[1]
+        if x.dtype == np.uint8:
+            flat = flat.astype(_int_sum_type(255**2 * n))
+            s1 = flat.sum(1, dtype=np.int64)
+            s2 = np.einsum("ij,ij->i", flat, flat).astype(np.int64)
+            return np.sqrt((n * s2 - s1 * s1).astype(np.float64) / (n * n * 255.0**2))
+        return (flat.astype(np.float64) / 255.0).std(axis=1)
+    x = _to_device(patches, device)
+    if x.dtype == torch.uint8:
+        flat = x.reshape(x.shape[0], -1).to(torch.int32)
+        n = flat.shape[1]
+        s1 = flat.sum(1, dtype=torch.int64)
+        s2 = (flat * flat).sum(1, dtype=torch.int64)
+        var = (n * s2 - s1 * s1).to(torch.float64) / (n * n * 255.0**2)
+        return var.sqrt().cpu().numpy()
+    flat = (x.to(torch.float64) / 255.0).reshape(x.shape[0], -1)
     return flat.std(dim=1, correction=0).cpu().numpy()
 
 
@@ -114,13 +184,27 @@ def _rfft_weights(h: int, w: int) -> np.ndarray:
     return weights
 
 
-def freq(patches, *, device=None) -> np.ndarray:
+def freq(patches, *, device=None, backend: str = "auto") -> np.ndarray:
     """Eq. 6: ``(1/HWC) sum_c sum_{|w_i|,|w_j| >= pi/2} |DFT(x)|^2``.
 
     Unnormalised 2-D DFT of each channel over (H, W); a bin counts when both of its frequencies,
     wrapped to (-pi, pi], have magnitude at least pi/2 (see :func:`freq_mask`). Computed in
-    float64 with a real FFT over the half spectrum (see :func:`_rfft_weights`).
+    float64 with a real FFT over the half spectrum (see :func:`_rfft_weights`); the numpy path
+    transforms along H only the columns inside the band (about half).
     """
+    if _on_numpy(patches, device, backend):
+        import scipy.fft
+
+        x = _as_array(patches).astype(np.float64)
+        n, h, w, c = x.shape
+        weights = _rfft_weights(h, w)
+        cols = np.flatnonzero(weights.any(axis=0))
+        rows = np.flatnonzero(weights.any(axis=1))
+        along_w = scipy.fft.rfft(x, axis=2, workers=_FFT_WORKERS)[:, :, cols]
+        spectrum = scipy.fft.fft(along_w, axis=1, workers=_FFT_WORKERS)[:, rows]
+        power = spectrum.real**2 + spectrum.imag**2  # (N, rows, cols, C)
+        band = weights[np.ix_(rows, cols)][None, :, :, None]
+        return (power * band).sum(axis=(1, 2, 3)) / (255.0**2 * h * w * c)
     x = _as_tensor(patches, device)
     n, h, w, c = x.shape
     spectrum = torch.fft.rfft2(x.permute(0, 3, 1, 2))  # (N, C, H, W//2+1), unnormalised

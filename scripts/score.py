@@ -2,12 +2,13 @@
 
 import numpy as np
 
-from patchmine.criteria import score_statistics
+from patchmine.criteria import score_statistics, set_cpu_threads
 from patchmine.store import open_store
 from patchmine.workflow import pick_device, start
 
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
+set_cpu_threads(sm.threads)
 with open_store(sm.input.store) as f:
     scores = score_statistics(
         f["hr"], ("grad", "std", "freq"), device=pick_device(sm.params.device)

@@ -312,3 +312,17 @@ def test_one_pass_statistics_equal_the_single_criteria():
         np.testing.assert_array_equal(together[name], criteria.score(name, patches, batch_size=8))
     with pytest.raises(ValueError, match="loss"):
         score_statistics(patches, ("grad", "loss"))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("name", ["grad", "std", "freq"])
+def test_both_backends_match_the_equation(name, backend):
+    for p in (
+        _patches((9, 12, 10, 3), seed=21),
+        np.random.default_rng(4).uniform(0, 255, (5, 7, 8, 3)),
+    ):
+        want = np.array([REFS[name](q) for q in p])
+        got = getattr(criteria, name)(p, backend=backend)
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+    with pytest.raises(ValueError, match="backend"):
+        getattr(criteria, name)(p, backend="jax")
