@@ -221,18 +221,27 @@ def _dry_run(tmp_path, *args):
     return [(rule, dict(kv.split("=", 1) for kv in line.split(", "))) for rule, line in jobs]
 
 
-def test_dry_run_asks_gpus_for_network_jobs_only(tmp_path):
-    jobs = _dry_run(tmp_path)
+def test_slurm_profile_asks_gpus_for_network_jobs_only(tmp_path):
+    jobs = _dry_run(tmp_path, "--profile", str(ROOT / "profiles" / "slurm"))
     for rule, asked in jobs:
         assert (int(asked.get("gpu", 0)) == 1) == (rule in res.GPU_RULES), rule
-        if "runtime" not in asked:  # a rule left to the profile's default-resources
-            assert rule not in res.GPU_RULES, rule
-            continue
+        assert asked["slurm_account"] == "default"
+        assert "slurm_partition" not in asked  # the cluster's default partition
         assert int(asked["runtime"]) >= res.MIN_RUNTIME and int(asked["mem_mb"]) >= res.BASE_MB
         assert int(asked["cpus_per_task"]) >= 1
     assert {rule for rule, _ in jobs} >= {"train", "evaluate", "score_loss", "patch_store"}
+    train = [a for rule, a in jobs if rule == "train"]
+    assert all(int(a["mem_mb"]) > 2000 for a in train)  # the rule's own, not the profile's
 
 
-def test_cpu_config_and_a_zero_gpu_cap_ask_for_no_gpu(tmp_path):
-    for args in (["--config", "device=cpu"], ["--resources", "gpu=0"]):
-        assert all(int(a.get("gpu", 0)) == 0 for _, a in _dry_run(tmp_path, *args)), args
+def test_a_cpu_config_asks_for_no_gpu(tmp_path):
+    assert all(int(a.get("gpu", 0)) == 0 for _, a in _dry_run(tmp_path, "--config", "device=cpu"))
+
+
+def test_local_profile_on_a_machine_without_gpus(tmp_path):
+    """`--profile profiles/local --resources gpu=$(python -m patchmine.gpus count)` with 0 GPUs:
+    the cap lowers every job's gpu to 0, so network jobs run (on the CPU) instead of waiting."""
+    profile = ["--profile", str(ROOT / "profiles" / "local"), "--resources", "gpu=0"]
+    jobs = _dry_run(tmp_path, *profile)
+    assert {rule for rule, _ in jobs} >= set(res.GPU_RULES)
+    assert all(int(a.get("gpu", 0)) == 0 for _, a in jobs)
