@@ -2,7 +2,8 @@
 
 Opt-in, since it installs Debian packages and starts daemons as root:
 
-    pytest -m slurm tests/test_slurm.py          # or PATCHMINE_TEST_SLURM=1 pytest ...
+    pytest -m slurm tests/test_slurm.py          # skips (with the reason) where SLURM cannot run
+    PATCHMINE_TEST_SLURM=require pytest -m slurm tests/test_slurm.py   # CI: fails instead
 
 It starts SLURM with two fake GPUs (GRES on /dev/null and /dev/zero), runs a small grid of the
 tiny config with ``--profile profiles/slurm`` and checks, through ``sacct``, that every job ran on
@@ -53,7 +54,14 @@ LONG = 1000  # iterations of the runs that are interrupted
 def _selected(config) -> bool:
     expr = config.getoption("markexpr") or ""
     chosen = "slurm" in expr and "not slurm" not in expr
-    return chosen or os.environ.get("PATCHMINE_TEST_SLURM") == "1"
+    return chosen or os.environ.get("PATCHMINE_TEST_SLURM") in ("1", "require")
+
+
+def _unavailable(reason: str):
+    """Skip, or fail where SLURM is required (CI), with the reason."""
+    if os.environ.get("PATCHMINE_TEST_SLURM") == "require":
+        pytest.fail(f"PATCHMINE_TEST_SLURM=require but {reason}")
+    pytest.skip(reason)
 
 
 def _ours_running() -> set[str]:
@@ -75,12 +83,13 @@ def cluster(request):
     if not _selected(request.config):
         pytest.skip("starts a SLURM cluster as root: run with `pytest -m slurm` to include it")
     if os.geteuid() != 0:
-        pytest.skip(
-            "needs root: it installs slurm-wlm, slurmdbd, munge, mariadb-server and starts them"
-        )
-    pytest.importorskip("snakemake_executor_plugin_slurm", reason='pip install -e ".[cluster]"')
+        _unavailable("it needs root: it installs SLURM, munge and MariaDB and starts them")
+    try:
+        import snakemake_executor_plugin_slurm  # noqa: F401
+    except ImportError:
+        _unavailable('snakemake-executor-plugin-slurm is missing: pip install -e ".[cluster]"')
     if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
-        pytest.skip("SLURM is not installed and there is no apt-get to install it")
+        _unavailable("SLURM is not installed and there is no apt-get to install it")
     before = _ours_running()
     done = subprocess.run(
         ["bash", str(SCRIPTS / "start-slurm.sh")],
@@ -90,7 +99,7 @@ def cluster(request):
         timeout=900,
     )
     if done.returncode != 0:
-        pytest.skip(f"could not start SLURM:\n{done.stderr[-3000:]}")
+        _unavailable(f"SLURM did not start:\n{done.stderr[-3000:]}")
     yield
     if not before:  # leave a cluster someone else started running
         subprocess.run(["bash", str(SCRIPTS / "stop-slurm.sh")], timeout=300, check=False)
