@@ -1,34 +1,382 @@
-# Finished runs -> the paper's tables and figures for each experiment.
+# Finished runs -> the paper's tables and figures, and the pages of the HTML report
+# (`snakemake --report results/report.html`). Captions live in report/*.rst.
+#
+# Partial data. By default every table and figure waits for all the runs it shows (they are its
+# declared inputs). With `report: {allow_partial: true}` in the config, the input functions below
+# list only the runs whose files exist when Snakemake builds the DAG, so a table or figure is drawn
+# from what has finished and says on itself what is missing (the full list of runs reaches the
+# scripts as params). Unfinished runs are then not scheduled by these rules, and the next
+# invocation after more runs finish draws the products again: their input set changed, which is
+# one of Snakemake's rerun triggers.
+import re
+
+from patchmine.report import (
+    LAYOUTS,
+    config_signature,
+    grid_signature,
+    report_inputs,
+    report_targets,
+)
+
+
+report: "../report/workflow.rst"
+
+
+REPORT = config.get("report", {})
+ALLOW_PARTIAL = bool(REPORT.get("allow_partial", False))
+ZOOM_K_MIN = int(REPORT.get("zoom_k_min", 60000))  # Fig. 6b: "zoomed above 60 K"
+EXPERIMENT = "|".join(re.escape(name) for name in config["experiments"])
+CAPTION = "../report/{}.rst"
+
+
+rule report_all:
+    """Every product of the report (a target: `snakemake report_all`)."""
+    input:
+        report_targets(config),
+
+
+rule run_results:
+    input:
+        meta=lambda w: report_inputs(config, w.experiment, "meta", ALLOW_PARTIAL),
+        evals=lambda w: report_inputs(config, w.experiment, "evals", ALLOW_PARTIAL),
+    output:
+        csv=f"{R}/tables/{{experiment}}_runs.csv",
+        html=report(
+            f"{R}/tables/{{experiment}}_runs.html",
+            caption=CAPTION.format("runs"),
+            category="Tables",
+            subcategory="{experiment}",
+            labels={"table": "Runs", "shows": "every run's parameters, PSNR and SSIM"},
+        ),
+    log:
+        f"{R}/logs/report/{{experiment}}_runs.log",
+    wildcard_constraints:
+        experiment=EXPERIMENT,
+    conda:
+        ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("run_results", config),
+        runtime=job_runtime("run_results", config),
+    params:
+        grid=lambda w: grid_signature(config, w.experiment),
+    script:
+        "../scripts/run_results.py"
 
 
 rule criteria_table:
     input:
-        evals=lambda w: experiment_evals(w.experiment),
-        meta=lambda w: experiment_runs_meta(w.experiment),
+        runs=f"{R}/tables/{{experiment}}_runs.csv",
     output:
-        results=f"{R}/tables/{{experiment}}_runs.csv",
         csv=f"{R}/tables/{{experiment}}.csv",
         md=f"{R}/tables/{{experiment}}.md",
-        png=f"{R}/figures/{{experiment}}_psnr_vs_k.png",
-        pdf=f"{R}/figures/{{experiment}}_psnr_vs_k.pdf",
+        html=report(
+            f"{R}/tables/{{experiment}}.html",
+            caption=CAPTION.format("table1_criteria"),
+            category="Tables",
+            subcategory="{experiment}",
+            labels={
+                "table": "Table I",
+                "shows": "PSNR per criterion and number of patches",
+            },
+        ),
     log:
         f"{R}/logs/report/{{experiment}}_table.log",
+    wildcard_constraints:
+        experiment=EXPERIMENT,
     conda:
         ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("criteria_table", config),
+        runtime=job_runtime("criteria_table", config),
     params:
-        experiment=lambda w: config["experiments"][w.experiment],
+        grid=lambda w: grid_signature(config, w.experiment),
     script:
         "../scripts/criteria_table.py"
+
+
+rule layout_table:
+    input:
+        runs=f"{R}/tables/{{experiment}}_runs.csv",
+    output:
+        csv=f"{R}/tables/{{experiment}}_{{layout}}.csv",
+        md=f"{R}/tables/{{experiment}}_{{layout}}.md",
+        html=report(
+            f"{R}/tables/{{experiment}}_{{layout}}.html",
+            caption=CAPTION.format("tables_2_4"),
+            category="Tables",
+            subcategory="{experiment}",
+            labels=lambda w: {
+                "table": LAYOUTS[w.layout],
+                "shows": f"PSNR by {w.layout}",
+            },
+        ),
+    log:
+        f"{R}/logs/report/{{experiment}}_{{layout}}.log",
+    wildcard_constraints:
+        experiment=EXPERIMENT,
+        layout="|".join(LAYOUTS),
+    conda:
+        ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("layout_table", config),
+        runtime=job_runtime("layout_table", config),
+    params:
+        grid=lambda w: grid_signature(config, w.experiment),
+    script:
+        "../scripts/layout_table.py"
+
+
+rule psnr_vs_k:
+    input:
+        runs=f"{R}/tables/{{experiment}}_runs.csv",
+    output:
+        png=report(
+            f"{R}/figures/{{experiment}}_psnr_vs_k.png",
+            caption=CAPTION.format("fig6_psnr_vs_k"),
+            category="Figures",
+            subcategory="{experiment}",
+            labels={"figure": "Fig. 6", "shows": "PSNR vs number of patches"},
+        ),
+        pdf=f"{R}/figures/{{experiment}}_psnr_vs_k.pdf",
+    log:
+        f"{R}/logs/report/{{experiment}}_psnr_vs_k.log",
+    wildcard_constraints:
+        experiment=EXPERIMENT,
+    conda:
+        ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("psnr_vs_k", config),
+        runtime=job_runtime("psnr_vs_k", config),
+    params:
+        grid=lambda w: grid_signature(config, w.experiment),
+        zoom_k_min=ZOOM_K_MIN,
+    script:
+        "../scripts/fig_psnr_vs_k.py"
+
+
+rule aug_gain:
+    input:
+        runs=f"{R}/tables/{{experiment}}_runs.csv",
+    output:
+        png=report(
+            f"{R}/figures/{{experiment}}_aug_gain.png",
+            caption=CAPTION.format("fig5_aug_gain"),
+            category="Figures",
+            subcategory="{experiment}",
+            labels={
+                "figure": "Fig. 5",
+                "shows": "PSNR gain of augmentation vs number of patches",
+            },
+        ),
+        pdf=f"{R}/figures/{{experiment}}_aug_gain.pdf",
+    log:
+        f"{R}/logs/report/{{experiment}}_aug_gain.log",
+    wildcard_constraints:
+        experiment=EXPERIMENT,
+    conda:
+        ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("aug_gain", config),
+        runtime=job_runtime("aug_gain", config),
+    params:
+        grid=lambda w: grid_signature(config, w.experiment),
+    script:
+        "../scripts/fig_aug_gain.py"
+
+
+rule convergence:
+    input:
+        meta=lambda w: report_inputs(config, w.experiment, "meta", ALLOW_PARTIAL),
+        logs=lambda w: report_inputs(config, w.experiment, "logs", ALLOW_PARTIAL),
+    output:
+        png=report(
+            f"{R}/figures/{{experiment}}_convergence.png",
+            caption=CAPTION.format("fig4_convergence"),
+            category="Figures",
+            subcategory="{experiment}",
+            labels={
+                "figure": "Fig. 4",
+                "shows": "validation PSNR vs iteration, per number of patches",
+            },
+        ),
+        pdf=f"{R}/figures/{{experiment}}_convergence.pdf",
+    log:
+        f"{R}/logs/report/{{experiment}}_convergence.log",
+    wildcard_constraints:
+        experiment=EXPERIMENT,
+    conda:
+        ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("convergence", config),
+        runtime=job_runtime("convergence", config),
+    params:
+        grid=lambda w: grid_signature(config, w.experiment),
+    script:
+        "../scripts/fig_convergence.py"
 
 
 rule histograms:
     input:
         lambda w: experiment_scores(w.experiment),
     output:
-        png=f"{R}/figures/{{experiment}}_histograms.png",
+        png=report(
+            f"{R}/figures/{{experiment}}_histograms.png",
+            caption=CAPTION.format("fig2_3_histograms"),
+            category="Figures",
+            subcategory="{experiment}",
+            labels={
+                "figure": "Fig. 2–3",
+                "shows": "histograms of every criterion over all patches",
+            },
+        ),
+        pdf=f"{R}/figures/{{experiment}}_histograms.pdf",
     log:
         f"{R}/logs/report/{{experiment}}_histograms.log",
+    wildcard_constraints:
+        experiment=EXPERIMENT,
     conda:
         ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("histograms", config),
+        runtime=job_runtime("histograms", config),
     script:
         "../scripts/histograms.py"
+
+
+rule compare_published:
+    input:
+        runs=f"{R}/tables/{{experiment}}_runs.csv",
+    output:
+        csv=f"{R}/tables/{{experiment}}_vs_paper.csv",
+        md=f"{R}/tables/{{experiment}}_vs_paper.md",
+        html=report(
+            f"{R}/tables/{{experiment}}_vs_paper.html",
+            caption=CAPTION.format("vs_paper"),
+            category="Paper vs this run",
+            subcategory="{experiment}",
+            labels={
+                "table": "Tables I-IV, Fig. 7",
+                "shows": "ours, paper, difference",
+            },
+        ),
+    log:
+        f"{R}/logs/report/{{experiment}}_vs_paper.log",
+    wildcard_constraints:
+        experiment=EXPERIMENT,
+    conda:
+        ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("compare_published", config),
+        runtime=job_runtime("compare_published", config),
+    script:
+        "../scripts/compare_published.py"
+
+
+rule correlation_figure:
+    input:
+        a=f"{SCORES}/loss_{{task_a}}.npy",
+        b=f"{SCORES}/loss_{{task_b}}.npy",
+    output:
+        png=report(
+            f"{R}/figures/correlation/{{dataset}}_p{{patch}}_s{{stride}}_{{task_a}}_vs_{{task_b}}.png",
+            caption=CAPTION.format("fig7_correlation"),
+            category="Figures",
+            subcategory="correlation",
+            labels={"figure": "Fig. 7", "shows": "{task_a} vs {task_b} on {dataset}"},
+        ),
+        pdf=f"{R}/figures/correlation/{{dataset}}_p{{patch}}_s{{stride}}_{{task_a}}_vs_{{task_b}}.pdf",
+        rho=f"{R}/figures/correlation/{{dataset}}_p{{patch}}_s{{stride}}_{{task_a}}_vs_{{task_b}}.csv",
+    log:
+        f"{R}/logs/report/correlation_{{dataset}}_p{{patch}}_s{{stride}}_{{task_a}}_vs_{{task_b}}.log",
+    wildcard_constraints:
+        task_a=WILDCARDS["task"],
+        task_b=WILDCARDS["task"],
+    conda:
+        ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("correlation_figure", config),
+        runtime=job_runtime("correlation_figure", config),
+    script:
+        "../scripts/fig_correlation.py"
+
+
+rule store_page:
+    input:
+        STORE.replace(".h5", "_images.csv"),
+    output:
+        report(
+            f"{R}/report/stores/{{dataset}}_p{{patch}}_s{{stride}}.html",
+            caption=CAPTION.format("store"),
+            category="Data",
+            subcategory="patch stores",
+            labels={"data": "{dataset}", "shows": "patch {patch}, stride {stride}"},
+        ),
+    log:
+        f"{R}/logs/report/store_{{dataset}}_p{{patch}}_s{{stride}}.log",
+    conda:
+        ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("store_page", config),
+        runtime=job_runtime("store_page", config),
+    script:
+        "../scripts/store_page.py"
+
+
+rule dataset_page:
+    input:
+        manifest=lambda w: manifest(w.dataset),
+    output:
+        report(
+            f"{R}/report/datasets/{{dataset}}.html",
+            caption=CAPTION.format("dataset"),
+            category="Data",
+            subcategory="images",
+            labels={"data": "{dataset}", "shows": "images, sizes, skipped"},
+        ),
+    log:
+        f"{R}/logs/report/dataset_{{dataset}}.log",
+    conda:
+        ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("dataset_page", config),
+        runtime=job_runtime("dataset_page", config),
+    params:
+        spec=lambda w: config["datasets"][w.dataset],
+    script:
+        "../scripts/dataset_page.py"
+
+
+rule config_page:
+    output:
+        report(
+            f"{R}/report/config.html",
+            caption=CAPTION.format("config"),
+            category="Configuration",
+            labels={
+                "data": "config",
+                "shows": "the configuration, defaults filled in",
+            },
+        ),
+    log:
+        f"{R}/logs/report/config.log",
+    conda:
+        ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("config_page", config),
+        runtime=job_runtime("config_page", config),
+    params:
+        config=config_signature(config),
+    script:
+        "../scripts/config_page.py"

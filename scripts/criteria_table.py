@@ -1,21 +1,27 @@
-"""Rule criteria_table: every run of an experiment -> Table I-style table and Fig. 6-style plot."""
+"""Rule criteria_table: an experiment's runs -> Table I (criterion x number of patches)."""
 
-from patchmine.report import criteria_table, plot_psnr_vs_k, write_table
-from patchmine.results import collect_results
+from pathlib import Path
+
+from patchmine.report import (
+    criteria_table,
+    expected_points,
+    expected_runs,
+    read_runs,
+    tables_page,
+    write_table,
+)
 from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
-results = collect_results(sm.input.meta, sm.input.evals)
-results.to_csv(sm.output.results, index=False, float_format="%.6f")
-test_set = sm.params.experiment["test"][0]
-table = criteria_table(results, test_set=test_set)
-write_table(table, sm.output.csv, sm.output.md)
-plot_psnr_vs_k(
-    results,
-    sm.output.png,
-    sm.output.pdf,
-    test_set=test_set,
-    title=f"{sm.wildcards.experiment}: PSNR vs number of patches ({test_set})",
-)
-log.info("table of %d runs written to %s", len(results), sm.output.md)
+name = sm.wildcards.experiment
+tests = sm.config["experiments"][name]["test"]
+results = read_runs(sm.input.runs)
+expected = expected_points(expected_runs(sm.config, name), tests, results)
+tables = {t: criteria_table(results, test_set=t, expected=expected) for t in tests}
+first = tests[0]
+write_table(tables[first], sm.output.csv, sm.output.md)
+title = f"{sm.wildcards.experiment}: PSNR (dB) per criterion and number of patches (Table I)"
+sections = [(f"Test set {t}", table) for t, table in tables.items()]
+Path(sm.output.html).write_text(tables_page(title, sections), encoding="utf-8")
+log.info("Table I of %d rows x %d K written to %s", *tables[first].shape, sm.output.md)

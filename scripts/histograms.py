@@ -4,9 +4,11 @@ from pathlib import Path
 
 import numpy as np
 
-from patchmine.report import plot_histograms
+from patchmine.figures import plot_histograms
 from patchmine.workflow import start
 
-start(snakemake)  # noqa: F821
-scores = {Path(p).stem.split("_")[0]: np.load(p) for p in snakemake.input}  # noqa: F821
-plot_histograms(scores, snakemake.output.png)  # noqa: F821
+log = start(snakemake)  # noqa: F821
+sm = snakemake  # noqa: F821
+scores = {Path(p).stem.split("_")[0]: np.load(p) for p in sm.input}
+drawn = plot_histograms(scores, sm.output.png, path_pdf=sm.output.pdf)
+log.info("histograms of %s", ", ".join(drawn))

@@ -1,12 +1,16 @@
-"""Tests of patchmine.report on synthetic results whose means are known in closed form."""
+"""Tests of patchmine.report and patchmine.figures on synthetic results whose means are known in
+closed form: tables, bold best values, the data drawn in each figure (read back from the figure's
+artists), best-point markers, partial data, and the report rules' target lists."""
 
 from itertools import product
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
-from patchmine import report
+from patchmine import figures, report
 
 KS = (250, 1500, 10_000, 151_300)
 K_LABELS = {250: "250", 1500: "1500", 10_000: "10000", 151_300: "1.0"}  # sort badly as text
@@ -162,9 +166,10 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def test_plot_data_and_best_markers(results, tmp_path):
     png, pdf = tmp_path / "fig6.png", tmp_path / "fig6.pdf"
-    data = report.plot_psnr_vs_k(results, png, pdf, test_set="Urban100", title="Fig. 6")
+    data = figures.plot_psnr_vs_k(results, png, pdf, test_set="Urban100", title="Fig. 6")
     assert png.read_bytes()[:8] == PNG_MAGIC and png.stat().st_size > 1000
     assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert Image.open(png).width <= figures.MAX_PNG_WIDTH  # fits the HTML report's pane
     assert len(data) == len(CRITS) * 2 * len(KS)
     for row in data.itertuples():
         assert row.psnr == pytest.approx(base(row.criterion, row.augment, row.k), abs=1e-9)
@@ -179,7 +184,7 @@ def test_plot_data_and_best_markers(results, tmp_path):
 
 
 def test_plot_k_min_and_metric(results, tmp_path):
-    data = report.plot_psnr_vs_k(
+    data = figures.plot_psnr_vs_k(
         results, tmp_path / "zoom.png", test_set="Set5", k_min=1500, metric="ssim"
     )
     assert sorted(data["k"].unique()) == [1500, 10_000, 151_300]
@@ -202,7 +207,7 @@ def test_histograms(tmp_path):
         "freq": np.append(rng.normal(5.0, 1.0, n - 1), np.nan),
     }
     png = tmp_path / "hist.png"
-    drawn = report.plot_histograms(scores, png, bins=37)
+    drawn = figures.plot_histograms(scores, png, bins=37)
     assert png.read_bytes()[:8] == PNG_MAGIC
     assert list(drawn) == ["grad", "std", "freq", "loss", "sqrt(loss)"]
     for name, (counts, edges) in drawn.items():
@@ -211,5 +216,402 @@ def test_histograms(tmp_path):
     loss_edges = drawn["sqrt(loss)"][1]
     assert loss_edges[0] == pytest.approx(np.sqrt(scores["loss"].min()))
     assert loss_edges[-1] == pytest.approx(np.sqrt(scores["loss"].max()))
-    without_loss = report.plot_histograms({"grad": scores["grad"]}, tmp_path / "g.png", bins=5)
+    without_loss = figures.plot_histograms({"grad": scores["grad"]}, tmp_path / "g.png", bins=5)
     assert list(without_loss) == ["grad"]
+
+
+def test_report_module_still_offers_the_plots():
+    assert report.plot_psnr_vs_k is figures.plot_psnr_vs_k
+    assert report.plot_histograms is figures.plot_histograms
+    with pytest.raises(AttributeError):
+        _ = report.no_such_thing
+
+
+# --- figures: what is drawn equals what the tables say ---------------------------------------
+
+
+def artists(fig, kind: str) -> dict:
+    """Lines of a figure by gid "<kind>|<label>|<panel>" -> (label, panel) -> (x, y)."""
+    out = {}
+    for ax in fig.axes:
+        for line in ax.lines:
+            gid = line.get_gid() or ""
+            if gid.startswith(kind + "|"):
+                _, label, panel = gid.split("|")
+                out[label, int(panel)] = (
+                    np.asarray(line.get_xdata(), dtype=float),
+                    np.asarray(line.get_ydata(), dtype=float),
+                )
+    return out
+
+
+def test_fig6_curves_are_the_table_rows(results):
+    table = report.criteria_table(results, test_set="Urban100")
+    fig, data = figures.psnr_vs_k_figure(results, test_set="Urban100")
+    curves, best = artists(fig, "curve"), artists(fig, "best")
+    assert {label for label, _ in curves} == set(table.index)
+    for label, row in table.iterrows():
+        x, y = curves[label, 0]
+        np.testing.assert_array_equal(x, table.attrs["k"])
+        np.testing.assert_allclose(y, row.to_numpy(), rtol=0, atol=1e-12)
+        bx, by = best[label, 0]  # the triangle sits on the row's maximum
+        assert bx.tolist() == [table.attrs["k"][int(np.argmax(row.to_numpy()))]]
+        assert by[0] == pytest.approx(row.max())
+    assert fig.axes[0].get_ylabel() == "PSNR (dB)"
+    assert fig.axes[0].get_xlabel() == "Number of patches"
+    legend = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+    assert "best of each curve" in legend and "Grad+" in legend
+    assert data.attrs["missing"] == []
+
+
+def test_fig6_zoom_panel(results):
+    fig, data = figures.psnr_vs_k_figure(results, test_set="Urban100", zoom_k_min=10_000)
+    assert len(fig.axes) == 2
+    assert fig.axes[1].get_title().startswith("(b)") and "10K" in fig.axes[1].get_title()
+    curves, best = artists(fig, "curve"), artists(fig, "best")
+    for (_label, panel), (x, _) in curves.items():
+        assert (x >= 10_000).all() if panel == 1 else len(x) == len(KS)
+    # the zoomed panel marks the best of the whole curve when it lies in the zoomed range
+    for label in {lab for lab, _ in curves}:
+        full = best[label, 0]
+        if full[0][0] >= 10_000:
+            assert best[label, 1][0].tolist() == full[0].tolist()
+        else:
+            assert (label, 1) not in best
+    # without K above the threshold there is no second panel
+    fig, _ = figures.psnr_vs_k_figure(results, test_set="Urban100", zoom_k_min=10**7)
+    assert len(fig.axes) == 1
+
+
+def test_fig6_by_model_for_fig8():
+    rows = [
+        dict(model=m, criterion="grad", augment=True, k=k, k_label=str(k), seed=0,
+             test_set="Urban100", psnr=30 + i + k / 1e5, ssim=0.9)
+        for i, m in enumerate(["edsr_8", "edsr_16", "edsr_128"])
+        for k in (60_000, 70_000, 80_000)
+    ]  # fmt: skip
+    fig, data = figures.psnr_vs_k_figure(pd.DataFrame(rows))
+    labels = sorted(data["label"].unique())
+    assert all(lab.startswith("edsr_") for lab in labels) and len(labels) == 3
+    assert data.groupby("label")["color"].nunique().eq(1).all()
+    assert data["color"].nunique() == 3
+
+
+# --- partial data ---------------------------------------------------------------------------
+
+
+def expected_for(results: pd.DataFrame) -> pd.DataFrame:
+    runs = [
+        {"criterion": c, "k": K_LABELS[k], "aug": "aug" if a else "noaug", "seed": s}
+        for c, a, k, s in product(CRITS, (False, True), KS, range(len(SEED_OFFSETS)))
+    ]
+    return report.expected_points(runs, ["Urban100", "Set5"], results)
+
+
+def test_expected_points_resolve_k():
+    runs = [{"criterion": "grad", "k": "0.5", "aug": "aug", "seed": 0, "dataset": "d",
+             "patch": 96, "stride": 120},
+            {"criterion": "grad", "k": "0.25", "aug": "noaug", "seed": 0, "dataset": "d",
+             "patch": 96, "stride": 120}]  # fmt: skip
+    done = pd.DataFrame(
+        [dict(criterion="grad", aug="aug", k_label="0.5", k=50, n_store=101, seed=0,
+              dataset="d", patch=96, stride=120, test_set="T", psnr=30.0)]
+    )  # fmt: skip
+    expected = report.expected_points(runs, ["T"], done)
+    assert expected["k"].tolist() == [50, 25]  # from the run, and round(0.25 * 101)
+    assert expected["augment"].tolist() == [True, False]
+    assert np.isnan(report.expected_points(runs, ["T"], None)["k"]).all()
+
+
+def test_partial_table_marks_missing_and_partial_cells(results):
+    drop = ((results["criterion"] == "grad") & results["augment"] & (results["k"] == 10_000)) | (
+        (results["criterion"] == "rand") & (results["k"] == 250) & (results["seed"] == 2)
+    )
+    part = results[~drop]
+    expected = expected_for(results)
+    table = report.criteria_table(part, test_set="Urban100", expected=expected)
+    assert np.isnan(table.loc["Grad+", "10K"])
+    assert ("Grad+", "10K") in table.attrs["missing"]
+    assert ("Rand", "250", 2, 3) in table.attrs["partial"]
+    md = report.table_markdown(table)
+    _, labels, cells = parse_markdown(md.split("\n\n")[0])
+    assert cells[labels.index("Rand")][0].endswith(report.PARTIAL_MARK)
+    assert cells[labels.index("Grad+")][2] == report.MISSING_TEXT
+    assert "not finished yet: Grad+ at 10K" in md and "Rand at 250 (2 of 3 seeds)" in md
+    html = report.table_html(table)
+    assert "Grad+ at 10K" in html and "class='missing'" in html
+    # nothing finished at all: the expected table, every cell missing
+    empty = report.criteria_table(part.iloc[0:0], test_set="Urban100", expected=expected)
+    assert empty.shape == table.shape and empty.isna().all().all()
+
+
+def test_nothing_finished_yet_still_names_every_cell():
+    runs = [{"criterion": c, "k": k, "aug": "aug", "seed": 0} for c in ("grad", "rand")
+            for k in ("0.25", "0.5")]  # fmt: skip
+    expected = report.expected_points(runs, ["Urban100"], None)  # no store size known yet
+    table = report.criteria_table(pd.DataFrame(), expected=expected)
+    assert list(table.columns) == ["0.25 of the store", "0.5 of the store"]
+    assert list(table.index) == ["Grad+", "Rand+"] and table.isna().all().all()
+    assert len(table.attrs["missing"]) == 4 and table.attrs["k"] == [None, None]
+
+
+def test_partial_figure_names_missing_points(results):
+    drop = (results["criterion"] == "std") & ~results["augment"] & results["k"].isin([1500, 10_000])
+    part = results[~drop]
+    fig, data = figures.psnr_vs_k_figure(part, test_set="Urban100", expected=expected_for(results))
+    assert data.attrs["missing"] == [
+        "Partial data - not finished yet, left out: Std: K = 1.5K, 10K."
+    ]
+    assert any(t.get_gid() == "note" and "Std: K = 1.5K, 10K" in t.get_text() for t in fig.texts)
+    x, y = artists(fig, "curve")["Std", 0]
+    assert x.tolist() == list(KS)
+    assert np.isnan(y[1]) and np.isnan(y[2]) and np.isfinite(y[[0, 3]]).all()  # a gap, no bridge
+    marks = [ln for ln in fig.axes[0].lines if ln.get_gid() == "missing|Std"]
+    assert np.asarray(marks[0].get_xdata()).tolist() == [1500, 10_000]
+    assert len(data) == len(CRITS) * 2 * len(KS) - 2  # data lists only what was drawn
+    # complete data and complete expectations: no note
+    fig, data = figures.psnr_vs_k_figure(
+        results, test_set="Urban100", expected=expected_for(results)
+    )
+    assert data.attrs["missing"] == [] and not [t for t in fig.texts if t.get_gid() == "note"]
+
+
+# --- Fig. 5 ---------------------------------------------------------------------------------
+
+
+def test_fig5_gain_is_table_difference(results):
+    results = results.copy()  # make the gain depend on K, so each curve has one best point
+    results.loc[results["augment"], "psnr"] += np.log10(results["k"]) * results["k"] / 1e6
+    table = report.criteria_table(results, test_set="Urban100")
+    fig, data = figures.aug_gain_figure(results, test_set="Urban100")
+    curves, best = artists(fig, "curve"), artists(fig, "best")
+    for crit in CRITS:
+        label = crit.capitalize()
+        gain = table.loc[label + "+"].to_numpy() - table.loc[label].to_numpy()
+        x, y = curves[label, 0]
+        np.testing.assert_array_equal(x, KS)
+        np.testing.assert_allclose(y, gain, atol=1e-12)
+        assert best[label, 0][0].tolist() == [KS[int(np.argmax(gain))]]
+    expected_gain = 0.5 + np.log10(data["k"]) * data["k"] / 1e6  # base() adds 0.5 dB with aug
+    np.testing.assert_allclose(data["gain"], expected_gain, atol=1e-9)
+    assert fig.axes[0].get_ylabel() == "PSNR gain from augmentation (dB)"
+    with pytest.raises(ValueError, match="with and without"):
+        figures.aug_gain_figure(results[results["augment"]], test_set="Urban100")
+
+
+# --- Fig. 4 ---------------------------------------------------------------------------------
+
+
+def training_logs():
+    """Loss-criterion runs: val PSNR rises then falls, peaking later with more patches."""
+    logs = []
+    for aug, k, seed in product(("noaug", "aug"), (10_000, 50_000, 150_000), (0, 1)):
+        its = np.arange(1, 11) * 1000
+        peak = 3000 + k / 25
+        val = 30 - ((its - peak) / 4000) ** 2 + (0.5 if aug == "aug" else 0) + 0.1 * seed
+        meta = {"criterion": "loss", "k": str(k), "k_count": k, "aug": aug, "seed": seed,
+                "model": "edsr", "stride": 120}  # fmt: skip
+        logs.append((meta, pd.DataFrame({"iteration": its, "val_psnr": val})))
+    grad = ({**logs[0][0], "criterion": "grad"}, logs[0][1])
+    return logs + [grad]
+
+
+def test_fig4_convergence_curves():
+    logs = training_logs()
+    fig, data = figures.convergence_figure(logs, val_set="DIV2K-val")
+    assert data.attrs["criterion"] == "loss"  # as in the paper, when the runs have it
+    assert [ax.get_title() for ax in fig.axes] == [
+        "(a) without augmentation", "(b) with augmentation"
+    ]  # fmt: skip
+    assert fig.axes[0].get_ylabel() == "Validation PSNR on DIV2K-val (dB)"
+    curves, best = artists(fig, "curve"), artists(fig, "best")
+    assert len(curves) == 6
+    for meta, log in logs[:-1]:
+        if meta["seed"]:
+            continue
+        panel = int(meta["aug"] == "aug")
+        label = f"K = {report.format_k(meta['k_count'])}"
+        x, y = curves[label, panel]
+        np.testing.assert_array_equal(x, log["iteration"])
+        np.testing.assert_allclose(y, log["val_psnr"] + 0.05)  # mean of seeds 0 and 1
+        assert best[label, panel][0][0] == x[np.argmax(y)]
+    lines = {ln.get_gid(): ln for ln in fig.axes[0].lines}
+    few = lines["curve|K = 10K|0"].get_color()
+    many = lines["curve|K = 150K|0"].get_color()
+    assert few[1] > few[2] and many[2] > many[1]  # green for few patches, blue for many
+    grad = figures.convergence_figure(logs, criterion="grad")[1]
+    assert grad["label"].unique().tolist() == ["K = 10K"]
+
+
+def test_fig4_names_unfinished_runs():
+    logs = training_logs()
+    expected = [m for m, _ in logs] + [
+        {"criterion": "loss", "k": "100000", "aug": "aug", "seed": 0, "model": "edsr",
+         "stride": 120}
+    ]  # fmt: skip
+    fig, data = figures.convergence_figure(logs, expected=expected)
+    assert data.attrs["missing"] == ["Partial data - not finished yet, left out: with "
+                                     "augmentation: K = 100K."]  # fmt: skip
+
+
+# --- Fig. 7 ---------------------------------------------------------------------------------
+
+
+def test_fig7_prints_numpys_correlation():
+    rng = np.random.default_rng(1)
+    a = rng.gamma(0.6, 0.01, 20_000)
+    b = 1.2 * a + rng.normal(0, 0.004, a.size)
+    b[7] = np.nan  # a patch without a score is left out of both
+    keep = np.isfinite(b)
+    rho = np.corrcoef(a[keep], b[keep])[0, 1]
+    fig, info = figures.correlation_figure(a, b, xlabel="SR x2 loss (MSE)", ylabel="SR x3 loss")
+    assert info["rho"] == pytest.approx(rho, abs=1e-12) and info["n"] == a.size - 1
+    printed = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "rho"]
+    assert printed and printed[0].splitlines()[0] == f"ρ = {rho:.4f}"
+    assert float(printed[0].splitlines()[0].split("=")[1]) == pytest.approx(rho, abs=5e-5)
+    # many patches: a density (hexbin, log colour scale), not 20,000 markers
+    assert info["mode"] == "hexbin"
+    density = [c for c in fig.axes[0].collections if c.get_gid() == "density"]
+    assert density and density[0].norm.__class__.__name__ == "LogNorm"
+    assert density[0].get_array().sum() == a.size - 1  # every patch counted once
+    small_fig, small = figures.correlation_figure(a[:300], b[:300])
+    assert small["mode"] == "scatter"
+    assert small["rho"] == pytest.approx(
+        np.corrcoef(a[:300][keep[:300]], b[:300][keep[:300]])[0, 1]
+    )
+    with pytest.raises(ValueError, match="differ in length"):
+        figures.correlation_figure(a, b[:-1])
+
+
+def test_fig7_saves_png_and_pdf(tmp_path):
+    rng = np.random.default_rng(2)
+    a = rng.random(500)
+    info = figures.plot_correlation(
+        a, a + rng.random(500), tmp_path / "f7.png", tmp_path / "f7.pdf"
+    )
+    assert (tmp_path / "f7.png").read_bytes()[:8] == PNG_MAGIC
+    assert (tmp_path / "f7.pdf").read_bytes()[:5] == b"%PDF-"
+    assert 0 < info["rho"] < 1
+
+
+# --- Tables II-IV ---------------------------------------------------------------------------
+
+
+def grid_results() -> pd.DataFrame:
+    """Strides x models x K x test sets, with known values."""
+    rows = []
+    for stride, model, k, test_set, seed in product(
+        (60, 120), ("edsr_16", "edsr_128"), (70_000, 80_000, 90_000),
+        ("Set5", "Urban100"), (0, 1),
+    ):  # fmt: skip
+        psnr = 32 + (0.6 if model == "edsr_128" else 0) + (0.01 if stride == 120 else 0)
+        psnr += -abs(k - 80_000) / 1e6 + (5.8 if test_set == "Set5" else 0) + 0.01 * seed
+        params = 1.37e6 if model == "edsr_16" else 9.6e6
+        rows.append(dict(model=model, stride=stride, criterion="grad", augment=True, k=k,
+                         k_label=str(k), seed=seed, test_set=test_set, psnr=psnr,
+                         ssim=0.9 + psnr / 1000, params=params))  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_table2_strides():
+    res = grid_results()
+    table = report.stride_table(res[res["model"] == "edsr_16"], test_set="Urban100")
+    assert table.index.name == "Strides" and list(table.index) == ["120", "60"]
+    assert list(table.columns) == ["70K", "80K", "90K"]
+    assert table.loc["120", "80K"] == pytest.approx(32.015)
+    _, _, cells = parse_markdown(report.table_markdown(table))
+    assert cells[0] == ["**32.00**", "**32.02**", "**32.00**"]
+
+
+def test_table3_params_and_no_silent_averaging():
+    res = grid_results()
+    table = report.params_table(res[res["stride"] == 120], test_set="Urban100")
+    assert list(table.index) == ["1.37 M", "9.6 M"] and table.index.name == "Params"
+    assert table.loc["9.6 M", "80K"] == pytest.approx(32.615)
+    # strides vary too: they become part of the rows instead of being averaged together
+    both = report.params_table(res, test_set="Urban100")
+    assert len(both) == 4 and all(" / " in label for label in both.index)
+
+
+def test_table4_benchmarks():
+    res = grid_results()
+    res = res[(res["stride"] == 120) & (res["k"] == 80_000)]
+    table = report.benchmark_table(res, test_sets=["Set5", "Urban100"])
+    assert list(table.columns) == ["Params", "Set5 PSNR", "Set5 SSIM", "Urban100 PSNR",
+                                   "Urban100 SSIM"]  # fmt: skip
+    assert table.loc["edsr_128", "Urban100 PSNR"] == pytest.approx(32.615)
+    md = report.benchmark_markdown(table)
+    header, labels, cells = parse_markdown(md)
+    assert header == ["Params", "Set5", "Urban100"]
+    row = cells[labels.index("edsr_128")]
+    cell = table.loc["edsr_128"]
+    bold = f"**{cell['Urban100 PSNR']:.2f}**/**{cell['Urban100 SSIM']:.4f}**"
+    assert row[0] == "9.6 M" and row[2] == bold
+    assert "**" not in "".join(cells[labels.index("edsr_16")])
+    html = report.table_html(table, benchmark=True)
+    assert f"<b>{cell['Urban100 PSNR']:.2f}</b>/<b>{cell['Urban100 SSIM']:.4f}</b>" in html
+
+
+def test_write_table_html_page(results, tmp_path):
+    table = report.criteria_table(results, test_set="Urban100")
+    report.write_table(table, tmp_path / "t.csv", tmp_path / "t.md", html_path=tmp_path / "t.html",
+                       title="Table I")  # fmt: skip
+    page = (tmp_path / "t.html").read_text()
+    assert page.startswith("<!doctype html>") and "<h1>Table I</h1>" in page
+    best = table["10K"].idxmax()
+    assert f"<td class='best'>{table.loc[best, '10K']:.2f}</td>" in page
+
+
+def test_model_columns():
+    res = pd.DataFrame({"model": ["base", "big"], "task": ["sr_x2", "sr_x2"]})
+    models = {"base": {"arch": "edsr", "blocks": 16, "channels": 64}, "big": {"arch": "edsr",
+              "blocks": 128, "channels": 64}}  # fmt: skip
+    out = report.add_model_columns(res, models)
+    assert out["params"].tolist()[0] == 1_369_859  # the EDSR baseline at x2
+    assert report.format_params(out["params"].iloc[1]) == "9.64 M"  # the paper rounds: 9.6 M
+    assert out["blocks"].tolist() == [16, 128]
+
+
+# --- the report rules' target lists ---------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_config():
+    import yaml
+    from snakemake.utils import validate
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "tests" / "data" / "tiny_config.yaml").read_text())
+    validate(config, str(root / "schemas" / "config.schema.yaml"))
+    return config
+
+
+def test_report_targets(tiny_config):
+    targets = report.report_targets(tiny_config)
+    assert "results/report/config.html" in targets
+    for name in ("tiny.csv", "tiny.md", "tiny.html", "tiny_runs.csv", "tiny_vs_paper.md"):
+        assert f"results/tables/{name}" in targets
+    for name in ("psnr_vs_k", "convergence", "histograms", "aug_gain"):
+        assert f"results/figures/tiny_{name}.png" in targets
+    assert "results/report/stores/tiny_train_p32_s64.html" in targets
+    assert {f"results/report/datasets/{d}.html" for d in ("tiny_train", "tiny_val", "tiny_test")} \
+        <= set(targets)  # fmt: skip
+    assert not any(t.endswith(("_strides.md", "_params.md", "_benchmarks.md")) for t in targets)
+    tiny_config["experiments"]["tiny"]["test"] = ["tiny_test", "tiny_val"]
+    assert "results/tables/tiny_benchmarks.md" in report.report_targets(tiny_config)
+
+
+def test_allow_partial_lists_only_finished_runs(tiny_config, tmp_path):
+    tiny_config["results"] = str(tmp_path)
+    every = report.report_runs(tiny_config, "tiny")
+    assert report.report_runs(tiny_config, "tiny", allow_partial=False) == every
+    assert report.report_runs(tiny_config, "tiny", allow_partial=True) == []
+    done = every[3]
+    for f in report.run_files(tiny_config, done, ["tiny_test"]):
+        Path(f).parent.mkdir(parents=True, exist_ok=True)
+        Path(f).write_text("x")
+    assert report.report_runs(tiny_config, "tiny", allow_partial=True) == [done]
+    evals = report.report_inputs(tiny_config, "tiny", "evals", allow_partial=True)
+    assert evals == [f"{tmp_path}/runs/{done.path}/eval/tiny_test.csv"]
+    assert len(report.report_inputs(tiny_config, "tiny", "meta")) == len(every)
+    assert len(report.expected_runs(tiny_config, "tiny")) == len(every)

@@ -1,0 +1,24 @@
+"""Rule aug_gain: an experiment's runs -> Fig. 5: PSNR gain of augmentation vs number of patches."""
+
+from patchmine.figures import placeholder_figure, plot_aug_gain, save_figure
+from patchmine.report import expected_points, expected_runs, missing_points, read_runs
+from patchmine.workflow import start
+
+log = start(snakemake)  # noqa: F821
+sm = snakemake  # noqa: F821
+name = sm.wildcards.experiment
+tests = sm.config["experiments"][name]["test"]
+results = read_runs(sm.input.runs)
+expected = expected_points(expected_runs(sm.config, name), tests, results)
+test_set = tests[0]
+title = f"{sm.wildcards.experiment}: PSNR gain of augmentation ({test_set})"
+try:
+    data = plot_aug_gain(
+        results, sm.output.png, sm.output.pdf, test_set=test_set, expected=expected, title=title
+    )
+    log.info("%d gains plotted; %s", len(data), data.attrs["missing"] or "nothing missing")
+except ValueError as err:
+    if missing_points(results, expected).empty:
+        raise  # every run has finished: a real error
+    fig = placeholder_figure(title, [f"Nothing to draw yet (report: allow_partial): {err}."])
+    save_figure(fig, sm.output.png, sm.output.pdf)

@@ -1,0 +1,31 @@
+"""Rule psnr_vs_k: an experiment's runs -> Fig. 6 (8, 9): PSNR vs number of patches, with the
+zoomed panel (b) when at least two K reach `report: zoom_k_min`."""
+
+from patchmine.figures import placeholder_figure, plot_psnr_vs_k, save_figure
+from patchmine.report import expected_points, expected_runs, read_runs
+from patchmine.workflow import start
+
+log = start(snakemake)  # noqa: F821
+sm = snakemake  # noqa: F821
+name = sm.wildcards.experiment
+tests = sm.config["experiments"][name]["test"]
+results = read_runs(sm.input.runs)
+expected = expected_points(expected_runs(sm.config, name), tests, results)
+test_set = tests[0]
+title = f"{sm.wildcards.experiment}: PSNR vs number of patches ({test_set})"
+if results.empty:
+    fig = placeholder_figure(title, ["No run of this experiment has finished yet."])
+    save_figure(fig, sm.output.png, sm.output.pdf)
+else:
+    zoom = sm.params.zoom_k_min
+    big = results.loc[results["k"] >= zoom, "k"].nunique() if "k" in results else 0
+    data = plot_psnr_vs_k(
+        results,
+        sm.output.png,
+        sm.output.pdf,
+        test_set=test_set,
+        expected=expected,
+        zoom_k_min=zoom if big >= 2 else None,
+        title=title,
+    )
+    log.info("%d points plotted; %s", len(data), data.attrs["missing"] or "nothing missing")

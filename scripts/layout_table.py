@@ -1,0 +1,37 @@
+"""Rule layout_table: an experiment's runs -> Table II (strides), III (model size) or IV
+(benchmarks), as the `layout` wildcard says."""
+
+from pathlib import Path
+
+from patchmine.report import (
+    benchmark_table,
+    expected_points,
+    expected_runs,
+    params_table,
+    read_runs,
+    stride_table,
+    tables_page,
+    write_table,
+)
+from patchmine.workflow import start
+
+log = start(snakemake)  # noqa: F821
+sm = snakemake  # noqa: F821
+name = sm.wildcards.experiment
+tests = sm.config["experiments"][name]["test"]
+layout, experiment = sm.wildcards.layout, sm.wildcards.experiment
+results = read_runs(sm.input.runs)
+expected = expected_points(expected_runs(sm.config, name), tests, results)
+if layout == "benchmarks":
+    tables = {"all test sets": benchmark_table(results, expected, tests)}
+    what = "PSNR (dB) / SSIM per model and test set (Table IV)"
+else:
+    build = {"strides": stride_table, "params": params_table}[layout]
+    tables = {t: build(results, test_set=t, expected=expected) for t in tests}
+    what = {"strides": "per stride (Table II)", "params": "per model size (Table III)"}[layout]
+    what = f"PSNR (dB) {what} and number of patches"
+first = next(iter(tables.values()))
+write_table(first, sm.output.csv, sm.output.md)
+sections = [(f"Test set {t}" if layout != "benchmarks" else t, tab) for t, tab in tables.items()]
+Path(sm.output.html).write_text(tables_page(f"{experiment}: {what}", sections), encoding="utf-8")
+log.info("%s table written to %s", layout, sm.output.md)
