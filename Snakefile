@@ -22,6 +22,7 @@ include: "rules/scoring.smk"
 include: "rules/training.smk"
 include: "rules/evaluation.smk"
 include: "rules/report.smk"
+include: "rules/targets.smk"
 
 
 rule all:

@@ -28,6 +28,14 @@ def check_config(config: dict) -> None:
         refer("recipe", recipes, config["scorer"]["recipe"], "scorer.recipe")
         for task, spec in config["scorer"].get("weights", {}).items():
             refer("model", models, spec["model"], f"scorer.weights.{task}.model")
+    for name, target in config.get("targets", {}).items():
+        refer("experiment", config["experiments"], target["experiment"], f"targets.{name}")
+        if (target["show"] == "correlation") != ("tasks" in target):
+            raise ConfigError(
+                f"targets.{name}: `tasks` goes with show: correlation, and only there"
+            )
+        if target["show"] == "correlation" and "scorer" not in config:
+            raise ConfigError(f"targets.{name}: a correlation needs a `scorer` section")
     for name, exp in config["experiments"].items():
         key = f"experiments.{name}"
         refer("dataset", datasets, exp["train"], f"{key}.train")

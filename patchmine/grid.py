@@ -138,20 +138,64 @@ def dataset_scales(config: dict, dataset: str) -> list[int]:
 
 
 def store_scales(config: dict, dataset: str, patch: int, stride: int) -> list[int]:
-    """Scales of the SR experiments that train on this (dataset, patch, stride) store."""
-    return sorted(
-        {
-            exp["scale"]
-            for exp in config["experiments"].values()
-            if exp["task"] == "sr"
-            and exp["train"] == dataset
-            and exp["patch_size"] == patch
-            and stride in exp["strides"]
-        }
-    )
+    """Scales of the SR experiments (and Fig. 7 scorers) that use this store's LR patches."""
+    scales = {
+        exp["scale"]
+        for exp in config["experiments"].values()
+        if exp["task"] == "sr"
+        and exp["train"] == dataset
+        and exp["patch_size"] == patch
+        and stride in exp["strides"]
+    }
+    return sorted(scales | correlation_scales(config, dataset, patch, stride))
 
 
 def dataset_min_size(config: dict, dataset: str) -> int:
     """The largest patch any experiment cuts from ``dataset``: smaller images are skipped."""
     sizes = [exp["patch_size"] for exp in config["experiments"].values() if exp["train"] == dataset]
     return max(sizes, default=1)
+
+
+#: The files a named target shows, by its ``show`` (``{r}`` results, ``{e}`` experiment).
+TARGET_FILES = {
+    "histograms": ["{r}/figures/{e}_histograms.png"],
+    "convergence": ["{r}/figures/{e}_convergence.png", "{r}/figures/{e}_convergence.pdf"],
+    "aug_gain": ["{r}/figures/{e}_aug_gain.png", "{r}/figures/{e}_aug_gain.pdf"],
+    "psnr_vs_k": ["{r}/figures/{e}_psnr_vs_k.png", "{r}/figures/{e}_psnr_vs_k.pdf"],
+    "table": ["{r}/tables/{e}.md", "{r}/tables/{e}.csv"],
+    "strides": ["{r}/tables/{e}_strides.md"],
+    "params": ["{r}/tables/{e}_params.md"],
+    "benchmarks": ["{r}/tables/{e}_benchmarks.md"],
+    "vs_paper": ["{r}/tables/{e}_vs_paper.md"],
+}
+
+
+def correlation_file(config: dict, target: dict, suffix: str = "png") -> str:
+    """Fig. 7's scatter of two tasks' scorer losses over the experiment's first store."""
+    exp = config["experiments"][target["experiment"]]
+    a, b = target["tasks"]
+    store = f"{exp['train']}_p{exp['patch_size']}_s{exp['strides'][0]}"
+    return f"{config['results']}/figures/correlation/{store}_{a}_vs_{b}.{suffix}"
+
+
+def target_files(config: dict, name: str) -> list[str]:
+    """The files of named target ``name`` (config ``targets``)."""
+    target = config["targets"][name]
+    if target["show"] == "correlation":
+        return [correlation_file(config, target, s) for s in ("png", "pdf", "csv")]
+    return [
+        pattern.format(r=config["results"], e=target["experiment"])
+        for pattern in TARGET_FILES[target["show"]]
+    ]
+
+
+def correlation_scales(config: dict, dataset: str, patch: int, stride: int) -> set[int]:
+    """SR scales whose scorer losses a correlation target needs on this store."""
+    scales = set()
+    for target in config.get("targets", {}).values():
+        if target["show"] != "correlation":
+            continue
+        exp = config["experiments"][target["experiment"]]
+        if (exp["train"], exp["patch_size"], exp["strides"][0]) == (dataset, patch, stride):
+            scales |= {Task.parse(t).scale for t in target["tasks"] if t.startswith("sr_")}
+    return scales

@@ -14,7 +14,9 @@ from patchmine.grid import (
     experiment_runs,
     scorer_run,
     store_scales,
+    target_files,
 )
+from patchmine.report import report_targets
 
 check_config(config)
 
@@ -84,15 +86,15 @@ def experiment_scores(name: str) -> list[str]:
 
 
 def all_targets() -> list[str]:
-    targets = []
-    for name in config["experiments"]:
-        targets += [
-            f"{R}/tables/{name}.csv",
-            f"{R}/tables/{name}.md",
-            f"{R}/figures/{name}_psnr_vs_k.png",
-            f"{R}/figures/{name}_histograms.png",
-        ]
-    return targets
+    """Every product of the report and every named target (with allow_partial, the runs too,
+    so that a partial report never stops the training of what is missing)."""
+    targets = report_targets(config)
+    for name in config["targets"]:
+        targets += target_files(config, name)
+    if config["report"]["allow_partial"]:
+        for name in config["experiments"]:
+            targets += experiment_evals(name)
+    return list(dict.fromkeys(targets))
 
 
 def subset_scores(wildcards):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -180,3 +181,31 @@ def test_real_world_pairs_run_through_to_evaluation(tmp_path):
     runs = pd.read_csv(results / "tables" / "tiny_runs.csv")
     assert sorted(runs.criterion) == ["grad", "rand"]
     assert runs.psnr.between(15, 45).all() and (runs.images == 2).all()
+
+
+@pytest.mark.slow
+def test_changing_one_value_reruns_only_the_runs_it_changes(tiny_run):
+    workdir, config = tiny_run
+    changed = dict(config)
+    changed["experiments"] = {"tiny": {**config["experiments"]["tiny"], "k": [0.5, 0.25]}}
+    (workdir / "changed.yaml").write_text(yaml.safe_dump(changed))
+    dry = snakemake(workdir, "--cores", "1", "--dry-run", "--configfile", "changed.yaml")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    out = dry.stdout + dry.stderr
+    trains = re.search(r"^train\s+(\d+)$", out, re.MULTILINE)
+    # the new K gives 5 criteria x 2 augmentations = 10 new runs; the K=0.5 runs stay as they are
+    assert trains and int(trains.group(1)) == 10, out[-3000:]
+    assert "k0.5/" not in "".join(re.findall(r"output: (\S+model\.pt)", out))
+
+
+def test_named_targets_build_only_what_they_need(tmp_path):
+    shutil.copy(ROOT / "tests" / "data" / "tiny_config.yaml", tmp_path / "config.yaml")
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    config["targets"] = {"fig2": {"experiment": "tiny", "show": "histograms"}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    dry = snakemake(tmp_path, "fig2", "--cores", "1", "--dry-run")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    out = dry.stdout + dry.stderr
+    trains = re.search(r"^train\s+(\d+)$", out, re.MULTILINE)
+    assert trains and int(trains.group(1)) == 1  # only the scorer behind the loss histogram
+    assert "evaluate" not in out
