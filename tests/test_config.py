@@ -129,3 +129,23 @@ def test_download_and_path_are_exclusive():
         "path": "/data/DIV2K",
     }
     assert "demo_train" in _error(config)
+
+
+def test_targets_refer_to_experiments_and_correlations_name_tasks():
+    config = _load()
+    config["targets"]["fig9"] = {"experiment": "nowhere", "show": "psnr_vs_k"}
+    with pytest.raises(ConfigError, match=r"targets\.fig9: experiment 'nowhere'"):
+        _checked(config)
+    config = _load()
+    config["targets"]["fig7"] = {"experiment": "demo", "show": "correlation"}
+    with pytest.raises(ConfigError, match=r"targets\.fig7: `tasks`"):
+        _checked(config)
+    config = _load()
+    config["targets"]["fig7"] = {"experiment": "demo", "show": "figure"}
+    assert "figure" in _error(config)
+
+
+def test_paper_config_is_valid():
+    config = _load("configs/paper.yaml")
+    _checked(config)
+    assert {"fig6", "table1", "table4", "fig7a", "fig7b"} <= set(config["targets"])
