@@ -1031,11 +1031,3 @@ def report_targets(config: Mapping) -> list[str]:
         targets += experiment_products(config, name)
     return list(dict.fromkeys(targets))
 
-
-def __getattr__(name: str):
-    """``report.plot_psnr_vs_k`` and ``report.plot_histograms`` live in :mod:`figures` now."""
-    if name in ("plot_psnr_vs_k", "plot_histograms"):
-        from patchmine import figures
-
-        return getattr(figures, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -220,13 +220,6 @@ def test_histograms(tmp_path):
     assert list(without_loss) == ["grad"]
 
 
-def test_report_module_still_offers_the_plots():
-    assert report.plot_psnr_vs_k is figures.plot_psnr_vs_k
-    assert report.plot_histograms is figures.plot_histograms
-    with pytest.raises(AttributeError):
-        _ = report.no_such_thing
-
-
 # --- figures: what is drawn equals what the tables say ---------------------------------------
 
 
