@@ -189,7 +189,9 @@ def test_changing_one_value_reruns_only_the_runs_it_changes(tiny_run):
     changed = dict(config)
     changed["experiments"] = {"tiny": {**config["experiments"]["tiny"], "k": [0.5, 0.25]}}
     (workdir / "changed.yaml").write_text(yaml.safe_dump(changed))
-    dry = snakemake(workdir, "--cores", "1", "--dry-run", "--configfile", "changed.yaml")
+    dry = snakemake(
+        workdir, "--cores", "1", "--dry-run", "--configfile", str(workdir / "changed.yaml")
+    )
     assert dry.returncode == 0, dry.stderr[-2000:]
     out = dry.stdout + dry.stderr
     trains = re.search(r"^train\s+(\d+)$", out, re.MULTILINE)
