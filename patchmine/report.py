@@ -1031,3 +1031,12 @@ def report_targets(config: Mapping) -> list[str]:
         targets += experiment_products(config, name)
     return list(dict.fromkeys(targets))
 
+
+def experiment_results(
+    config: Mapping, name: str, runs_csv
+) -> tuple[list, pd.DataFrame, pd.DataFrame]:
+    """(test sets, finished results, expected points) of one experiment: what every table and
+    figure script starts from."""
+    tests = config["experiments"][name]["test"]
+    results = read_runs(runs_csv)
+    return tests, results, expected_points(expected_runs(config, name), tests, results)

@@ -4,9 +4,7 @@ from pathlib import Path
 
 from patchmine.report import (
     criteria_table,
-    expected_points,
-    expected_runs,
-    read_runs,
+    experiment_results,
     tables_page,
     write_table,
 )
@@ -14,10 +12,7 @@ from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
-name = sm.wildcards.experiment
-tests = sm.config["experiments"][name]["test"]
-results = read_runs(sm.input.runs)
-expected = expected_points(expected_runs(sm.config, name), tests, results)
+tests, results, expected = experiment_results(sm.config, sm.wildcards.experiment, sm.input.runs)
 tables = {t: criteria_table(results, test_set=t, expected=expected) for t in tests}
 first = tests[0]
 write_table(tables[first], sm.output.csv, sm.output.md)

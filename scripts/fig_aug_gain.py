@@ -1,15 +1,12 @@
 """Rule aug_gain: an experiment's runs -> Fig. 5: PSNR gain of augmentation vs number of patches."""
 
 from patchmine.figures import placeholder_figure, plot_aug_gain, save_figure
-from patchmine.report import expected_points, expected_runs, missing_points, read_runs
+from patchmine.report import experiment_results, missing_points
 from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
-name = sm.wildcards.experiment
-tests = sm.config["experiments"][name]["test"]
-results = read_runs(sm.input.runs)
-expected = expected_points(expected_runs(sm.config, name), tests, results)
+tests, results, expected = experiment_results(sm.config, sm.wildcards.experiment, sm.input.runs)
 test_set = tests[0]
 title = f"{sm.wildcards.experiment}: PSNR gain of augmentation ({test_set})"
 try:

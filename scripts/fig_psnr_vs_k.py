@@ -2,15 +2,12 @@
 zoomed panel (b) when at least two K reach `report: zoom_k_min`."""
 
 from patchmine.figures import placeholder_figure, plot_psnr_vs_k, save_figure
-from patchmine.report import expected_points, expected_runs, read_runs
+from patchmine.report import experiment_results
 from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
-name = sm.wildcards.experiment
-tests = sm.config["experiments"][name]["test"]
-results = read_runs(sm.input.runs)
-expected = expected_points(expected_runs(sm.config, name), tests, results)
+tests, results, expected = experiment_results(sm.config, sm.wildcards.experiment, sm.input.runs)
 test_set = tests[0]
 title = f"{sm.wildcards.experiment}: PSNR vs number of patches ({test_set})"
 if results.empty:

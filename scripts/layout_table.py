@@ -5,10 +5,8 @@ from pathlib import Path
 
 from patchmine.report import (
     benchmark_table,
-    expected_points,
-    expected_runs,
+    experiment_results,
     params_table,
-    read_runs,
     stride_table,
     tables_page,
     write_table,
@@ -17,11 +15,8 @@ from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
-name = sm.wildcards.experiment
-tests = sm.config["experiments"][name]["test"]
 layout, experiment = sm.wildcards.layout, sm.wildcards.experiment
-results = read_runs(sm.input.runs)
-expected = expected_points(expected_runs(sm.config, name), tests, results)
+tests, results, expected = experiment_results(sm.config, sm.wildcards.experiment, sm.input.runs)
 if layout == "benchmarks":
     tables = {"all test sets": benchmark_table(results, expected, tests)}
     what = "PSNR (dB) / SSIM per model and test set (Table IV)"
