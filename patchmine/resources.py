@@ -34,6 +34,8 @@ import math
 import os
 from collections.abc import Callable
 
+from patchmine.tasks import Task
+
 #: Each retry multiplies memory and runtime by this (attempt n asks GROWTH ** (n - 1) times).
 GROWTH = 1.5
 #: Margin on every estimate of time and memory.
@@ -84,12 +86,6 @@ def grow(value: float, attempt: int, step: int = 1) -> int:
 def gpus(device: str) -> int:
     """GPUs a network job asks for: none when the config runs everything on the CPU."""
     return 0 if device == "cpu" else 1
-
-
-def task_scale(task: str) -> int:
-    """The SR scale of a task label (``sr_x2`` -> 2); 1 for tasks that keep the image size."""
-    head, sep, tail = task.rpartition("_x")
-    return int(tail) if sep and tail.isdigit() else 1
 
 
 def model_macs(model: dict, scale: int) -> float:
@@ -288,7 +284,7 @@ def _model_job(rule: str, config: dict, w, input, threads: int, attempt: int) ->
     device = config.get("device", "auto")
     on_gpu = gpus(device) > 0
     places = {"cpu": [False], "auto": [True, False]}.get(device, [True])
-    scale = task_scale(w.task)
+    scale = Task.parse(w.task).scale
     if rule == "train":
         model = config["models"][w.model]
         recipe = config["recipes"][w.recipe]
