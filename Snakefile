@@ -2,6 +2,8 @@
 # Everything happens in the `patchmine` package; the rules only say what depends on what.
 from snakemake.utils import min_version, validate
 
+from patchmine.mine import expand_shorthand
+
 min_version("9.0")
 
 
@@ -12,6 +14,7 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
+expand_shorthand(config)  # `--config mine=<folder>`
 validate(config, "schemas/config.schema.yaml")
 
 
@@ -22,6 +25,7 @@ include: "rules/scoring.smk"
 include: "rules/training.smk"
 include: "rules/evaluation.smk"
 include: "rules/report.smk"
+include: "rules/mine.smk"
 include: "rules/targets.smk"
 
 

@@ -1,4 +1,5 @@
-"""DIV2K-scale throughput: patch store with LR x2 and x3 (96 px, stride 120), pixel statistics.
+"""DIV2K-scale throughput: patch store with LR x2 and x3 (96 px, stride 120), pixel statistics,
+and mining the best half by grad into HDF5 + PNG folders (``snakemake mine``'s last job).
 
 DIV2K cannot be downloaded here, so the benchmark makes images of DIV2K's sizes (2040 px on the
 long side, 1356 on the short, landscape and portrait) as mosaics of the natural photographs that
@@ -116,6 +117,23 @@ def phase(name: str, work: Path, count: int, threads: int) -> dict:
         with open_store(work / "store.h5") as f:
             scores = score_statistics(f["hr"])
         result["patches"] = len(scores["grad"])
+        np.save(work / "grad.npy", scores["grad"])
+    elif name == "mine":
+        from patchmine.mine import OUTPUT_FILES, export_mined
+
+        mined = work / "mined"
+        mined.mkdir(exist_ok=True)
+        outputs = {role: mined / file for role, file in OUTPUT_FILES.items()}
+        summary = export_mined(
+            work / "store.h5",
+            np.load(work / "grad.npy"),
+            "0.5",
+            "grad",
+            outputs,
+            mined / "png",
+            workers=threads,
+        )
+        result["patches"] = summary["n_kept"]
     result["seconds"] = time.perf_counter() - start
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -137,7 +155,7 @@ def main() -> None:
     t = time.perf_counter()
     make_images(hr, args.images, args.threads)
     print(f"images ready in {hr} ({time.perf_counter() - t:.0f} s)")
-    for name in ("store", "score"):
+    for name in ("store", "score", "mine"):
         out = subprocess.run(
             [
                 sys.executable,

@@ -762,3 +762,23 @@ def plot_histograms(
     fig, drawn = histograms_figure(scores, bins)
     save_figure(fig, path_png, path_pdf)
     return drawn
+
+
+def plot_mined_scores(
+    scores: np.ndarray, threshold: float, criterion: str, kept: int, path_png: str | Path
+) -> None:
+    """The histogram of one criterion over all patches, with the cut-off of a mined subset."""
+    fig, _ = histograms_figure({criterion: scores})
+    ax = fig.axes[0]
+    xlim = ax.get_xlim()
+    ax.axvline(threshold, color="black", linestyle="--", gid="cutoff")
+    ax.axvspan(threshold, xlim[1], color="black", alpha=0.08)
+    ax.set_xlim(xlim)
+    ax.text(
+        threshold,
+        ax.get_ylim()[1] * 0.95,
+        f" kept: {kept:,} patches\n {criterion} >= {threshold:.4g}",
+        va="top",
+        fontsize="small",
+    )
+    save_figure(fig, path_png)

@@ -208,6 +208,7 @@ CPU_RULES = {
     "score_statistics": (500, 2.0, 10),  # grad/std/freq in batches over the whole store
     "score_rand": (0, 0.0, 10),
     "select": (0, 0.5, 10),
+    "mine": (0, 2.0, 10),  # reads the kept patches, writes them as HDF5 and PNG
     "histograms": (0, 1.0, 10),
 }
 #: Any other rule (tables, figures, report pages): light work on small files.

@@ -16,8 +16,12 @@ from patchmine.grid import (
     store_scales,
     target_files,
 )
+from patchmine.mine import add_mining, mine_scales
 from patchmine.report import report_targets
 
+MINE = add_mining(
+    config
+)  # None without a `mine` section; a folder becomes dataset "mine"
 check_config(config)
 
 # Jobs import this checkout's `patchmine`, also inside conda environments and on cluster nodes
@@ -94,7 +98,20 @@ def all_targets() -> list[str]:
     if config["report"]["allow_partial"]:
         for name in config["experiments"]:
             targets += experiment_evals(name)
+    if MINE:
+        targets += list(MINE.outputs(R).values())
     return list(dict.fromkeys(targets))
+
+
+def patch_store_scales(wildcards) -> list[int]:
+    """LR scales a store holds: those of its experiments, Fig. 7 scorers and mining."""
+    dataset, patch, stride = (
+        wildcards.dataset,
+        int(wildcards.patch),
+        int(wildcards.stride),
+    )
+    scales = store_scales(config, dataset, patch, stride)
+    return sorted(set(scales) | mine_scales(MINE, dataset, patch, stride))
 
 
 def subset_scores(wildcards):

@@ -20,6 +20,6 @@ rule patch_store:
     params:
         spec=lambda w: config["datasets"][w.dataset],
         data_dir=DATA,
-        scales=lambda w: store_scales(config, w.dataset, int(w.patch), int(w.stride)),
+        scales=patch_store_scales,
     script:
         "../scripts/patch_store.py"

@@ -1,0 +1,351 @@
+"""Mining your own images: the paper's recipe as a tool.
+
+Cut non-overlapping patches, score each (mean gradient magnitude by default, the paper's
+winner), keep the best ``keep`` of them, and hand them over in forms any training code reads: an
+HDF5 file in the patch store's layout, a CSV saying where every patch comes from, and PNG
+folders in EDSR's layout. The 8 flips and rotations are left to the training loop, as in the
+paper.
+
+The workflow cuts and scores with its usual rules (``patch_store``, ``score_statistics``,
+``score_rand``); this module turns the config's ``mine`` section into a :class:`MinePlan` and
+writes the kept patches (:func:`export_mined`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import yaml
+from PIL import Image
+
+from patchmine.config import ConfigError
+from patchmine.select import k_label, parse_k_label, resolve_k, top_k
+from patchmine.store import open_store, read_rows
+
+log = logging.getLogger(__name__)
+
+#: The dataset a folder given as ``mine.images`` becomes.
+MINE_DATASET = "mine"
+#: Criteria that need no trained network ("loss" needs a scorer per task; see the experiments).
+CRITERIA = ("grad", "std", "freq", "rand")
+#: Keys whose values are numbers, booleans or lists (read back from ``--config`` text).
+TYPED_KEYS = ("patch_size", "stride", "keep", "scales", "png")
+#: The files of a mined folder, by role.
+OUTPUT_FILES = {
+    "patches": "patches.h5",
+    "table": "patches.csv",
+    "images": "images.csv",
+    "summary": "summary.md",
+    "histogram": "scores.png",
+}
+#: Patches read, written and encoded at a time.
+BLOCK = 4096
+
+
+def expand_shorthand(config: dict) -> None:
+    """Make the config's ``mine`` a mapping, before schema validation.
+
+    ``--config mine=/data/hr`` gives a folder path; ``--config mine='{images: /data/hr, keep:
+    0.4}'`` gives a mapping whose values are all text (Snakemake reads ``--config`` with YAML's
+    base loader), so numbers, booleans and lists are read back from that text here.
+    """
+    value = config.get("mine")
+    if isinstance(value, str):
+        config["mine"] = {"images": value}
+    elif isinstance(value, dict):
+        for key in TYPED_KEYS:
+            if key in value:
+                value[key] = _typed(value[key])
+
+
+def _typed(value):
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value  # the schema names the key and the value
+
+
+@dataclass(frozen=True)
+class MinePlan:
+    """What to mine: a dataset's patches of one geometry, ranked by one criterion."""
+
+    dataset: str
+    patch: int
+    stride: int
+    criterion: str
+    keep: str  # a K label: a count or a fraction of the patches (patchmine.select)
+    scales: tuple[int, ...]
+    png: bool
+
+    def folder(self, results: str) -> str:
+        """Where the kept patches go, named by every setting that chose them."""
+        return (
+            f"{results}/mined/{self.dataset}/p{self.patch}_s{self.stride}"
+            f"/{self.criterion}/k{self.keep}"
+        )
+
+    def outputs(self, results: str) -> dict[str, str]:
+        """The files the ``mine`` rule writes, by role (see :func:`export_mined`)."""
+        folder = self.folder(results)
+        return {role: f"{folder}/{name}" for role, name in OUTPUT_FILES.items()}
+
+    def png_dir(self, results: str) -> str | None:
+        """The folder of PNGs (``HR/``, ``LR_bicubic/X<s>/``), when ``png`` is on."""
+        return f"{self.folder(results)}/png" if self.png else None
+
+
+def add_mining(config: dict) -> MinePlan | None:
+    """The config's ``mine`` section as a plan (None without one).
+
+    A folder path in ``mine.images`` is added to ``config["datasets"]`` as dataset
+    :data:`MINE_DATASET`, so the usual rules cut and score it. Mistakes raise
+    :class:`ConfigError` naming the key.
+    """
+    spec = config.get("mine")
+    if not spec:
+        return None
+    datasets = config["datasets"]
+    images = spec["images"]
+    if images in datasets:
+        dataset = images
+    else:
+        images = os.path.expanduser(images)
+        folder = {"source": "folder", "path": images, "pattern": spec["pattern"]}
+        if not Path(images).is_dir():
+            raise ConfigError(
+                f"mine.images: {images!r} is neither a dataset (defined: {sorted(datasets)}) "
+                f"nor a folder (looked in {Path(images).resolve()})"
+            )
+        if datasets.get(MINE_DATASET, folder) != folder:
+            raise ConfigError(
+                f"mine.images: a folder becomes dataset {MINE_DATASET!r}, which the config "
+                "already defines otherwise; name that dataset in mine.images instead"
+            )
+        datasets[MINE_DATASET] = folder
+        dataset = MINE_DATASET
+    patch = spec["patch_size"]
+    stride = spec.get("stride", patch)
+    scales = tuple(spec["scales"])
+    for key, value in (("patch_size", patch), ("stride", stride)):
+        for scale in scales:
+            if value % scale:
+                raise ConfigError(
+                    f"mine.{key}: {value} is not a multiple of the scale {scale}; "
+                    "LR patches must start on whole LR pixels"
+                )
+    source = datasets[dataset]
+    if source["source"] == "pairs" and scales != (source["scale"],):
+        raise ConfigError(
+            f"mine.scales: {list(scales)} but dataset {dataset!r} holds real "
+            f"x{source['scale']} pairs; use scales: [{source['scale']}]"
+        )
+    return MinePlan(
+        dataset=dataset,
+        patch=patch,
+        stride=stride,
+        criterion=spec["criterion"],
+        keep=k_label(spec["keep"]),
+        scales=scales,
+        png=spec["png"],
+    )
+
+
+def mine_scales(plan: MinePlan | None, dataset: str, patch: int, stride: int) -> set[int]:
+    """LR scales the mining plan needs from this store (none when it mines another)."""
+    if plan is None or (plan.dataset, plan.patch, plan.stride) != (dataset, patch, stride):
+        return set()
+    return set(plan.scales)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the kept patches
+
+
+def export_mined(
+    store_path: str | os.PathLike,
+    scores: np.ndarray,
+    keep: str,
+    criterion: str,
+    outputs: dict[str, str | os.PathLike],
+    png_dir: str | os.PathLike | None = None,
+    workers: int = 1,
+) -> dict:
+    """Keep the patches of the store with the highest ``scores`` and write them out.
+
+    ``keep`` is a K label (a count, or a fraction of the store). ``outputs`` names the files
+    of :meth:`MinePlan.outputs`: ``patches`` (HDF5 in the store's layout plus ``score`` and
+    ``store_index``), ``table`` (one CSV row per kept patch: its image, corner, score and rank),
+    ``images`` (per image: patches cut and kept), ``summary`` (Markdown) and ``histogram`` (the
+    scores with the cut-off). ``png_dir`` gets ``HR/`` and ``LR_bicubic/X<s>/``, encoded by
+    ``workers`` threads (Pillow's encoder releases the GIL). Every file is written under a
+    temporary name and renamed when complete. Returns the summary's numbers.
+    """
+    from patchmine.figures import plot_mined_scores
+
+    scores = np.asarray(scores, dtype=np.float64)
+    with open_store(store_path) as store:
+        n = int(store.attrs["n_patches"])
+        if scores.shape != (n,):
+            raise ValueError(
+                f"{len(scores)} {criterion} scores for the {n} patches of {store_path}"
+            )
+        kept = top_k(scores, resolve_k(parse_k_label(keep), n))
+        names = store["images"].asstr()[:]
+        image_id = store["image_id"][:]
+        rank = np.empty(len(kept), np.int64)
+        rank[np.argsort(-scores[kept], kind="stable")] = np.arange(1, len(kept) + 1)
+        table = pd.DataFrame(
+            {
+                "index": np.arange(len(kept)),
+                "store_index": kept,
+                "image": names[image_id[kept]],
+                "y": store["y"][:][kept],
+                "x": store["x"][:][kept],
+                criterion: scores[kept],
+                "rank": rank,
+            }
+        )
+        scales = [int(s) for s in store.attrs["scales"]]
+        dataset = str(store.attrs.get("dataset", ""))
+        _write_patches(store, kept, scores, criterion, keep, outputs["patches"])
+        if png_dir is not None:
+            _write_pngs(store, kept, table, scales, Path(png_dir), workers)
+    summary = {
+        "dataset": dataset,
+        "criterion": criterion,
+        "keep": keep,
+        "n_store": n,
+        "n_kept": int(len(kept)),
+        "threshold": float(scores[kept].min()),
+        "mean_kept": float(scores[kept].mean()),
+        "mean_all": float(scores.mean()),
+    }
+    _atomic_csv(table, outputs["table"])
+    _atomic_csv(_per_image(names, image_id, kept), outputs["images"])
+    _write_summary(summary, store_path, scales, png_dir, outputs)
+    plot_mined_scores(scores, summary["threshold"], criterion, len(kept), outputs["histogram"])
+    log.info("kept %d of %d patches (%s >= %.4g)", len(kept), n, criterion, summary["threshold"])
+    return summary
+
+
+def _write_patches(store, kept, scores, criterion, keep, path) -> None:
+    """The kept patches as a store of their own, in blocks (never the whole subset in memory)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    arrays = ["hr"] + [key for key in store if key.startswith("lr_x")]
+    try:
+        with h5py.File(tmp, "w") as out:
+            for key in arrays:
+                shape = (len(kept),) + store[key].shape[1:]
+                chunks = (min(64, max(1, len(kept))),) + store[key].shape[1:]
+                out.create_dataset(key, shape, np.uint8, chunks=chunks)
+            for start in range(0, len(kept), BLOCK):
+                rows = kept[start : start + BLOCK]
+                for key in arrays:
+                    out[key][start : start + len(rows)] = read_rows(store[key], rows)
+            for key in ("image_id", "y", "x"):
+                out.create_dataset(key, data=store[key][:][kept])
+            out.create_dataset("images", data=store["images"][:])
+            out.create_dataset("store_index", data=kept)
+            out.create_dataset("score", data=scores[kept])
+            out.attrs.update(dict(store.attrs))
+            out.attrs.update(
+                n_patches=len(kept),
+                n_store=len(scores),
+                criterion=criterion,
+                keep=keep,
+                threshold=float(scores[kept].min()),
+            )
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
+def _write_pngs(store, kept, table, scales, png_dir: Path, workers: int) -> None:
+    """``HR/<image>_y<y>_x<x>.png`` and ``LR_bicubic/X<s>/<same>x<s>.png`` per kept patch."""
+    tmp = png_dir.with_name(png_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    folders = {"hr": tmp / "HR"} | {f"lr_x{s}": tmp / "LR_bicubic" / f"X{s}" for s in scales}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    stems = [f"{i}_y{y}_x{x}" for i, y, x in zip(table.image, table.y, table.x, strict=True)]
+
+    def save(path: Path, patch: np.ndarray) -> None:
+        Image.fromarray(patch).save(path, format="PNG", compress_level=1)
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for start in range(0, len(kept), BLOCK):
+            rows = kept[start : start + BLOCK]
+            for key, folder in folders.items():
+                suffix = "" if key == "hr" else key[3:]  # "x2"
+                patches = read_rows(store[key], rows)
+                paths = [
+                    folder / f"{stem}{suffix}.png" for stem in stems[start : start + len(rows)]
+                ]
+                list(pool.map(save, paths, patches, chunksize=64))
+    shutil.rmtree(png_dir, ignore_errors=True)
+    os.replace(tmp, png_dir)
+
+
+def _per_image(names, image_id, kept) -> pd.DataFrame:
+    """Per image of the store: patches cut and kept (images that gave none are listed too)."""
+    cut = np.bincount(image_id, minlength=len(names))
+    chosen = np.bincount(image_id[kept], minlength=len(names))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(cut > 0, chosen / np.maximum(cut, 1), np.nan)
+    return pd.DataFrame({"image": names, "patches": cut, "kept": chosen, "kept_share": share})
+
+
+def _atomic_csv(frame: pd.DataFrame, path) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _write_summary(summary: dict, store_path, scales, png_dir, outputs) -> None:
+    s = summary
+    lines = [
+        f"# Mined patches of `{s['dataset']}`",
+        "",
+        f"Kept **{s['n_kept']:,} of {s['n_store']:,}** patches of `{store_path}`: the highest "
+        f"{s['criterion']} (keep = {s['keep']}), i.e. {s['criterion']} >= {s['threshold']:.6g}.",
+        f"Mean {s['criterion']}: {s['mean_kept']:.6g} kept, {s['mean_all']:.6g} over all patches.",
+        "",
+        "| file | what |",
+        "|---|---|",
+        f"| `{Path(outputs['patches']).name}` | `hr` (N, P, P, 3) uint8"
+        + "".join(f", `lr_x{x}`" for x in scales)
+        + "; `image_id`, `y`, `x` (top-left corner in the HR image), `images` (names),"
+        " `score`, `store_index` |",
+        f"| `{Path(outputs['table']).name}` | one row per kept patch: image, corner, score, rank |",
+        f"| `{Path(outputs['images']).name}` | per image: patches cut and kept |",
+        f"| `{Path(outputs['histogram']).name}` | the scores of all patches and the cut-off |",
+    ]
+    if png_dir is not None:
+        lines.append(
+            f"| `{Path(png_dir).name}/HR/`, `{Path(png_dir).name}/LR_bicubic/X<s>/` | every kept "
+            "patch as PNG, named `<image>_y<y>_x<x>.png` (LR: `...x<s>.png`) |"
+        )
+    lines += [
+        "",
+        "Train on these with the 8 flips and rotations as augmentation (the paper's recipe).",
+        "",
+    ]
+    path = Path(outputs["summary"])
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines))
+    os.replace(tmp, path)

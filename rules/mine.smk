@@ -1,0 +1,41 @@
+# Mining your own images (config `mine`, or `snakemake mine --config mine=<folder>`): the usual
+# rules cut and score the patches; this keeps the best and writes them out.
+
+if MINE:
+
+    rule mine:
+        input:
+            store=store_of(MINE),
+            scores=f"{R}/scores/{MINE.dataset}/p{MINE.patch}_s{MINE.stride}/{MINE.criterion}.npy",
+        output:
+            **MINE.outputs(R),
+            **({"png": directory(MINE.png_dir(R))} if MINE.png else {}),
+        log:
+            f"{R}/logs/mine/{MINE.dataset}_p{MINE.patch}_s{MINE.stride}_{MINE.criterion}_k{MINE.keep}.log",
+        conda:
+            ENV
+        threads: config["threads"]["mine"]
+        resources:
+            cpus_per_task=job_cpus,
+            mem_mb=job_mem_mb("mine", config),
+            runtime=job_runtime("mine", config),
+        params:
+            keep=MINE.keep,
+            criterion=MINE.criterion,
+        script:
+            "../scripts/mine.py"
+
+else:
+
+    rule mine:
+        log:
+            f"{R}/logs/mine/nothing_to_mine.log",
+        localrule: True
+        message:
+            "mine: nothing to mine"
+        run:
+            raise ValueError(
+                "nothing to mine: name a folder of images, "
+                "`snakemake mine --config mine=/path/to/images`, or add a `mine:` section "
+                "to the config (see schemas/config.schema.yaml)"
+            )

@@ -1,0 +1,18 @@
+"""Rule mine: keep a store's best patches by one criterion and write them out."""
+
+import numpy as np
+
+from patchmine.mine import OUTPUT_FILES, export_mined
+from patchmine.workflow import start
+
+start(snakemake)  # noqa: F821
+sm = snakemake  # noqa: F821
+export_mined(
+    sm.input.store,
+    np.load(sm.input.scores),
+    sm.params.keep,
+    sm.params.criterion,
+    {role: sm.output[role] for role in OUTPUT_FILES},
+    png_dir=sm.output.get("png"),
+    workers=sm.threads,
+)

@@ -1,0 +1,244 @@
+"""Mining your own images: the config's `mine` section, and the kept patches as written."""
+
+import copy
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from patchmine.config import ConfigError, check_config
+from patchmine.datasets import skimage_images
+from patchmine.mine import (
+    MINE_DATASET,
+    OUTPUT_FILES,
+    MinePlan,
+    add_mining,
+    expand_shorthand,
+    export_mined,
+    mine_scales,
+)
+from patchmine.store import build_store
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = str(ROOT / "schemas" / "config.schema.yaml")
+PHOTOS = {"photos": {"source": "skimage", "images": ["astronaut", "coffee"]}}
+
+
+# --- the config ---------------------------------------------------------------------------
+
+
+def _validated(mine) -> dict:
+    config = {"datasets": copy.deepcopy(PHOTOS), "mine": mine}
+    expand_shorthand(config)
+    validate(config, SCHEMA)
+    return config
+
+
+def test_a_folder_path_is_the_whole_section_with_the_papers_defaults(tmp_path):
+    config = _validated(str(tmp_path))
+    assert config["mine"] == {
+        "images": str(tmp_path),
+        "pattern": "*",
+        "patch_size": 96,
+        "criterion": "grad",
+        "keep": 0.5,
+        "scales": [2],
+        "png": True,
+    }
+    plan = add_mining(config)
+    check_config(config)  # a config may mine without any experiment
+    assert plan == MinePlan(MINE_DATASET, 96, 96, "grad", "0.5", (2,), True)  # non-overlapping
+    assert config["datasets"][MINE_DATASET] == {
+        "source": "folder",
+        "path": str(tmp_path),
+        "pattern": "*",
+    }
+
+
+def test_command_line_text_is_read_back_as_numbers_lists_and_booleans():
+    # what `--config mine='{images: photos, keep: 40, scales: [2, 4], png: false}'` hands over
+    text = {"images": "photos", "keep": "40", "scales": ["2", "4"], "png": "false", "stride": "64"}
+    config = _validated(text)
+    assert config["mine"]["keep"] == 40 and config["mine"]["scales"] == [2, 4]
+    assert config["mine"]["png"] is False and config["mine"]["stride"] == 64
+    plan = add_mining(config)
+    assert (plan.dataset, plan.keep, plan.stride, plan.png) == ("photos", "40", 64, False)
+    assert "mine" not in config["datasets"]  # a dataset name is used as it is
+
+
+def test_a_folder_under_home_may_be_written_with_a_tilde(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "photos").mkdir()
+    config = _validated("~/photos")
+    add_mining(config)
+    assert config["datasets"][MINE_DATASET]["path"] == str(tmp_path / "photos")
+
+
+def test_no_mine_section_means_no_plan():
+    config = {"datasets": copy.deepcopy(PHOTOS)}
+    expand_shorthand(config)
+    assert "mine" not in config and add_mining(config) is None
+
+
+@pytest.mark.parametrize(
+    ("mine", "named"),
+    [
+        ({"images": "photos", "keep": 1.5}, "keep"),
+        ({"images": "photos", "keep": 0}, "keep"),
+        ({"images": "photos", "criterion": "loss"}, "criterion"),
+        ({"images": "photos", "scales": [1]}, "scales"),
+        ({"images": "photos", "patchsize": 48}, "patchsize"),
+    ],
+)
+def test_schema_names_the_bad_key(mine, named):
+    with pytest.raises(WorkflowError, match=named):
+        _validated(mine)
+
+
+def test_mistakes_are_named_before_any_job(tmp_path):
+    with pytest.raises(ConfigError, match=r"mine.images: 'no/such/folder' is neither a dataset"):
+        add_mining(_validated("no/such/folder"))
+    with pytest.raises(ConfigError, match=r"mine.patch_size: 50 is not a multiple of the scale 4"):
+        add_mining(_validated({"images": "photos", "patch_size": 50, "scales": [2, 4]}))
+    with pytest.raises(ConfigError, match=r"mine.stride: 45 is not a multiple of the scale 2"):
+        add_mining(_validated({"images": "photos", "patch_size": 48, "stride": 45}))
+    config = _validated(str(tmp_path))
+    config["datasets"][MINE_DATASET] = {"source": "skimage", "images": ["rocket"]}
+    with pytest.raises(ConfigError, match="already defines otherwise"):
+        add_mining(config)
+    pairs = {"source": "pairs", "hr": str(tmp_path), "lr": str(tmp_path), "scale": 4}
+    config = _validated({"images": "real", "patch_size": 48})
+    config["datasets"]["real"] = pairs
+    with pytest.raises(ConfigError, match=r"real x4 pairs; use scales: \[4\]"):
+        add_mining(config)
+
+
+def test_the_mined_store_holds_the_plans_scales_and_only_that_store():
+    plan = MinePlan("photos", 48, 48, "grad", "0.5", (2, 3), True)
+    assert mine_scales(plan, "photos", 48, 48) == {2, 3}
+    assert mine_scales(plan, "photos", 48, 96) == set()
+    assert mine_scales(None, "photos", 48, 48) == set()
+    assert plan.folder("results") == "results/mined/photos/p48_s48/grad/k0.5"
+    assert set(plan.outputs("r")) == set(OUTPUT_FILES) and plan.png_dir("r").endswith("/png")
+
+
+# --- the kept patches ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("store") / "p32_s32.h5"
+    n = build_store(skimage_images(["astronaut", "coffee"]), path, 32, 32, [2], "photos")
+    with h5py.File(path, "r") as f:
+        contents = {key: f[key][:] for key in ("hr", "lr_x2", "image_id", "y", "x")}
+    return path, n, contents
+
+
+def _export(store_path, scores, keep, folder: Path, png=True):
+    outputs = {role: folder / name for role, name in OUTPUT_FILES.items()}
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = export_mined(
+        store_path, scores, keep, "grad", outputs, folder / "png" if png else None
+    )
+    return outputs, summary
+
+
+def test_kept_patches_are_the_highest_scored_with_everything_that_locates_them(store, tmp_path):
+    path, n, contents = store
+    scores = np.random.default_rng(0).permutation(n).astype(float)  # distinct: one right answer
+    outputs, summary = _export(path, scores, "0.25", tmp_path)
+    k = round(0.25 * n)
+    best = sorted(range(n), key=lambda i: -scores[i])[:k]
+    expected = np.array(sorted(best))
+    assert summary["n_kept"] == k and summary["n_store"] == n
+    assert summary["threshold"] == min(scores[i] for i in best)
+    with h5py.File(outputs["patches"], "r") as f:
+        np.testing.assert_array_equal(f["store_index"][:], expected)
+        for key in ("hr", "lr_x2", "image_id", "y", "x"):
+            np.testing.assert_array_equal(f[key][:], contents[key][expected], err_msg=key)
+        np.testing.assert_array_equal(f["score"][:], scores[expected])
+        assert f.attrs["n_patches"] == k and f.attrs["n_store"] == n
+        assert f.attrs["criterion"] == "grad" and f.attrs["patch_size"] == 32
+        assert list(f["images"].asstr()[:]) == ["astronaut", "coffee"]
+    table = pd.read_csv(outputs["table"])
+    np.testing.assert_array_equal(table.store_index, expected)
+    assert sorted(table["rank"]) == list(range(1, k + 1))
+    by_rank = table.sort_values("rank")
+    assert list(by_rank.grad) == sorted(table.grad, reverse=True)
+    per_image = pd.read_csv(outputs["images"])
+    assert per_image.patches.sum() == n and per_image.kept.sum() == k
+    assert list(per_image.kept) == [
+        int((contents["image_id"][expected] == i).sum()) for i in (0, 1)
+    ]
+    assert f"Kept **{k:,} of {n:,}**" in Path(outputs["summary"]).read_text()
+    with Image.open(outputs["histogram"]) as image:
+        assert image.size[0] > 100
+
+
+def test_png_folders_hold_every_kept_patch_named_by_image_and_corner(store, tmp_path):
+    path, n, contents = store
+    scores = np.arange(n, dtype=float)
+    _export(path, scores, "10", tmp_path)
+    hr_files = sorted((tmp_path / "png" / "HR").iterdir())
+    lr_files = sorted((tmp_path / "png" / "LR_bicubic" / "X2").iterdir())
+    assert len(hr_files) == len(lr_files) == 10
+    names = ["astronaut", "coffee"]
+    for i in range(n - 10, n):  # the ten highest scores are the last ten patches
+        stem = f"{names[contents['image_id'][i]]}_y{contents['y'][i]}_x{contents['x'][i]}"
+        hr = np.asarray(Image.open(tmp_path / "png" / "HR" / f"{stem}.png"))
+        lr = np.asarray(Image.open(tmp_path / "png" / "LR_bicubic" / "X2" / f"{stem}x2.png"))
+        np.testing.assert_array_equal(hr, contents["hr"][i])
+        np.testing.assert_array_equal(lr, contents["lr_x2"][i])
+    # mining again with fewer patches leaves no PNG of the earlier, larger subset behind
+    _export(path, scores, "3", tmp_path)
+    assert len(list((tmp_path / "png" / "HR").iterdir())) == 3
+
+
+def test_scores_that_do_not_fit_the_store_are_refused(store, tmp_path):
+    path, n, _ = store
+    with pytest.raises(ValueError, match=rf"{n - 1} grad scores for the {n} patches of"):
+        _export(path, np.zeros(n - 1), "0.5", tmp_path)
+    with pytest.raises(ValueError, match="larger than the number of patches"):
+        _export(path, np.zeros(n), str(n + 1), tmp_path)
+    with pytest.raises(ValueError, match="NaN"):
+        _export(path, np.full(n, np.nan), "0.5", tmp_path)
+    assert not list(tmp_path.glob("*.h5")) and not (tmp_path / "png").exists()
+
+
+# --- the one-liner, through the real workflow ---------------------------------------------
+
+
+@pytest.mark.slow
+def test_one_line_mines_a_folder_and_keeps_the_top_half_by_gradient(tmp_path):
+    import shutil
+
+    from test_workflow import snakemake
+
+    from patchmine.criteria import grad
+
+    shutil.copy(ROOT / "tests" / "data" / "tiny_config.yaml", tmp_path / "config.yaml")
+    folder = tmp_path / "my photos"  # a space in the path, as users' folders have
+    folder.mkdir()
+    for image in skimage_images(["astronaut", "coffee"]):
+        shutil.copy(image.path, folder / f"{image.name}.png")
+    done = snakemake(tmp_path, "--cores", "2", "mine", "--config", f"mine={folder}")
+    assert done.returncode == 0, done.stderr[-4000:]
+    mined = tmp_path / "results/mined/mine/p96_s96/grad/k0.5"
+    with h5py.File(tmp_path / "results/patches/mine/p96_s96.h5", "r") as f:
+        scores = grad(f["hr"][:])
+    n = len(scores)
+    expected = np.sort(np.argsort(-scores, kind="stable")[: round(n / 2)])
+    with h5py.File(mined / "patches.h5", "r") as f:
+        np.testing.assert_array_equal(f["store_index"][:], expected)
+        assert f["lr_x2"].shape == (len(expected), 48, 48, 3)
+    assert len(list((mined / "png" / "HR").iterdir())) == len(expected)
+    again = snakemake(tmp_path, "-n", "mine", "--config", f"mine={folder}")
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    nothing = snakemake(tmp_path, "--cores", "1", "mine")
+    assert nothing.returncode != 0
+    assert "nothing to mine: name a folder of images" in nothing.stdout + nothing.stderr
