@@ -2,14 +2,24 @@
 # rules cut and score the patches; this keeps the best and writes them out.
 
 if MINE:
+    MINED = MINE.outputs(R)
 
     rule mine:
         input:
             store=store_of(MINE),
             scores=f"{R}/scores/{MINE.dataset}/p{MINE.patch}_s{MINE.stride}/{MINE.criterion}.npy",
         output:
-            **MINE.outputs(R),
             **({"png": directory(MINE.png_dir(R))} if MINE.png else {}),
+            patches=MINED["patches"],
+            table=MINED["table"],
+            images=MINED["images"],
+            summary=MINED["summary"],
+            histogram=report(
+                MINED["histogram"],
+                caption=CAPTION.format("mined"),
+                category="Mined patches",
+                labels={"dataset": MINE.dataset, "criterion": MINE.criterion},
+            ),
         log:
             f"{R}/logs/mine/{MINE.dataset}_p{MINE.patch}_s{MINE.stride}_{MINE.criterion}_k{MINE.keep}.log",
         conda:

@@ -1,0 +1,142 @@
+"""The CUDA path: what only a GPU can show (skipped, with the reason, where there is none).
+
+The CPU tests pin the engine's logic; these check that the same code on a CUDA device draws the
+same batches, trains with bf16 and channels-last by default, resumes, scores and evaluates like
+the CPU, and claims the GPU a job names. ``benchmarks/gpu_check.sh`` runs them on a GPU machine.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from patchmine import criteria
+from patchmine import workflow as workflow_mod
+from patchmine.evaluate import evaluate
+from patchmine.models import build_model
+from patchmine.tasks import Task
+from patchmine.train import PatchSampler, Recipe, RunSpec, Runtime, train
+
+pytestmark = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device (none visible to torch)"
+)
+
+MODEL = {"arch": "edsr", "blocks": 2, "channels": 16}
+
+
+def _data(n=64, p=24, seed=0):
+    """Smooth random patches (learnable, unlike noise) with their 2x box-downscaled LR."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, (n, p // 4, p // 4, 3)).astype(np.float64)
+    hr = np.repeat(np.repeat(coarse, 4, axis=1), 4, axis=2)
+    hr = np.clip(hr + rng.normal(0, 8, hr.shape), 0, 255).astype(np.uint8)
+    lr = hr.reshape(n, p // 2, 2, p // 2, 2, 3).mean(axis=(2, 4)).round().astype(np.uint8)
+    val_hr = hr[:4].reshape(-1, p, 3)  # four patches stacked into one 96x24 image
+    val_lr = lr[:4].reshape(-1, p // 2, 3)
+    return lr, hr, [("v", val_hr, val_lr)]
+
+
+def _spec(iterations=30):
+    recipe = Recipe(iterations=iterations, batch_size=8, lr=1e-3, val_every=10)
+    return RunSpec(
+        task="sr_x2", model=MODEL, recipe=recipe, augment=True, seed=5, indices=np.arange(64)
+    )
+
+
+def _log(state_dir) -> np.ndarray:
+    return np.genfromtxt(state_dir / "log.csv", delimiter=",", names=True)
+
+
+def test_batches_on_the_gpu_equal_those_on_the_cpu():
+    lr, hr, _ = _data()
+    on_cpu = PatchSampler(lr, hr, 8, True, seed=3, device="cpu")
+    on_gpu = PatchSampler(lr, hr, 8, True, seed=3, device="cuda", memory_format=torch.channels_last)
+    for it in (0, 5, 9):  # 9 is in the second epoch: a new order and new flips
+        for a, b in zip(on_cpu.batch(it), on_gpu.batch(it), strict=True):
+            assert b.is_cuda and b.is_contiguous(memory_format=torch.channels_last)
+            assert torch.equal(a, b.cpu())
+
+
+def test_gpu_training_defaults_to_bf16_channels_last_and_learns(tmp_path):
+    lr, hr, val = _data()
+    train(_spec(), lr, hr, val, tmp_path / "run", device="cuda")
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert state["runtime"] == {"amp": True, "channels_last": True, "compile": False}
+    log = _log(tmp_path / "run")
+    assert np.all(np.isfinite(log["loss"])) and log["loss"][-1] < log["loss"][0]
+    assert np.all(np.isfinite(log["val_psnr"]))
+
+
+def test_gpu_fp32_training_tracks_the_cpu(tmp_path):
+    """Same batches, same initial weights: the losses agree to cuDNN's rounding."""
+    lr, hr, val = _data()
+    exact = Runtime(amp=False, channels_last=False)
+    train(_spec(), lr, hr, val, tmp_path / "cpu", device="cpu", runtime=exact)
+    train(_spec(), lr, hr, val, tmp_path / "gpu", device="cuda", runtime=exact)
+    cpu, gpu = _log(tmp_path / "cpu"), _log(tmp_path / "gpu")
+    np.testing.assert_allclose(gpu["loss"], cpu["loss"], rtol=0.02)
+    np.testing.assert_allclose(gpu["val_psnr"], cpu["val_psnr"], atol=0.1)
+
+
+def test_a_gpu_run_resumes_after_a_crash(tmp_path, monkeypatch):
+    lr, hr, val = _data()
+    real_batch = PatchSampler.batch
+
+    def crash_at_25(self, iteration):
+        if iteration == 25:
+            raise KeyboardInterrupt("simulated kill")
+        return real_batch(self, iteration)
+
+    monkeypatch.setattr(PatchSampler, "batch", crash_at_25)
+    with pytest.raises(KeyboardInterrupt):
+        train(_spec(), lr, hr, val, tmp_path / "run", device="cuda")
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["iteration"] == 20
+    monkeypatch.setattr(PatchSampler, "batch", real_batch)
+    train(_spec(), lr, hr, val, tmp_path / "run", device="cuda")
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert state["iteration"] == 30 and "cuda" in state["rng"]
+    assert list(_log(tmp_path / "run")["iteration"]) == [10, 20, 30]
+
+
+def test_loss_scores_on_the_gpu_in_bf16_match_the_cpu():
+    torch.manual_seed(0)
+    model = build_model(MODEL, scale=2, task="sr").eval()
+    lr, hr, _ = _data(n=40)
+    on_cpu = criteria.mse_loss(hr, lr, model, batch_size=16)
+    bf16 = model.to("cuda", torch.bfloat16)  # as the score_loss rule runs it on CUDA
+    on_gpu = criteria.mse_loss(hr, lr, bf16, batch_size=16)
+    assert on_gpu.dtype == np.float64
+    np.testing.assert_allclose(on_gpu, on_cpu, rtol=0.05)  # bf16 keeps ~3 significant digits
+    # the ranking that selection uses is what matters: the top half is (nearly) the same
+    top = len(on_cpu) // 2
+    same = np.intersect1d(np.argsort(-on_cpu)[:top], np.argsort(-on_gpu)[:top])
+    assert len(same) >= top - 2
+
+
+@pytest.mark.parametrize("name", ["grad", "std", "freq"])
+def test_statistics_on_the_gpu_equal_the_cpu(name):
+    _, hr, _ = _data(n=50)
+    on_cpu = criteria.score(name, hr, device="cpu")
+    on_gpu = criteria.score(name, hr, device="cuda", batch_size=16)
+    np.testing.assert_allclose(on_gpu, on_cpu, rtol=1e-10, atol=1e-13)
+
+
+def test_evaluation_on_the_gpu_matches_the_cpu():
+    torch.manual_seed(1)
+    model = build_model(MODEL, scale=2, task="sr").eval()
+    _, _, val = _data()
+    task = Task.parse("sr_x2")
+    on_cpu = evaluate(model, task, val, "cpu")
+    on_gpu = evaluate(model, task, val, "cuda")
+    np.testing.assert_allclose(on_gpu["psnr"], on_cpu["psnr"], atol=0.01)
+    np.testing.assert_allclose(on_gpu["ssim"], on_cpu["ssim"], atol=1e-4)
+
+
+def test_a_job_uses_the_gpu_it_names(monkeypatch):
+    monkeypatch.setattr(workflow_mod, "_JOB_GPUS", 1)
+    last = torch.cuda.device_count() - 1
+    assert workflow_mod.pick_device(f"cuda:{last}") == f"cuda:{last}"
+    assert torch.cuda.current_device() == last
+    assert workflow_mod.pick_device("cpu") == "cpu"
+    monkeypatch.setattr(workflow_mod, "_JOB_GPUS", 0)  # a rule that asked for no GPU
+    assert workflow_mod.pick_device("auto") == "cpu"
+    torch.cuda.set_device(0)
