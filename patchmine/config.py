@@ -91,3 +91,17 @@ def _shared_images(datasets: dict, train: str, others: list[str]) -> list[str]:
         {n for other in others if other != train for n in names(other) & train_names}
         | ({train} if train in others else set())
     )
+
+
+def canonical(value):
+    """``value`` with every mapping's keys sorted, recursively (lists keep their order).
+
+    Snakemake decides whether a job's ``params`` changed by comparing their ``repr``, and a
+    dict's ``repr`` follows its key order; passing config entries through this function means
+    that reordering the keys of a dataset, model or recipe entry re-runs nothing.
+    """
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list | tuple):
+        return type(value)(canonical(v) for v in value)
+    return value

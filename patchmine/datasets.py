@@ -157,6 +157,12 @@ def paired_images(
     return pairs
 
 
+def image_files(images: list[SourceImage]) -> list[str]:
+    """Every file the images are read from (HR, and LR files made elsewhere), for Snakemake to
+    watch: adding, removing or changing one re-runs the jobs that read the dataset."""
+    return [str(path) for im in images for path in (im.path, *im.lr.values())]
+
+
 def source_images(spec: dict, data_dir: str = "data") -> list[SourceImage]:
     """The images of a dataset as configured (``source`` key decides where they come from)."""
     from patchmine.catalog import dataset_root, div2k_images

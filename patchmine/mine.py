@@ -28,7 +28,7 @@ from PIL import Image
 
 from patchmine.config import ConfigError
 from patchmine.select import k_label, parse_k_label, resolve_k, top_k
-from patchmine.store import open_store, read_rows
+from patchmine.store import CHUNK_PATCHES, open_store, read_rows
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +189,9 @@ def export_mined(
     ``store_index``), ``table`` (one CSV row per kept patch: its image, corner, score and rank),
     ``images`` (per image: patches cut and kept), ``summary`` (Markdown) and ``histogram`` (the
     scores with the cut-off). ``png_dir`` gets ``HR/`` and ``LR_bicubic/X<s>/``, encoded by
-    ``workers`` threads (Pillow's encoder releases the GIL). Every file is written under a
-    temporary name and renamed when complete. Returns the summary's numbers.
+    ``workers`` threads (Pillow's encoder releases the GIL). The HDF5 file, the PNG folder and
+    the tables are written under temporary names and renamed when complete. Returns the
+    summary's numbers.
     """
     from patchmine.figures import plot_mined_scores
 
@@ -219,85 +220,87 @@ def export_mined(
         )
         scales = [int(s) for s in store.attrs["scales"]]
         dataset = str(store.attrs.get("dataset", ""))
-        _write_patches(store, kept, scores, criterion, keep, outputs["patches"])
-        if png_dir is not None:
-            _write_pngs(store, kept, table, scales, Path(png_dir), workers)
+        threshold = float(scores[kept].min())
+        attrs = dict(
+            store.attrs,
+            n_patches=len(kept),
+            n_store=n,
+            criterion=criterion,
+            keep=keep,
+            threshold=threshold,
+        )
+        stems = [f"{i}_y{y}_x{x}" for i, y, x in zip(table.image, table.y, table.x, strict=True)]
+        _write_kept(store, kept, scores[kept], attrs, outputs["patches"], png_dir, stems, workers)
     summary = {
         "dataset": dataset,
         "criterion": criterion,
         "keep": keep,
         "n_store": n,
         "n_kept": int(len(kept)),
-        "threshold": float(scores[kept].min()),
+        "threshold": threshold,
         "mean_kept": float(scores[kept].mean()),
         "mean_all": float(scores.mean()),
     }
     _atomic_csv(table, outputs["table"])
     _atomic_csv(_per_image(names, image_id, kept), outputs["images"])
     _write_summary(summary, store_path, scales, png_dir, outputs)
-    plot_mined_scores(scores, summary["threshold"], criterion, len(kept), outputs["histogram"])
-    log.info("kept %d of %d patches (%s >= %.4g)", len(kept), n, criterion, summary["threshold"])
+    plot_mined_scores(scores, threshold, criterion, len(kept), outputs["histogram"])
+    log.info("kept %d of %d patches (%s >= %.4g)", len(kept), n, criterion, threshold)
     return summary
 
 
-def _write_patches(store, kept, scores, criterion, keep, path) -> None:
-    """The kept patches as a store of their own, in blocks (never the whole subset in memory)."""
+def _write_kept(store, kept, scores, attrs, path, png_dir, stems, workers) -> None:
+    """The kept patches as a store of their own (``path``) and, with ``png_dir``, as PNGs named
+    ``HR/<stem>.png`` and ``LR_bicubic/X<s>/<stem>x<s>.png``: one pass over the store in blocks
+    (never the whole subset in memory), PNGs encoded by ``workers`` threads. Both are written
+    under temporary names and renamed when complete."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    arrays = ["hr"] + [key for key in store if key.startswith("lr_x")]
+    keys = ["hr"] + sorted(key for key in store if key.startswith("lr_x"))
+    folders = {}
+    if png_dir is not None:
+        png_dir = Path(png_dir)
+        png_tmp = png_dir.with_name(png_dir.name + ".tmp")
+        shutil.rmtree(png_tmp, ignore_errors=True)
+        folders = {key: png_tmp / "LR_bicubic" / f"X{key[4:]}" for key in keys[1:]}
+        folders["hr"] = png_tmp / "HR"
+        for folder in folders.values():
+            folder.mkdir(parents=True)
+
+    def save_png(file: Path, patch: np.ndarray) -> None:
+        Image.fromarray(patch).save(file, format="PNG", compress_level=1)
+
     try:
-        with h5py.File(tmp, "w") as out:
-            for key in arrays:
-                shape = (len(kept),) + store[key].shape[1:]
-                chunks = (min(64, max(1, len(kept))),) + store[key].shape[1:]
-                out.create_dataset(key, shape, np.uint8, chunks=chunks)
+        with h5py.File(tmp, "w") as out, ThreadPoolExecutor(max(1, workers)) as pool:
+            for key in keys:
+                shape = store[key].shape[1:]
+                chunks = (max(1, min(CHUNK_PATCHES, len(kept))), *shape)
+                out.create_dataset(key, (len(kept), *shape), np.uint8, chunks=chunks)
             for start in range(0, len(kept), BLOCK):
                 rows = kept[start : start + BLOCK]
-                for key in arrays:
-                    out[key][start : start + len(rows)] = read_rows(store[key], rows)
+                for key in keys:
+                    patches = read_rows(store[key], rows)
+                    out[key][start : start + len(rows)] = patches
+                    if key in folders:
+                        suffix = "" if key == "hr" else key[3:]  # "x2"
+                        names = stems[start : start + len(rows)]
+                        files = [folders[key] / f"{stem}{suffix}.png" for stem in names]
+                        list(pool.map(save_png, files, patches, chunksize=64))
             for key in ("image_id", "y", "x"):
                 out.create_dataset(key, data=store[key][:][kept])
             out.create_dataset("images", data=store["images"][:])
             out.create_dataset("store_index", data=kept)
-            out.create_dataset("score", data=scores[kept])
-            out.attrs.update(dict(store.attrs))
-            out.attrs.update(
-                n_patches=len(kept),
-                n_store=len(scores),
-                criterion=criterion,
-                keep=keep,
-                threshold=float(scores[kept].min()),
-            )
+            out.create_dataset("score", data=scores)
+            out.attrs.update(attrs)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        if folders:
+            shutil.rmtree(png_tmp, ignore_errors=True)
         raise
     os.replace(tmp, path)
-
-
-def _write_pngs(store, kept, table, scales, png_dir: Path, workers: int) -> None:
-    """``HR/<image>_y<y>_x<x>.png`` and ``LR_bicubic/X<s>/<same>x<s>.png`` per kept patch."""
-    tmp = png_dir.with_name(png_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    folders = {"hr": tmp / "HR"} | {f"lr_x{s}": tmp / "LR_bicubic" / f"X{s}" for s in scales}
-    for folder in folders.values():
-        folder.mkdir(parents=True)
-    stems = [f"{i}_y{y}_x{x}" for i, y, x in zip(table.image, table.y, table.x, strict=True)]
-
-    def save(path: Path, patch: np.ndarray) -> None:
-        Image.fromarray(patch).save(path, format="PNG", compress_level=1)
-
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        for start in range(0, len(kept), BLOCK):
-            rows = kept[start : start + BLOCK]
-            for key, folder in folders.items():
-                suffix = "" if key == "hr" else key[3:]  # "x2"
-                patches = read_rows(store[key], rows)
-                paths = [
-                    folder / f"{stem}{suffix}.png" for stem in stems[start : start + len(rows)]
-                ]
-                list(pool.map(save, paths, patches, chunksize=64))
-    shutil.rmtree(png_dir, ignore_errors=True)
-    os.replace(tmp, png_dir)
+    if folders:
+        shutil.rmtree(png_dir, ignore_errors=True)
+        os.replace(png_tmp, png_dir)
 
 
 def _per_image(names, image_id, kept) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 import os
 
 from patchmine.catalog import archive_name, dataset_archives
-from patchmine.config import check_config
+from patchmine.datasets import image_files, source_images
+from patchmine.config import canonical, check_config
 from patchmine.tasks import Task
 from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime
 from patchmine.grid import (
@@ -19,9 +20,8 @@ from patchmine.grid import (
 from patchmine.mine import add_mining, mine_scales
 from patchmine.report import report_targets
 
-MINE = add_mining(
-    config
-)  # None without a `mine` section; a folder becomes dataset "mine"
+# The `mine` section as a plan (None without one); a folder in it becomes dataset "mine".
+MINE = add_mining(config)
 check_config(config)
 
 # Jobs import this checkout's `patchmine`, also inside conda environments and on cluster nodes
@@ -155,6 +155,17 @@ def scorer_weights(wildcards) -> str:
         int(wildcards.stride),
     )
     return run_file(run, "model.pt")
+
+
+def dataset_inputs(dataset: str) -> list[str]:
+    """What the jobs reading a dataset wait for: its downloads, or else its image files on
+    disk, so that adding or changing an image re-runs them (scikit-image's photos never change).
+    """
+    spec = config["datasets"][dataset]
+    downloads = dataset_downloads(dataset)
+    if downloads or spec["source"] == "skimage":
+        return downloads
+    return image_files(source_images(spec, DATA))
 
 
 def dataset_downloads(dataset: str) -> list[str]:

@@ -40,7 +40,7 @@ rule extract:
 
 rule ingest:
     input:
-        lambda w: dataset_downloads(w.dataset),
+        lambda w: dataset_inputs(w.dataset),
     output:
         manifest=f"{R}/data/{{dataset}}/manifest.csv",
         skipped=f"{R}/data/{{dataset}}/skipped.csv",
@@ -54,7 +54,7 @@ rule ingest:
         mem_mb=job_mem_mb("ingest", config),
         runtime=job_runtime("ingest", config),
     params:
-        spec=lambda w: config["datasets"][w.dataset],
+        spec=lambda w: canonical(config["datasets"][w.dataset]),
         scales=lambda w: dataset_scales(config, w.dataset),
         min_size=lambda w: dataset_min_size(config, w.dataset),
         data_dir=DATA,

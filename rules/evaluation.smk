@@ -18,7 +18,7 @@ rule evaluate:
         mem_mb=job_mem_mb("evaluate", config),
         runtime=job_runtime("evaluate", config),
     params:
-        model=lambda w: config["models"][w.model],
+        model=lambda w: canonical(config["models"][w.model]),
         device=config["device"],
     script:
         "../scripts/evaluate.py"

@@ -4,7 +4,7 @@
 
 rule patch_store:
     input:
-        lambda w: dataset_downloads(w.dataset),
+        lambda w: dataset_inputs(w.dataset),
     output:
         store=STORE,
         summary=STORE.replace(".h5", "_images.csv"),
@@ -18,7 +18,7 @@ rule patch_store:
         mem_mb=job_mem_mb("patch_store", config),
         runtime=job_runtime("patch_store", config),
     params:
-        spec=lambda w: config["datasets"][w.dataset],
+        spec=lambda w: canonical(config["datasets"][w.dataset]),
         data_dir=DATA,
         scales=patch_store_scales,
     script:

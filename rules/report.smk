@@ -352,7 +352,7 @@ rule dataset_page:
         mem_mb=job_mem_mb("dataset_page", config),
         runtime=job_runtime("dataset_page", config),
     params:
-        spec=lambda w: config["datasets"][w.dataset],
+        spec=lambda w: canonical(config["datasets"][w.dataset]),
     script:
         "../scripts/dataset_page.py"
 

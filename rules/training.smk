@@ -22,8 +22,8 @@ rule train:
         runtime=job_runtime("train", config),
     params:
         run=lambda w: run_of(w).as_dict(),
-        model=lambda w: config["models"][w.model],
-        recipe=lambda w: config["recipes"][w.recipe],
+        model=lambda w: canonical(config["models"][w.model]),
+        recipe=lambda w: canonical(config["recipes"][w.recipe]),
         state=lambda w: f"{R}/state/{run_of(w).path}",
         device=config["device"],
     script:

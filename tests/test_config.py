@@ -149,3 +149,13 @@ def test_paper_config_is_valid():
     config = _load("configs/paper.yaml")
     _checked(config)
     assert {"fig6", "table1", "table4", "fig7a", "fig7b"} <= set(config["targets"])
+
+
+def test_canonical_params_ignore_key_order_but_keep_list_order():
+    from patchmine.config import canonical
+
+    a = {"arch": "edsr", "blocks": 16, "opts": {"y": 1, "x": [3, 1, 2]}}
+    b = {"opts": {"x": [3, 1, 2], "y": 1}, "blocks": 16, "arch": "edsr"}
+    assert repr(canonical(a)) == repr(canonical(b))  # what Snakemake compares
+    assert canonical(a) == a  # the same content
+    assert canonical({"k": [2, 1]}) != canonical({"k": [1, 2]})

@@ -1,6 +1,7 @@
 """Mining your own images: the config's `mine` section, and the kept patches as written."""
 
 import copy
+import re
 from pathlib import Path
 
 import h5py
@@ -239,6 +240,11 @@ def test_one_line_mines_a_folder_and_keeps_the_top_half_by_gradient(tmp_path):
     assert len(list((mined / "png" / "HR").iterdir())) == len(expected)
     again = snakemake(tmp_path, "-n", "mine", "--config", f"mine={folder}")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    # a new photograph in the folder: the store is cut again and the mining redone
+    shutil.copy(skimage_images(["chelsea"])[0].path, folder / "chelsea.png")
+    more = snakemake(tmp_path, "-n", "mine", "--config", f"mine={folder}")
+    assert more.returncode == 0
+    assert re.search(r"patch_store\s+1", more.stdout) and re.search(r"mine\s+1", more.stdout)
     nothing = snakemake(tmp_path, "--cores", "1", "mine")
     assert nothing.returncode != 0
     assert "nothing to mine: name a folder of images" in nothing.stdout + nothing.stderr

@@ -188,7 +188,11 @@ def test_changing_one_value_reruns_only_the_runs_it_changes(tiny_run):
     workdir, config = tiny_run
     changed = dict(config)
     changed["experiments"] = {"tiny": {**config["experiments"]["tiny"], "k": [0.5, 0.25]}}
-    # keys in their original order: Snakemake compares params by their text, dicts included
+    # every entry's keys reversed: only values decide, not how the config file orders them
+    for table in ("datasets", "models", "recipes"):
+        changed[table] = {
+            name: dict(reversed(list(entry.items()))) for name, entry in config[table].items()
+        }
     (workdir / "changed.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
     dry = snakemake(
         workdir, "--cores", "1", "--dry-run", "--configfile", str(workdir / "changed.yaml")
