@@ -525,7 +525,11 @@ def _validate(spec, model, val_pairs, device, meter, progress, done, state_dir) 
     _append_log(state_dir / "log.csv", progress.rows[-1])
     rate = (done - progress.start) / max(elapsed - progress.seconds, 1e-9)
     log.info(
-        "iter %d/%d  loss %.4f  val %.3f dB  %.1f it/s", done, recipe.iterations, loss, psnr, rate
+        "%s  loss %.4f  val %.3f dB  %.1f it/s",
+        progress_bar(done, recipe.iterations, rate),
+        loss,
+        psnr,
+        rate,
     )
     if progress.best is None or psnr > progress.best["val_psnr"]:
         progress.best = {
@@ -535,6 +539,27 @@ def _validate(spec, model, val_pairs, device, meter, progress, done, state_dir) 
             "fingerprint": spec.fingerprint(),
         }
         _atomic_save(progress.best, state_dir / "best.pt")
+
+
+def progress_bar(done: int, total: int, rate: float, width: int = 20) -> str:
+    """``[#####...............]  25%  250/1000  ETA 1 min 15 s``: the head of a log line, so a
+    rule's log reads as a progress bar; the ETA assumes ``rate`` iterations per second."""
+    filled = min(width, round(width * done / total))
+    left = (total - done) / rate if rate > 0 else math.inf
+    return (
+        f"[{'#' * filled}{'.' * (width - filled)}] {100 * done / total:3.0f}%  "
+        f"{done}/{total}  ETA {_duration(left)}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 def publish(state_dir: str | os.PathLike, model_out: str | os.PathLike, log_out: str | os.PathLike):

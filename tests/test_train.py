@@ -172,3 +172,12 @@ def test_denoising_run_trains_on_noisy_copies_of_its_patches(tmp_path):
     assert abs(float(residual.std()) - 25.0) < 1.5 and abs(float(residual.mean())) < 1.0
     again, _ = sampler.batch(0)
     assert torch.equal(noisy, again)  # the noise of a step is fixed by (seed, iteration)
+
+
+def test_log_lines_read_as_a_progress_bar_with_an_eta():
+    from patchmine.train import progress_bar
+
+    assert progress_bar(250, 1000, 10.0) == "[#####...............]  25%  250/1000  ETA 1 min 15 s"
+    assert progress_bar(1000, 1000, 10.0).startswith("[" + "#" * 20 + "] 100%")
+    assert progress_bar(10, 300_000, 2.0).endswith("ETA 41 h 39 min")
+    assert progress_bar(0, 10, 0.0).endswith("ETA ?")
