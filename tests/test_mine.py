@@ -248,3 +248,15 @@ def test_one_line_mines_a_folder_and_keeps_the_top_half_by_gradient(tmp_path):
     nothing = snakemake(tmp_path, "--cores", "1", "mine")
     assert nothing.returncode != 0
     assert "nothing to mine: name a folder of images" in nothing.stdout + nothing.stderr
+
+
+def test_hr_only_mining_for_denoising_data(tmp_path):
+    config = _validated({"images": "photos", "patch_size": 48, "scales": []})
+    assert add_mining(config).scales == ()
+    path = tmp_path / "hr_only.h5"
+    n = build_store(skimage_images(["coffee"]), path, 48, 48, [], "photos")
+    outputs, summary = _export(path, np.arange(n, dtype=float), "5", tmp_path / "mined")
+    with h5py.File(outputs["patches"], "r") as f:
+        assert sorted(f) == ["hr", "image_id", "images", "score", "store_index", "x", "y"]
+    assert sorted(p.name for p in (tmp_path / "mined" / "png").iterdir()) == ["HR"]
+    assert summary["n_kept"] == 5
