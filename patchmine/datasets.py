@@ -88,6 +88,15 @@ def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceI
             f"image folder {folder} holds no images matching {pattern!r} "
             f"(extensions {', '.join(IMAGE_EXTENSIONS)})"
         )
+    by_name: dict[str, list[Path]] = {}
+    for path in files:
+        by_name.setdefault(path.stem, []).append(path)
+    clashes = ["; ".join(map(str, paths)) for paths in by_name.values() if len(paths) > 1]
+    if clashes:
+        raise ValueError(
+            f"image folder {folder}: files that share a name (an image's name labels its patches "
+            f"and output files, so it must be unique): {' | '.join(clashes)}"
+        )
     return [SourceImage(p.stem, p) for p in files]
 
 

@@ -118,6 +118,17 @@ def test_empty_folder_and_missing_folder(tmp_path):
         folder_images(tmp_path / "nowhere")
 
 
+def test_files_that_share_a_name_are_named(tmp_path):
+    from PIL import Image
+
+    write_png(tmp_path / "a.png", _image((20, 20, 3)))
+    Image.fromarray(_image((20, 20, 3))).save(tmp_path / "a.jpg")
+    write_png(tmp_path / "b.png", _image((20, 20, 3)))
+    with pytest.raises(ValueError, match=r"share a name.*a\.jpg; .*a\.png"):
+        folder_images(tmp_path)
+    assert [im.name for im in folder_images(tmp_path, "*.png")] == ["a", "b"]
+
+
 def test_small_images_are_skipped_and_counted(tmp_path):
     write_png(tmp_path / "in" / "big.png", _image((64, 64, 3)))
     write_png(tmp_path / "in" / "tiny.png", _image((20, 90, 3)))
