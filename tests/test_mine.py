@@ -214,6 +214,22 @@ def test_scores_that_do_not_fit_the_store_are_refused(store, tmp_path):
 # --- the one-liner, through the real workflow ---------------------------------------------
 
 
+def test_mining_works_from_any_folder_with_the_workflows_own_config(tmp_path):
+    import shutil
+
+    from test_workflow import snakemake
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(skimage_images(["coffee"])[0].path, folder / "coffee.png")
+    elsewhere = tmp_path / "elsewhere"  # no config.yaml here: the workflow's own demo is read
+    elsewhere.mkdir()
+    dry = snakemake(elsewhere, "-n", "mine", "--config", f"mine={folder}")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", dry.stdout, re.MULTILINE))
+    assert jobs == {"patch_store": "1", "score_statistics": "1", "mine": "1", "total": "3"}
+
+
 @pytest.mark.slow
 def test_one_line_mines_a_folder_and_keeps_the_top_half_by_gradient(tmp_path):
     import shutil
