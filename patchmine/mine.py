@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 
 #: The dataset a folder given as ``mine.images`` becomes.
 MINE_DATASET = "mine"
-#: Criteria that need no trained network ("loss" needs a scorer per task; see the experiments).
-CRITERIA = ("grad", "std", "freq", "rand")
 #: Keys whose values are numbers, booleans or lists (read back from ``--config`` text).
 TYPED_KEYS = ("patch_size", "stride", "keep", "scales", "png")
 #: The files of a mined folder, by role.

@@ -7,7 +7,10 @@ if MINE:
     rule mine:
         input:
             store=store_of(MINE),
-            scores=f"{R}/scores/{MINE.dataset}/p{MINE.patch}_s{MINE.stride}/{MINE.criterion}.npy",
+            scores=SCORES.format(
+                dataset=MINE.dataset, patch=MINE.patch, stride=MINE.stride
+            )
+            + f"/{MINE.criterion}.npy",
         output:
             **({"png": directory(MINE.png_dir(R))} if MINE.png else {}),
             patches=MINED["patches"],
