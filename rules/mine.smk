@@ -3,14 +3,14 @@
 
 if MINE:
     MINED = MINE.outputs(R)
+    MINE_SCORES = f"{SCORES}/{MINE.criterion}.npy".format(
+        dataset=MINE.dataset, patch=MINE.patch, stride=MINE.stride
+    )
 
     rule mine:
         input:
             store=store_of(MINE),
-            scores=SCORES.format(
-                dataset=MINE.dataset, patch=MINE.patch, stride=MINE.stride
-            )
-            + f"/{MINE.criterion}.npy",
+            scores=MINE_SCORES,
         output:
             **({"png": directory(MINE.png_dir(R))} if MINE.png else {}),
             patches=MINED["patches"],
