@@ -123,9 +123,11 @@ def test_bad_config_stops_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_lint_is_clean():
+@pytest.mark.parametrize("extra", [[], ["--config", "mine=tests"]], ids=["demo", "mine"])
+def test_lint_is_clean(extra):
+    # "mine": the rules a `mine` section adds (the folder only has to exist for linting)
     done = subprocess.run(
-        [*SNAKEMAKE, "--lint", "--directory", str(ROOT)],
+        [*SNAKEMAKE, "--lint", "--directory", str(ROOT), *extra],
         capture_output=True,
         text=True,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
