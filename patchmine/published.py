@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from patchmine.report import _as_bool, format_k, frame_html, html_page, normalise
+from patchmine.tasks import Task
 
 PAPER = "Soh & Cho, arXiv 2207.01075"
 COLUMNS = ("table", "row", "column", "value", "ssim", "test_set", "note", "source")
@@ -153,10 +154,11 @@ def fig7_row(task_a: str, task_b: str) -> str:
     ("sr_x2", "dn_s25") -> "SR x2 vs denoise sigma 25"."""
 
     def name(task: str) -> str:
-        match = re.fullmatch(r"sr_x(\d+)|dn_s(\d+)", task)
-        if not match:
+        try:
+            parsed = Task.parse(task)
+        except ValueError:
             return task
-        return f"SR x{match[1]}" if match[1] else f"denoise sigma {match[2]}"
+        return f"SR x{parsed.level}" if parsed.kind == "sr" else f"denoise sigma {parsed.level}"
 
     return f"{name(task_a)} vs {name(task_b)}"
 

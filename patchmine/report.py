@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from patchmine.tasks import Task
+
 #: The criteria in the order the tables and legends list them by default.
 CRITERIA_ORDER: tuple[str, ...] = ("grad", "std", "freq", "loss", "rand")
 
@@ -604,19 +606,16 @@ def _model_label(model: str, params: Mapping) -> str:
 
 # --- model descriptions ---------------------------------------------------------------------
 
-_TASK = re.compile(r"^(?:sr_x(?P<scale>\d+)|dn_s(?P<sigma>\d+))$")
-
 
 def model_info(models: Mapping[str, Mapping], task: str = "sr_x2") -> dict[str, dict]:
     """Architecture, depth, width and parameter count of each config model (built on the CPU)."""
     from patchmine.models import build_model, count_parameters
 
-    match = _TASK.match(task)
-    kind, scale = ("sr", int(match["scale"])) if match and match["scale"] else ("denoise", 1)
+    parsed = Task.parse(task)
     info = {}
     for name, spec in models.items():
         try:
-            params = count_parameters(build_model(dict(spec), scale, kind))
+            params = count_parameters(build_model(dict(spec), parsed.scale, parsed.model_task))
         except (ValueError, TypeError):
             params = math.nan
         info[name] = {
