@@ -87,6 +87,13 @@ class MinePlan:
     scales: tuple[int, ...]
     png: bool
 
+    @property
+    def scores_name(self) -> str:
+        """The scores file's name: ``loss`` is scored per task (the first scale's SR scorer)."""
+        if self.criterion == "loss":
+            return f"loss_sr_x{self.scales[0]}"
+        return self.criterion
+
     def folder(self, results: str) -> str:
         """Where the kept patches go, named by every setting that chose them."""
         return (
@@ -143,6 +150,11 @@ def add_mining(config: dict) -> MinePlan | None:
                     f"mine.{key}: {value} is not a multiple of the scale {scale}; "
                     "LR patches must start on whole LR pixels"
                 )
+    if spec["criterion"] == "loss" and ("scorer" not in config or not scales):
+        raise ConfigError(
+            "mine.criterion: 'loss' ranks patches by a super-resolution scorer's error: it needs "
+            "a `scorer` section and at least one of mine.scales"
+        )
     source = datasets[dataset]
     if source["source"] == "pairs" and scales != (source["scale"],):
         raise ConfigError(

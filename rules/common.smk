@@ -114,6 +114,18 @@ def patch_store_scales(wildcards) -> list[int]:
     return sorted(set(scales) | mine_scales(MINE, dataset, patch, stride))
 
 
+def ingest_scales(wildcards) -> list[int]:
+    """LR scales a validation or test set is ingested with: its experiments' and, when mining
+    ranks by "loss", the scale of the scorer trained on the mined store (its validation set).
+    """
+    scales = set(dataset_scales(config, wildcards.dataset))
+    if MINE and MINE.criterion == "loss":
+        scorer_recipe = config["recipes"][config["scorer"]["recipe"]]
+        if wildcards.dataset == scorer_recipe["validation"]:
+            scales.add(MINE.scales[0])
+    return sorted(scales)
+
+
 def subset_scores(wildcards):
     """The scores a subset ranks: none for "all", the task's scorer for "loss"."""
     if wildcards.criterion == "all":

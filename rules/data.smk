@@ -55,7 +55,7 @@ rule ingest:
         runtime=job_runtime("ingest", config),
     params:
         spec=lambda w: canonical(config["datasets"][w.dataset]),
-        scales=lambda w: dataset_scales(config, w.dataset),
+        scales=ingest_scales,
         min_size=lambda w: dataset_min_size(config, w.dataset),
         data_dir=DATA,
     script:

@@ -3,7 +3,7 @@
 
 if MINE:
     MINED = MINE.outputs(R)
-    MINE_SCORES = f"{SCORES}/{MINE.criterion}.npy".format(
+    MINE_SCORES = f"{SCORES}/{MINE.scores_name}.npy".format(
         dataset=MINE.dataset, patch=MINE.patch, stride=MINE.stride
     )
 

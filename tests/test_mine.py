@@ -8,6 +8,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from PIL import Image
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -91,7 +92,7 @@ def test_no_mine_section_means_no_plan():
     [
         ({"images": "photos", "keep": 1.5}, "keep"),
         ({"images": "photos", "keep": 0}, "keep"),
-        ({"images": "photos", "criterion": "loss"}, "criterion"),
+        ({"images": "photos", "criterion": "sharpness"}, "criterion"),
         ({"images": "photos", "scales": [1]}, "scales"),
         ({"images": "photos", "patchsize": 48}, "patchsize"),
     ],
@@ -117,6 +118,19 @@ def test_mistakes_are_named_before_any_job(tmp_path):
     config["datasets"]["real"] = pairs
     with pytest.raises(ConfigError, match=r"real x4 pairs; use scales: \[4\]"):
         add_mining(config)
+
+
+def test_loss_needs_a_scorer_and_a_scale_and_reads_that_tasks_scores():
+    with pytest.raises(ConfigError, match="needs a `scorer` section and at least one"):
+        add_mining(_validated({"images": "photos", "criterion": "loss"}))
+    config = _validated({"images": "photos", "criterion": "loss", "scales": []})
+    config["scorer"] = {"model": "m", "recipe": "r"}
+    with pytest.raises(ConfigError, match="mine.criterion"):
+        add_mining(config)
+    config = _validated({"images": "photos", "criterion": "loss", "scales": [3, 2]})
+    config["scorer"] = {"model": "m", "recipe": "r"}
+    assert add_mining(config).scores_name == "loss_sr_x3"
+    assert add_mining(_validated({"images": "photos"})).scores_name == "grad"
 
 
 def test_the_mined_store_holds_the_plans_scales_and_only_that_store():
@@ -276,3 +290,34 @@ def test_hr_only_mining_for_denoising_data(tmp_path):
         assert sorted(f) == ["hr", "image_id", "images", "score", "store_index", "x", "y"]
     assert sorted(p.name for p in (tmp_path / "mined" / "png").iterdir()) == ["HR"]
     assert summary["n_kept"] == 5
+
+
+@pytest.mark.slow
+def test_mining_by_loss_trains_the_scorer_on_the_mined_store(tmp_path):
+    from test_workflow import snakemake
+
+    config = {
+        "datasets": {
+            "photos": {"source": "skimage", "images": ["astronaut", "coffee"]},
+            "val": {"source": "skimage", "images": ["rocket"]},
+        },
+        "models": {"tiny": {"arch": "edsr", "blocks": 1, "channels": 8}},
+        "recipes": {
+            "quick": {"iterations": 12, "validation": "val", "batch_size": 8, "val_every": 6}
+        },
+        "scorer": {"model": "tiny", "recipe": "quick"},
+        "mine": {"images": "photos", "patch_size": 48, "criterion": "loss", "keep": 0.25},
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    done = snakemake(tmp_path, "--cores", "2", "mine")
+    assert done.returncode == 0, done.stderr[-4000:]
+    results = tmp_path / "results"
+    scores = np.load(results / "scores/photos/p48_s48/loss_sr_x2.npy")
+    expected = np.sort(np.argsort(-scores, kind="stable")[: round(0.25 * len(scores))])
+    with h5py.File(results / "mined/photos/p48_s48/loss/k0.25/patches.h5", "r") as f:
+        np.testing.assert_array_equal(f["store_index"][:], expected)
+        assert f.attrs["criterion"] == "loss"
+    # the scorer was trained on every patch of that store and validated on x2 images
+    scorer = results / "runs/sr_x2/tiny/photos/p48_s48/all/kall/aug/seed0/quick"
+    assert (scorer / "model.pt").exists()
+    assert (results / "data/val/LR_bicubic/X2/rocketx2.png").exists()
