@@ -240,7 +240,14 @@ def export_mined(
             threshold=threshold,
         )
         stems = [f"{i}_y{y}_x{x}" for i, y, x in zip(table.image, table.y, table.x, strict=True)]
-        _write_kept(store, kept, scores[kept], attrs, outputs["patches"], png_dir, stems, workers)
+        columns = {
+            "image_id": image_id[kept],
+            "y": table.y.to_numpy(),
+            "x": table.x.to_numpy(),
+            "store_index": kept,
+            "score": scores[kept],
+        }
+        _write_kept(store, kept, columns, attrs, outputs["patches"], png_dir, stems, workers)
     summary = {
         "dataset": dataset,
         "criterion": criterion,
@@ -259,8 +266,9 @@ def export_mined(
     return summary
 
 
-def _write_kept(store, kept, scores, attrs, path, png_dir, stems, workers) -> None:
-    """The kept patches as a store of their own (``path``) and, with ``png_dir``, as PNGs named
+def _write_kept(store, kept, columns, attrs, path, png_dir, stems, workers) -> None:
+    """The kept patches, with ``columns`` (per-patch arrays already read) beside them, as a
+    store of their own (``path``) and, with ``png_dir``, as PNGs named
     ``HR/<stem>.png`` and ``LR_bicubic/X<s>/<stem>x<s>.png``: one pass over the store in blocks
     (never the whole subset in memory), PNGs encoded by ``workers`` threads. Both are written
     under temporary names and renamed when complete."""
@@ -296,11 +304,9 @@ def _write_kept(store, kept, scores, attrs, path, png_dir, stems, workers) -> No
                         names = stems[start : start + len(rows)]
                         files = [folders[key] / f"{stem}{suffix}.png" for stem in names]
                         list(pool.map(save_png, files, patches, chunksize=64))
-            for key in ("image_id", "y", "x"):
-                out.create_dataset(key, data=store[key][:][kept])
+            for key, values in columns.items():
+                out.create_dataset(key, data=values)
             out.create_dataset("images", data=store["images"][:])
-            out.create_dataset("store_index", data=kept)
-            out.create_dataset("score", data=scores)
             out.attrs.update(attrs)
     except BaseException:
         tmp.unlink(missing_ok=True)
