@@ -11,6 +11,11 @@ Speed: the selected patches are loaded once and kept on the training device as u
 gathered, augmented and converted there, with no data-loader process or host-to-device copy in
 the step. A step never waits for the device: losses stay on it until a log or checkpoint point,
 where they are read back once (and checked for NaN/inf, naming the first bad iteration).
+
+Stopping: SIGTERM (what SLURM sends at preemption or at the time limit, some 30 s before its
+SIGKILL) or SIGINT (Ctrl-C) makes the run finish its current step, save ``last.pt`` there and
+exit with :class:`TrainingStopped`, so a rerun resumes from that very iteration, not from the
+last periodic checkpoint. A second signal stops at once, as if no handler were installed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import logging
 import math
 import os
 import shutil
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -467,36 +474,90 @@ def train(
     )
     where = f"; the last good checkpoint is kept in {last_path}"
     model.train()
-    for it in range(progress.start, recipe.iterations):
-        for group in optimizer.param_groups:
-            group["lr"] = recipe.lr_at(it)
-        lr_batch, hr_batch = sampler.batch(it)
-        meter.add(train_step(net, optimizer, lr_batch, hr_batch, runtime), it)
-        done = it + 1
-        is_val = done % recipe.val_every == 0 or done == recipe.iterations
-        is_checkpoint = done % checkpoint_every == 0 or done == recipe.iterations
-        if not (is_val or is_checkpoint):
-            continue
-        meter.flush(where)  # the only sync of the loop, before anything is written
-        if is_val:
-            _validate(spec, model, val_pairs, device, meter, progress, done, state_dir)
-        if is_checkpoint:
-            state = {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "iteration": done,
-                "seconds": progress.elapsed(),
-                "fingerprint": spec.fingerprint(),
-                "runtime": asdict(runtime),
-                "best": progress.best,
-                "log": progress.rows,
-                "running": [meter.total, meter.count],
-                "rng": _rng_state(device),
-            }
-            _atomic_save(state, last_path)
+    with stop_signals() as stop:
+        for it in range(progress.start, recipe.iterations):
+            for group in optimizer.param_groups:
+                group["lr"] = recipe.lr_at(it)
+            lr_batch, hr_batch = sampler.batch(it)
+            meter.add(train_step(net, optimizer, lr_batch, hr_batch, runtime), it)
+            done = it + 1
+            is_val = done % recipe.val_every == 0 or done == recipe.iterations
+            is_checkpoint = done % checkpoint_every == 0 or done == recipe.iterations
+            stopping = stop.signal is not None and done < recipe.iterations
+            if not (is_val or is_checkpoint or stopping):
+                continue
+            meter.flush(where)  # the only sync of the loop, before anything is written
+            if is_val:
+                _validate(spec, model, val_pairs, device, meter, progress, done, state_dir)
+            if is_checkpoint or stopping:
+                parts = (model, optimizer, meter, progress, runtime)
+                _save_last(last_path, spec.fingerprint(), parts, done, device)
+            if stopping:
+                raise TrainingStopped(
+                    f"{stop.name} received: stopped after iteration {done} of {recipe.iterations}"
+                    f" and saved {last_path}; run the job again to resume from there"
+                )
     if progress.best is None:
         raise RuntimeError(f"{state_dir}: finished state without a best checkpoint")
     return state_dir
+
+
+def _save_last(last_path, fingerprint, parts, done, device) -> None:
+    """Write ``last.pt``: everything a resumed run needs to continue as if never stopped."""
+    model, optimizer, meter, progress, runtime = parts
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "iteration": done,
+        "seconds": progress.elapsed(),
+        "fingerprint": fingerprint,
+        "runtime": asdict(runtime),
+        "best": progress.best,
+        "log": progress.rows,
+        "running": [meter.total, meter.count],
+        "rng": _rng_state(device),
+    }
+    _atomic_save(state, last_path)
+
+
+class TrainingStopped(RuntimeError):
+    """The run was asked to stop (SIGTERM, SIGINT) and saved ``last.pt`` first."""
+
+
+class _StopFlag:
+    signal: int | None = None
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signal).name if self.signal is not None else ""
+
+
+@contextlib.contextmanager
+def stop_signals(signals=(signal.SIGTERM, signal.SIGINT)):
+    """Turn the first SIGTERM/SIGINT into a flag the loop checks between steps (a step or a save
+    is never cut in half); a second one gets the handler that was there before, so a user who
+    presses Ctrl-C twice is not kept waiting. Outside the main thread nothing is installed."""
+    flag = _StopFlag()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = {}
+
+    def handler(signum, frame):
+        if flag.signal is None:
+            flag.signal = signum
+            log.warning("%s received: stopping after this step", signal.Signals(signum).name)
+            return
+        signal.signal(signum, previous[signum])
+        signal.raise_signal(signum)
+
+    for signum in signals:
+        previous[signum] = signal.signal(signum, handler)
+    try:
+        yield flag
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def _resume(spec, last_path, model, optimizer, meter, runtime, device) -> _Progress:

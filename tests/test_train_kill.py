@@ -1,4 +1,5 @@
-"""A training run killed at any moment (SIGKILL, or mid-save) resumes to the same weights."""
+"""A training run killed at any moment (SIGKILL, or mid-save) resumes to the same weights; one
+asked to stop (SIGTERM from SLURM, Ctrl-C) saves where it is first."""
 
 import os
 import signal
@@ -105,6 +106,28 @@ def test_sigkilled_run_resumes_to_the_same_weights(tmp_path):
     assert len(_same_run(tmp_path / "straight", killed)) == 1 + ITERATIONS // 10
 
 
+def test_sigterm_saves_the_step_it_stopped_at_and_resumes_to_the_same_weights(tmp_path):
+    _finish(tmp_path / "straight")
+    stopped = tmp_path / "stopped"
+    child = _start(stopped, delay=0.05)
+    try:
+        while _saved_iteration(stopped) < 3:  # past the first periodic checkpoint
+            assert child.poll() is None, child.stderr.read().decode()
+            time.sleep(0.01)
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    message = err.decode()
+    assert child.returncode == 1, message
+    assert "TrainingStopped: SIGTERM received: stopped after iteration" in message
+    saved = _saved_iteration(stopped)
+    assert f"stopped after iteration {saved} of {ITERATIONS}" in message
+    assert 3 <= saved < ITERATIONS
+    _finish(stopped)
+    _same_run(tmp_path / "straight", stopped)
+
+
 # In-process: a kill in the middle of writing last.pt, simulated by a torch.save that dies.
 
 MODEL = {"arch": "edsr", "blocks": 1, "channels": 8}
@@ -161,3 +184,34 @@ def test_unreadable_checkpoint_starts_afresh(tmp_path):
     (run / "last.pt").write_bytes(b"not a checkpoint")  # e.g. a disk that lost the data
     train(_spec(), lr, hr, val, run)
     _same_run(tmp_path / "straight", run)
+
+
+def test_a_signal_mid_step_saves_that_step_and_resuming_matches(tmp_path, monkeypatch):
+    lr, hr, val = _data()
+    train(_spec(), lr, hr, val, tmp_path / "straight")
+
+    real_batch = train_mod.PatchSampler.batch
+
+    def ctrl_c_at_iteration_6(self, iteration):
+        if iteration == 6:
+            signal.raise_signal(signal.SIGINT)  # handled now: the step still runs to its end
+        return real_batch(self, iteration)
+
+    monkeypatch.setattr(train_mod.PatchSampler, "batch", ctrl_c_at_iteration_6)
+    run = tmp_path / "run"
+    with pytest.raises(train_mod.TrainingStopped, match="SIGINT received: stopped after iter"):
+        train(_spec(), lr, hr, val, run)
+    assert torch.load(run / "last.pt", weights_only=True)["iteration"] == 7  # not 6, the periodic
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    monkeypatch.setattr(train_mod.PatchSampler, "batch", real_batch)
+    train(_spec(), lr, hr, val, run)
+    _same_run(tmp_path / "straight", run)
+
+
+def test_a_second_signal_stops_at_once():
+    with train_mod.stop_signals() as stop:
+        signal.raise_signal(signal.SIGINT)
+        assert stop.name == "SIGINT"
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
