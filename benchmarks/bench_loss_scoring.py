@@ -2,7 +2,7 @@
 
 EDSR baseline x2 (16 blocks, 64 channels) scores random uint8 96x96 HR patches from their 48x48
 LR patches, in batches of ``--batch-size``, the way the score_loss rule does (numpy patches in,
-float64 scores out). On CUDA the network runs in bfloat16 unless ``--dtype fp32``.
+float64 scores out), in fp32 as the rule runs it; ``--dtype bf16`` shows what bf16 would gain.
 Run: ``python benchmarks/bench_loss_scoring.py`` (about a minute on 2 CPU cores);
 ``python benchmarks/bench_loss_scoring.py --device cuda --batch-size 256`` on a GPU.
 """
@@ -26,7 +26,7 @@ def main() -> None:
     args = _parse()
     device = pick_device(args.device)
     cuda = torch.device(device).type == "cuda"
-    dtype = DTYPES[args.dtype] if args.dtype != "auto" else DTYPES["bf16" if cuda else "fp32"]
+    dtype = DTYPES[args.dtype]
     n = args.patches or (20000 if cuda else 96)
     rng = np.random.default_rng(0)
     hr = rng.integers(0, 256, (n, args.patch, args.patch, 3), dtype=np.uint8)
@@ -59,7 +59,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--patches", type=int, default=0, help="patches scored (96 CPU, 20000 GPU)")
-    parser.add_argument("--dtype", default="auto", choices=["auto", *DTYPES])
+    parser.add_argument("--dtype", default="fp32", choices=list(DTYPES))
     parser.add_argument("--blocks", type=int, default=16)
     parser.add_argument("--channels", type=int, default=64)
     parser.add_argument("--scale", type=int, default=2)

@@ -28,4 +28,5 @@ step 150 tests python3 -m pytest -q -p no:cacheprovider \
 step 90 bench_train python3 benchmarks/bench_train.py --device cuda
 step 60 bench_train_fp32 python3 benchmarks/bench_train.py --device cuda --amp off --channels-last off
 step 60 bench_loss python3 benchmarks/bench_loss_scoring.py --device cuda --batch-size 256
-step 120 bench_train_compile python3 benchmarks/bench_train.py --device cuda --compile
+step 45 bench_loss_bf16 python3 benchmarks/bench_loss_scoring.py --device cuda --batch-size 256 --dtype bf16
+step 100 bench_train_compile python3 benchmarks/bench_train.py --device cuda --compile

@@ -99,7 +99,10 @@ def grad(patches, *, device=None, backend: str = "auto") -> np.ndarray:
             x = x.astype(np.float64)
             dh = (x[:, 1:] - x[:, :-1]).reshape(n, -1)
             dw = (x[:, :, 1:] - x[:, :, :-1]).reshape(n, -1)
-        total = np.einsum("ij,ij->i", dh, dh) + np.einsum("ij,ij->i", dw, dw)
+        # Each sum fits ``wide``; their total may not (a 96 px RGB checkerboard): add in int64
+        # (or float64 for float input).
+        total = np.einsum("ij,ij->i", dh, dh).astype(np.result_type(dh.dtype, np.int64))
+        total += np.einsum("ij,ij->i", dw, dw)
         return total.astype(np.float64) / (255.0**2 * h * w * c)
     x = _to_device(patches, device)
     n, h, w, c = x.shape
@@ -264,7 +267,7 @@ def mse_loss(
                 lr = _as_tensor(lr_patches[start:stop], device)
                 lr = (lr * 255.0).permute(0, 3, 1, 2).to(dtype)  # NCHW, 0..255
                 sr = model(lr)
-                if sr.shape[0] != hr.shape[0] or tuple(sr.shape[2:]) != tuple(hr.shape[1:3]):
+                if (sr.shape[0], *sr.shape[2:], sr.shape[1]) != tuple(hr.shape):
                     raise ValueError(
                         f"model output {tuple(sr.shape)} does not match HR patches "
                         f"{tuple(hr.shape)} (NHWC)"

@@ -1,13 +1,12 @@
 """Rule score_loss: per-patch MSE of the task's scorer network (the paper's "loss", Eq. 4)."""
 
 import numpy as np
-import torch
 
 from patchmine.criteria import mse_loss
 from patchmine.degrade import NoisyPatches
 from patchmine.store import open_store
 from patchmine.tasks import Task
-from patchmine.train import Runtime, load_model
+from patchmine.train import load_model
 from patchmine.workflow import pick_device, start
 
 log = start(snakemake)  # noqa: F821
@@ -15,9 +14,8 @@ sm = snakemake  # noqa: F821
 task = Task.parse(sm.wildcards.task)
 device = pick_device(sm.params.device)
 model = load_model(sm.input.model, sm.params.model, task, device)
-runtime = Runtime.from_config(sm.config.get("runtime")).resolve(device)
-if runtime.amp:  # bf16 on CUDA by default, as in training; scores are still summed in float64
-    model = model.to(torch.bfloat16)
+# fp32 even where training uses bf16: like evaluation, this is a measurement, and bf16's 8-bit
+# mantissa would round each output by up to half a grey level, which swamps the smallest losses.
 batch = 256 if device.startswith("cuda") else 64
 with open_store(sm.input.store) as f:
     hr = f["hr"]

@@ -246,6 +246,9 @@ def test_mse_loss_rejects_mismatched_inputs():
         criteria.mse_loss(hr, _patches((3, 4, 4, 3)), NearestUp(2))
     with pytest.raises(ValueError, match="does not match"):
         criteria.mse_loss(hr, _patches((4, 4, 4, 3)), NearestUp(3))
+    grey_out = torch.nn.Sequential(torch.nn.Conv2d(3, 1, 1), torch.nn.Upsample(scale_factor=2))
+    with pytest.raises(ValueError, match=r"\(4, 1, 8, 8\) does not match"):
+        criteria.mse_loss(hr, _patches((4, 4, 4, 3)), grey_out)
 
 
 # --- dispatcher, streaming ---
@@ -326,3 +329,17 @@ def test_both_backends_match_the_equation(name, backend):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
     with pytest.raises(ValueError, match="backend"):
         getattr(criteria, name)(p, backend="jax")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("name", ["grad", "std", "freq"])
+@pytest.mark.parametrize("size", [80, 96, 104])
+def test_extreme_contrast_does_not_overflow(name, size, backend):
+    """A 0/255 checkerboard maximises every sum; at these sizes a total of two int32 sums
+    would wrap around (once it did, and the sharpest patch ranked last)."""
+    board = (np.indices((size, size)).sum(0) % 2 * 255).astype(np.uint8)
+    p = np.stack([np.repeat(board[:, :, None], 3, axis=2), 255 - board[:, :, None].repeat(3, 2)])
+    want = np.array([REFS[name](q) for q in p])
+    got = getattr(criteria, name)(p, backend=backend)
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    assert (got > 0).all()

@@ -97,19 +97,18 @@ def test_a_gpu_run_resumes_after_a_crash(tmp_path, monkeypatch):
     assert list(_log(tmp_path / "run")["iteration"]) == [10, 20, 30]
 
 
-def test_loss_scores_on_the_gpu_in_bf16_match_the_cpu():
+def test_loss_scores_on_the_gpu_match_the_cpu():
     torch.manual_seed(0)
     model = build_model(MODEL, scale=2, task="sr").eval()
     lr, hr, _ = _data(n=40)
     on_cpu = criteria.mse_loss(hr, lr, model, batch_size=16)
-    bf16 = model.to("cuda", torch.bfloat16)  # as the score_loss rule runs it on CUDA
-    on_gpu = criteria.mse_loss(hr, lr, bf16, batch_size=16)
+    on_gpu = criteria.mse_loss(hr, lr, model.to("cuda"), batch_size=16)  # fp32, as the rule
     assert on_gpu.dtype == np.float64
-    np.testing.assert_allclose(on_gpu, on_cpu, rtol=0.05)  # bf16 keeps ~3 significant digits
+    np.testing.assert_allclose(on_gpu, on_cpu, rtol=1e-3)  # TF32 convolutions at most
     # the ranking that selection uses is what matters: the top half is (nearly) the same
     top = len(on_cpu) // 2
     same = np.intersect1d(np.argsort(-on_cpu)[:top], np.argsort(-on_gpu)[:top])
-    assert len(same) >= top - 2
+    assert len(same) >= top - 1
 
 
 @pytest.mark.parametrize("name", ["grad", "std", "freq"])
