@@ -80,7 +80,8 @@ class Recipe:
 @dataclass(frozen=True)
 class Runtime:
     """How a run uses the hardware. Not part of a run's identity (its fingerprint): these change
-    speed and the last bits of the weights, not the experiment. ``None`` means "on for CUDA, off
+    speed and the last bits of the weights, not the experiment (under bf16 the network's ends stay
+    in fp32, see ``models.precision``). ``None`` means "on for CUDA, off
     elsewhere", so CPU runs stay bit-for-bit deterministic."""
 
     amp: bool | None = None  # bf16 autocast of forward and loss (no loss scaling needed)

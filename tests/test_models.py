@@ -163,3 +163,37 @@ def test_build_model_errors():
         build_model({"arch": "edsr"}, scale=2, task="deblur")
     with pytest.raises(ValueError, match="chanels"):
         build_model({"arch": "edsr", "chanels": 64}, scale=2, task="sr")
+
+
+BF16_CASES = [
+    ({"arch": "edsr", "blocks": 2, "channels": 16}, 2, "sr"),
+    ({"arch": "edsr", "blocks": 2, "channels": 16}, 1, "denoise"),
+    ({"arch": "oisr_rk2_s", "blocks": 2, "channels": 16}, 3, "sr"),
+    ({"arch": "dncnn", "layers": 5, "channels": 16}, 1, "denoise"),
+]
+
+
+@pytest.mark.parametrize(("spec", "scale", "task"), BF16_CASES, ids=lambda c: str(c))
+def test_output_layers_stay_fp32_under_bf16_autocast(spec, scale, task):
+    """bf16 keeps 8 significant bits: a bf16 output on 0..255 would sit on the integer grid of
+    the targets, where L1 and its gradient vanish (models.precision)."""
+    torch.manual_seed(0)
+    model = build_model(spec, scale=scale, task=task).eval()
+    x = torch.rand(2, 3, 12, 12) * 255
+    with torch.no_grad():
+        exact = model(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            fast = model(x)
+            if hasattr(model, "noise"):  # DnCNN's residual: the noise estimate itself
+                assert model.noise(x).dtype == torch.float32
+    assert fast.dtype == torch.float32
+    off_grid = fast != fast.to(torch.bfloat16).float()
+    assert off_grid.float().mean() > 0.9  # not rounded to bf16's grid
+    error = (fast - exact).abs()
+    assert error.max() < 0.02 * exact.abs().max()  # the body's bf16 error only
+
+
+def test_a_model_converted_to_bf16_still_runs_in_bf16():
+    model = build_model({"arch": "edsr", "blocks": 1, "channels": 8}, scale=2, task="sr")
+    out = model.to(torch.bfloat16)(torch.rand(1, 3, 6, 6, dtype=torch.bfloat16) * 255)
+    assert out.dtype == torch.bfloat16 and out.shape == (1, 3, 12, 12)

@@ -37,6 +37,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from patchmine.models.precision import in_fp32
+
 PUBLISHED_SHA256 = "0451a70de9b672ae037270498fbb1c17a1c1c4403785df586ff65df5b858e5b0"
 
 
@@ -82,8 +84,13 @@ class DnCNN(nn.Module):
         self.model = nn.Sequential(*layers)
 
     def noise(self, x: torch.Tensor) -> torch.Tensor:
-        """The stack's estimate of the noise, on the same scale as ``x``."""
-        return self.model(x / self.pixel_range) * self.pixel_range
+        """The stack's estimate of the noise, on the same scale as ``x`` (its last conv in fp32
+        under autocast: see ``models.precision``)."""
+        *body, last = self.model
+        h = x / self.pixel_range
+        for layer in body:
+            h = layer(h)
+        return in_fp32(last, h) * self.pixel_range
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x - self.noise(x)

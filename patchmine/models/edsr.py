@@ -31,6 +31,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from patchmine.models.precision import in_fp32
+
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
 
 
@@ -124,9 +126,10 @@ class EDSR(nn.Module):
         self.tail = nn.Sequential(upsampler, _conv(n_feats, n_colors))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.sub_mean(x)
+        x = in_fp32(self.sub_mean, x)  # the ends in fp32 under autocast (models.precision)
         h = self.head(x)
-        r = self.tail(self.body(h) + h)
+        upsampler, last = self.tail
+        r = in_fp32(last, upsampler(self.body(h) + h))
         if self.denoise:
             r = r + x
-        return self.add_mean(r)
+        return in_fp32(self.add_mean, r)
