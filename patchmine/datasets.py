@@ -251,9 +251,10 @@ def load_image_pair(image: SourceImage, scales: list[int]) -> tuple[np.ndarray, 
 def _ingest_one(image: SourceImage, root: Path, scales: list[int], min_size: int):
     """(True, manifest row) for an ingested image, (False, skipped row) for one too small."""
     height, width = image_size(image.path)
-    if min(height, width) < min_size:
-        log.warning("skipping %s (%dx%d): smaller than %d", image.path, height, width, min_size)
-        return False, skipped_row(image, height, width, f"smaller than {min_size} pixels")
+    floor = max(min_size, *scales)  # a side shorter than the scale has no LR pixel at all
+    if min(height, width) < floor:
+        log.warning("skipping %s (%dx%d): smaller than %d", image.path, height, width, floor)
+        return False, skipped_row(image, height, width, f"smaller than {floor} pixels")
     hr, lrs = load_image_pair(image, scales)
     _store_png(image.path, hr, hr_path(root, image.name))
     for scale, lr in lrs.items():

@@ -5,14 +5,16 @@ colour conventions are decided once:
 
 * grey (H x W) images are repeated to three channels, so grey and colour sets mix;
 * an alpha channel is dropped (restoration is defined on the colour channels only);
-* 16-bit images are scaled to 8 bits with ``round(v / 257)``, which maps 0 -> 0 and 65535 -> 255.
+* 16-bit grey images are scaled to 8 bits with ``round(v / 257)`` (0 -> 0, 65535 -> 255); Pillow
+  decodes 16-bit colour images to 8 bits itself by keeping the high byte (``v >> 8``), which can
+  be one level lower. Either way the ingested copy is 8-bit.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -92,11 +94,15 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
 
 
 def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write a uint8 image as PNG atomically: a crash never leaves a half-written file."""
+    """Write a uint8 image as PNG atomically: a crash never leaves a half-written file.
+
+    The temporary name is unique per call (threads may write beside each other) and the file is
+    created by PIL, so it gets the umask's permissions like any other output (mkstemp's 0600
+    would hide re-encoded images from the other users of a shared data folder).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.png")
     try:
         Image.fromarray(image).save(tmp, format="PNG", compress_level=1)
         os.replace(tmp, path)
@@ -106,10 +112,15 @@ def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
 
 
 def is_plain_rgb_png(path: str | os.PathLike) -> bool:
-    """True for a PNG that decodes to H x W x 3 uint8 unchanged (so it can be copied as is)."""
+    """True for an 8-bit RGB PNG, which decodes to H x W x 3 uint8 unchanged (so it can be copied
+    as is). Pillow reports a 16-bit RGB PNG as mode "RGB" too: the IHDR's bit depth tells them
+    apart (PNG signature 8 bytes, chunk length and type 8, width and height 8: byte 24)."""
     try:
         with Image.open(path) as img:
-            return img.format == "PNG" and img.mode == "RGB"
+            if img.format != "PNG" or img.mode != "RGB":
+                return False
+        with open(path, "rb") as handle:
+            return handle.read(25)[24] == 8
     except Exception:
         return False
 

@@ -1,6 +1,8 @@
 """Every dataset source ends up in one canonical layout, or stops with a message naming the file."""
 
 import csv
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from conftest import BENCHMARK, need
 from patchmine.datasets import (
     benchmark_images,
     folder_images,
+    hr_path,
     ingest,
     load_pairs,
     lr_path,
@@ -17,7 +20,7 @@ from patchmine.datasets import (
     skimage_images,
 )
 from patchmine.degrade import bicubic_lr
-from patchmine.images import ImageError, read_image, write_png
+from patchmine.images import ImageError, is_plain_rgb_png, read_image, write_png
 
 
 def _image(shape, seed=0):
@@ -164,3 +167,43 @@ def test_plain_rgb_pngs_are_copied_byte_for_byte_and_others_converted(tmp_path):
     grey = read_image(tmp_path / "out" / "HR" / "grey.png")
     assert grey.shape == (40, 40, 3)
     np.testing.assert_array_equal(grey[..., 1], read_image(tmp_path / "in" / "grey.png")[..., 0])
+
+
+def _png16(path, values):
+    """A 16-bit RGB PNG written by hand (IHDR bit depth 16, colour type 2, rows unfiltered)."""
+    rows = np.asarray(values, dtype=">u2")
+    height, width, _ = rows.shape
+    raw = b"".join(b"\x00" + rows[y].tobytes() for y in range(height))
+
+    def chunk(kind, data):
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_a_16_bit_colour_png_is_ingested_as_8_bit(tmp_path):
+    values = np.random.default_rng(2).integers(0, 65536, (12, 10, 3))
+    _png16(tmp_path / "in" / "deep.png", values)
+    assert not is_plain_rgb_png(tmp_path / "in" / "deep.png")  # so it is not copied as is
+    ingest(folder_images(tmp_path / "in"), tmp_path / "out", scales=[2])
+    written = hr_path(tmp_path / "out", "deep")
+    assert written.read_bytes()[24] == 8  # IHDR bit depth
+    np.testing.assert_array_equal(read_image(written), values >> 8)  # Pillow keeps the high byte
+
+
+def test_an_image_shorter_than_the_scale_is_skipped_by_name(tmp_path):
+    write_png(tmp_path / "in" / "sliver.png", _image((3, 20, 3)))
+    write_png(tmp_path / "in" / "fine.png", _image((8, 8, 3)))
+    rows = ingest(folder_images(tmp_path / "in"), tmp_path / "out", scales=[4])
+    assert [r["name"] for r in rows] == ["fine"]
+    skipped = (tmp_path / "out" / "skipped.csv").read_text()
+    assert "sliver" in skipped and "smaller than 4 pixels" in skipped

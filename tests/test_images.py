@@ -1,5 +1,8 @@
 """Image reading conventions and the errors bad files give."""
 
+import os
+import stat
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -52,3 +55,14 @@ def test_write_png_round_trips_and_leaves_no_temporary(tmp_path):
     write_png(tmp_path / "sub" / "x.png", image)
     np.testing.assert_array_equal(read_image(tmp_path / "sub" / "x.png"), image)
     assert [p.name for p in (tmp_path / "sub").iterdir()] == ["x.png"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_written_pngs_get_the_umask_permissions(tmp_path, umask):
+    """Like any other output (a temporary file's 0600 would survive the rename)."""
+    old = os.umask(umask)
+    try:
+        write_png(tmp_path / "x.png", np.zeros((2, 2, 3), np.uint8))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "x.png").stat().st_mode) == 0o666 & ~umask
