@@ -147,18 +147,22 @@ def paired_images(
     lr_folder = Path(lr_folder)
     if not lr_folder.is_dir():
         raise FileNotFoundError(f"LR folder {lr_folder} does not exist")
-    by_stem = {
-        p.stem: p
-        for p in lr_folder.iterdir()
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-    }
+    by_stem: dict[str, list[Path]] = {}
+    for p in sorted(lr_folder.iterdir()):
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
+            by_stem.setdefault(p.stem, []).append(p)
     pairs, missing = [], []
     for im in hrs:
         stem = lr_name.format(name=im.name, scale=scale)
         if stem not in by_stem:
             missing.append(f"{im.path} (expected {lr_folder / stem}.*)")
             continue
-        pairs.append(SourceImage(im.name, im.path, lr={scale: by_stem[stem]}, crop=crop))
+        if len(by_stem[stem]) > 1:
+            raise ValueError(
+                f"{im.path} has more than one LR partner, which is ambiguous: "
+                + "; ".join(map(str, by_stem[stem]))
+            )
+        pairs.append(SourceImage(im.name, im.path, lr={scale: by_stem[stem][0]}, crop=crop))
     if missing:
         raise ValueError(
             f"{len(missing)} HR image(s) have no LR partner in {lr_folder}: " + "; ".join(missing)

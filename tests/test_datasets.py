@@ -7,6 +7,7 @@ import zlib
 import numpy as np
 import pytest
 from conftest import BENCHMARK, need
+from PIL import Image
 
 from patchmine.datasets import (
     benchmark_images,
@@ -207,3 +208,11 @@ def test_an_image_shorter_than_the_scale_is_skipped_by_name(tmp_path):
     assert [r["name"] for r in rows] == ["fine"]
     skipped = (tmp_path / "out" / "skipped.csv").read_text()
     assert "sliver" in skipped and "smaller than 4 pixels" in skipped
+
+
+def test_two_lr_partners_for_one_hr_image_are_an_error_naming_both(tmp_path):
+    write_png(tmp_path / "hr" / "a.png", _image((8, 8, 3)))
+    write_png(tmp_path / "lr" / "a.png", _image((4, 4, 3)))
+    Image.fromarray(_image((4, 4, 3))).save(tmp_path / "lr" / "a.bmp")
+    with pytest.raises(ValueError, match=r"a\.png has more than one LR partner.*a\.bmp.*a\.png"):
+        paired_images(tmp_path / "hr", tmp_path / "lr", 2)
