@@ -88,6 +88,29 @@ def dataset_archives(spec: dict) -> dict[str, dict]:
     raise ValueError(f"source {spec['source']!r} cannot be downloaded")
 
 
+#: Dataset keys that say where its archives come from and how to check them, not what they hold.
+DOWNLOAD_ONLY_KEYS = ("url", "sha256")
+
+
+def dataset_content(spec: dict) -> dict:
+    """A dataset entry without its download-only keys: what the jobs that read its images pass
+    as ``params``, so that a new mirror or checksum does not re-run them."""
+    return {key: value for key, value in spec.items() if key not in DOWNLOAD_ONLY_KEYS}
+
+
+def download_table(config: dict) -> dict[str, dict]:
+    """{archive name: {"url", "sha256"}} of every file a config downloads: dataset archives and
+    published scorer weights. The download rule reads its entry from here at run time rather
+    than through ``params``, so a new mirror URL or a checksum added after the fact does not
+    make Snakemake delete a finished multi-GB archive and fetch it again."""
+    table = {}
+    for spec in config["datasets"].values():
+        table.update(dataset_archives(spec))
+    for spec in config.get("scorer", {}).get("weights", {}).values():
+        table[archive_name(spec["url"])] = {"url": spec["url"], "sha256": spec.get("sha256")}
+    return table
+
+
 def dataset_root(spec: dict, data_dir: str) -> str:
     """Where a dataset's files are read from: its ``path``, or where its archives extract to."""
     if spec.get("path"):

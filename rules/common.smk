@@ -1,7 +1,7 @@
 # Paths, grids and checks shared by every rule file.
 import os
 
-from patchmine.catalog import archive_name, dataset_archives
+from patchmine.catalog import archive_name, dataset_archives, dataset_content
 from patchmine.datasets import image_files, source_images
 from patchmine.config import canonical, check_config
 from patchmine.tasks import Task
@@ -135,19 +135,6 @@ def subset_scores(wildcards):
     return f"{SCORES}/{{criterion}}.npy".format(**wildcards)
 
 
-def archives() -> dict:
-    """Every file the workflow downloads (dataset archives, published scorer weights)."""
-    table = {}
-    for spec in config["datasets"].values():
-        table.update(dataset_archives(spec))
-    for spec in config.get("scorer", {}).get("weights", {}).values():
-        table[archive_name(spec["url"])] = {
-            "url": spec["url"],
-            "sha256": spec.get("sha256"),
-        }
-    return table
-
-
 def scorer_model(task: str) -> str:
     """The models entry of the task's scorer network."""
     published = config["scorer"]["weights"].get(task)
@@ -158,7 +145,8 @@ def scorer_weights(wildcards) -> str:
     """Published weights when the config names some for the task, else the trained scorer's."""
     published = config["scorer"]["weights"].get(wildcards.task)
     if published:
-        return f"{DATA}/archives/{archive_name(published['url'])}"
+        # ancient: a re-download (see rule download) changes nothing downstream
+        return ancient(f"{DATA}/archives/{archive_name(published['url'])}")
     run = scorer_run(
         config,
         wildcards.task,

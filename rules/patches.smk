@@ -18,7 +18,7 @@ rule patch_store:
         mem_mb=job_mem_mb("patch_store", config),
         runtime=job_runtime("patch_store", config),
     params:
-        spec=lambda w: canonical(config["datasets"][w.dataset]),
+        spec=lambda w: canonical(dataset_content(config["datasets"][w.dataset])),
         data_dir=DATA,
         scales=patch_store_scales,
     script:

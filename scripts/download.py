@@ -2,9 +2,11 @@
 
 import logging
 
+from patchmine.catalog import download_table
 from patchmine.download import download
 from patchmine.workflow import start
 
 start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
-download(sm.params.url, sm.output[0], sha256=sm.params.sha256, log=logging.getLogger("download"))
+entry = download_table(sm.config)[sm.wildcards.archive]
+download(entry["url"], sm.output[0], sha256=entry["sha256"], log=logging.getLogger("download"))

@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import re
 import shutil
 import tarfile
 import zipfile
@@ -143,3 +144,18 @@ def test_downloaded_div2k_and_benchmark_run_end_to_end(tmp_path):
     assert not list((tmp_path / "results" / "runs").glob("**/all/kall"))
     log = (tmp_path / "results/logs/download/DIV2K_train_HR.zip.log").read_text()
     assert "100%" in log
+
+    # A mirror and a checksum given after the fact re-fetch nothing and re-run nothing
+    valid = config["datasets"]["tiny_val"]
+    valid["url"] = "http://mirror.invalid/div2k/"
+    valid["sha256"] = {"DIV2K_valid_HR.zip": hashlib.sha256(valid_hr).hexdigest()}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    again = snakemake(tmp_path, "-n")
+    assert again.returncode == 0, again.stderr[-2000:]
+    jobs = set(re.findall(r"^(\w+)\s+\d+$", again.stdout, re.M)) - {"total"}
+    assert jobs == {"config_page", "dataset_page", "all"}, again.stdout  # pages showing the config
+    # and an archive fetched again (here forced) is not a reason to rebuild what was made of it
+    forced = snakemake(tmp_path, "-n", "--forcerun", "download")
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert re.search(r"download\s+5", forced.stdout), forced.stdout
+    assert not re.search(r"^(extract|ingest|patch_store|train|evaluate)\s", forced.stdout, re.M)
