@@ -74,6 +74,13 @@ def in_scheduler_job(env: Mapping[str, str] = os.environ) -> bool:
     return bool(env.get("SLURM_JOB_ID"))
 
 
+def claims_folder(base: Path, env: Mapping[str, str] = os.environ) -> Path:
+    """Where this process's claims live. Each SLURM job gets a folder of its own: two jobs on
+    one node may both see their (different) GPUs numbered from 0."""
+    job = env.get("SLURM_JOB_ID")
+    return base / f"slurm-{re.sub(r'[^A-Za-z0-9_.-]', '_', job)}" if job else base
+
+
 def _lock_name(device_id: str) -> str:
     return "gpu" + re.sub(r"[^A-Za-z0-9_.-]", "_", device_id) + ".lock"
 
@@ -169,7 +176,8 @@ def choose_device(
 ) -> str:
     """The torch device for a ``device`` setting of the config.
 
-    ``auto`` and ``cuda`` on a machine with several visible GPUs claim one (outside a SLURM job);
+    ``auto`` and ``cuda`` with several visible GPUs claim one: on a workstation, or inside a SLURM
+    allocation running several jobs (``snakemake --resources gpu=4`` within ``salloc``);
     ``auto`` is the CPU when there is no GPU, or when the job was given none (``job_gpus`` 0:
     its rule asks for no GPU, or ``--resources gpu=0`` capped it). ``cuda:N`` and ``cpu`` are
     taken as given.
@@ -185,9 +193,10 @@ def choose_device(
     if setting.startswith("cuda:"):
         return setting
     devices = visible_devices(count, env)
-    if len(devices) <= 1 or in_scheduler_job(env):
+    if len(devices) <= 1:  # also a SLURM job given its one GPU: nothing to share
         return "cuda:0"
-    return claim(devices, locks if locks is not None else lock_dir(env)).device
+    base = Path(locks) if locks is not None else lock_dir(env)
+    return claim(devices, claims_folder(base, env)).device
 
 
 def count() -> int:

@@ -1,5 +1,6 @@
 """One GPU per job: lock-file claims across processes, on a fake number of GPUs."""
 
+import fcntl
 import os
 import select
 import signal
@@ -126,8 +127,8 @@ def test_choose_device(tmp_path):
     assert choose("auto", True, 4, job_gpus=0, locks=locks) == "cpu"  # the rule asked for none
     assert choose("cuda:3", True, 4, locks=locks) == "cuda:3"
     assert choose("auto", True, 1, env={}, locks=locks) == "cuda:0"  # one GPU: nothing to claim
-    slurm = {"SLURM_JOB_ID": "42", "CUDA_VISIBLE_DEVICES": "0,1"}
-    assert choose("auto", True, 2, env=slurm, locks=locks) == "cuda:0"  # SLURM chose already
+    alone = {"SLURM_JOB_ID": "41", "CUDA_VISIBLE_DEVICES": "0"}
+    assert choose("auto", True, 1, env=alone, locks=locks) == "cuda:0"  # SLURM chose already
     assert not locks.exists()
     with pytest.raises(RuntimeError, match="not available"):
         choose("cuda", False, 0, locks=locks)
@@ -150,3 +151,23 @@ def test_count_on_the_command_line():
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) == gpus.count()
+
+
+def test_jobs_sharing_a_slurm_allocation_claim_its_gpus_in_a_folder_of_its_own(tmp_path):
+    """`snakemake --resources gpu=2` inside `salloc --gpus=2`: a job finds GPU 0 taken by its
+    sibling and gets GPU 1; a job of another allocation on the node, whose GPUs are numbered
+    from 0 too, is not in the way."""
+    sibling = tmp_path / "slurm-42" / "gpu0.lock"
+    sibling.parent.mkdir()
+    held = os.open(sibling, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX)  # another process of allocation 42 holds GPU 0
+    try:
+        env = {"SLURM_JOB_ID": "42", "CUDA_VISIBLE_DEVICES": "0,1"}
+        assert gpus.choose_device("auto", True, 2, env=env, locks=tmp_path) == "cuda:1"
+        gpus.release_all()
+        env = {"SLURM_JOB_ID": "43", "CUDA_VISIBLE_DEVICES": "0,1"}
+        assert gpus.choose_device("auto", True, 2, env=env, locks=tmp_path) == "cuda:0"
+        assert (tmp_path / "slurm-43" / "gpu0.lock").exists()
+    finally:
+        gpus.release_all()
+        os.close(held)
