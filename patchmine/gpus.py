@@ -209,15 +209,17 @@ def count() -> int:
 
 
 def status(folder: Path) -> list[tuple[str, str]]:
-    """(lock file, holder) for every lock file in ``folder``; holder "" when free."""
+    """(lock file, holder) for every lock file in ``folder`` and its SLURM jobs' folders
+    (``slurm-<id>/gpu0.lock``); holder "" when free."""
     rows = []
-    for path in sorted(folder.glob("gpu*.lock")):
+    for path in sorted([*folder.glob("gpu*.lock"), *folder.glob("slurm-*/gpu*.lock")]):
+        name = path.relative_to(folder).as_posix()
         fd = _try_lock(path)
         if fd is not None:
             os.close(fd)
-            rows.append((path.name, ""))
+            rows.append((name, ""))
         else:
-            rows.append((path.name, path.read_text().strip() or "?"))
+            rows.append((name, path.read_text().strip() or "?"))
     return rows
 
 

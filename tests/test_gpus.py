@@ -76,8 +76,10 @@ def test_status_names_the_holders(tmp_path, procs, capsys, monkeypatch):
     procs.append(start_holder(2, locks))
     assert read_line(procs[0], 30) == "cuda:0 0"
     (locks / "gpu1.lock").touch()
+    (locks / "slurm-7").mkdir()
+    (locks / "slurm-7" / "gpu0.lock").touch()
     rows = dict(gpus.status(locks))
-    assert rows["gpu1.lock"] == ""
+    assert rows["gpu1.lock"] == "" and rows["slurm-7/gpu0.lock"] == ""
     assert rows["gpu0.lock"].split()[0] == str(procs[0].pid)
     monkeypatch.setenv(gpus.LOCK_DIR_ENV, str(locks))
     assert gpus.main(["status"]) == 0
