@@ -27,7 +27,7 @@ import yaml
 from PIL import Image
 
 from patchmine.config import ConfigError
-from patchmine.select import k_label, parse_k_label, resolve_k, top_k
+from patchmine.select import k_label, top_k_of_store
 from patchmine.store import CHUNK_PATCHES, open_store, read_rows
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def export_mined(
             raise ValueError(
                 f"{len(scores)} {criterion} scores for the {n} patches of {store_path}"
             )
-        kept = top_k(scores, resolve_k(parse_k_label(keep), n))
+        kept = top_k_of_store(scores, keep, n, store_path, "mine.keep")
         names = store["images"].asstr()[:]
         image_id = store["image_id"][:]
         rank = np.empty(len(kept), np.int64)

@@ -44,6 +44,18 @@ def resolve_k(spec, n: int) -> int:
     return max(1, min(n, round(spec * n)))
 
 
+def top_k_of_store(scores, label: str, n: int, store, key: str) -> np.ndarray:
+    """:func:`top_k` for a K label over a store of ``n`` patches. A K the store cannot give
+    (150K of a partial DIV2K) is an error naming the store and the config ``key`` that set K."""
+    try:
+        k = resolve_k(parse_k_label(label), n)
+    except ValueError as err:
+        raise ValueError(
+            f"{store}: {err}; lower {key} or give it as a fraction of the store (e.g. 0.5)"
+        ) from None
+    return top_k(scores, k)
+
+
 def k_label(spec) -> str:
     """Filesystem- and wildcard-safe label: ``10000`` for counts, ``0.25``/``1.0`` for fractions.
 

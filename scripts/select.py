@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from patchmine.select import parse_k_label, resolve_k, top_k
+from patchmine.select import top_k_of_store
 from patchmine.store import open_store
 from patchmine.workflow import start
 
@@ -16,6 +16,7 @@ else:
     scores = np.load(snakemake.input.scores)  # noqa: F821
     if len(scores) != n:
         raise ValueError(f"{snakemake.input.scores}: {len(scores)} scores for {n} patches")  # noqa: F821
-    indices = top_k(scores, resolve_k(parse_k_label(w.k), n))
+    key = f"experiments.<name>.k ({w.k})"
+    indices = top_k_of_store(scores, w.k, n, snakemake.input.store, key)  # noqa: F821
 log.info("%s k=%s: %d of %d patches", w.criterion, w.k, len(indices), n)
 np.save(snakemake.output[0], indices.astype(np.int64))  # noqa: F821

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from patchmine.select import k_label, parse_k_label, resolve_k, top_k
+from patchmine.select import k_label, parse_k_label, resolve_k, top_k, top_k_of_store
 
 
 def top_k_ref(scores, k):
@@ -95,3 +95,10 @@ def test_k_labels_round_trip():
 def test_parse_k_label_rejects(label):
     with pytest.raises(ValueError):
         parse_k_label(label)
+
+
+def test_a_k_the_store_cannot_give_names_the_store_and_the_key():
+    scores = np.arange(10.0)
+    assert list(top_k_of_store(scores, "0.3", 10, "p.h5", "mine.keep")) == [7, 8, 9]
+    with pytest.raises(ValueError, match=r"^p\.h5: K=150000 is larger .* n=10; lower mine\.keep"):
+        top_k_of_store(scores, "150000", 10, "p.h5", "mine.keep")
