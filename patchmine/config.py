@@ -7,6 +7,7 @@ names the key, not hours later inside a training job.
 from __future__ import annotations
 
 from patchmine.catalog import DIV2K_IDS
+from patchmine.tasks import Task
 
 
 class ConfigError(ValueError):
@@ -36,6 +37,8 @@ def check_config(config: dict) -> None:
             )
         if target["show"] == "correlation" and "scorer" not in config:
             raise ConfigError(f"targets.{name}: a correlation needs a `scorer` section")
+        if target["show"] == "correlation":
+            _check_correlation_geometry(config["experiments"][target["experiment"]], target, name)
     for name, exp in config["experiments"].items():
         key = f"experiments.{name}"
         refer("dataset", datasets, exp["train"], f"{key}.train")
@@ -44,6 +47,12 @@ def check_config(config: dict) -> None:
         for model in exp["models"]:
             refer("model", models, model, f"{key}.models")
         refer("recipe", recipes, exp["recipe"], f"{key}.recipe")
+        for k in exp["k"]:
+            if isinstance(k, float) and k > 1:  # JSON Schema counts 300.0 as an integer
+                raise ConfigError(
+                    f"{key}.k: {k} is neither a count (write it without a decimal point) nor a "
+                    "fraction in (0, 1]"
+                )
         if "loss" in exp["criteria"] and "scorer" not in config:
             raise ConfigError(f"{key}.criteria: 'loss' needs a `scorer` section")
         for field, value in [("patch_size", exp["patch_size"])] + [
@@ -68,6 +77,22 @@ def check_config(config: dict) -> None:
                 f"{key}: training set {exp['train']!r} shares images with its validation or test "
                 f"sets: {overlap}"
             )
+
+
+def _check_correlation_geometry(exp: dict, target: dict, name: str) -> None:
+    """Fig. 7 scores the experiment's first store at every SR task's scale: its patch size and
+    stride must be multiples of each (the store is shared, so a misfit would stop every run)."""
+    for task in target["tasks"]:
+        parsed = Task.parse(task)
+        if parsed.kind != "sr":
+            continue
+        for field, value in (("patch_size", exp["patch_size"]), ("strides", exp["strides"][0])):
+            if value % parsed.scale:
+                raise ConfigError(
+                    f"targets.{name}.tasks: {task} needs x{parsed.scale} LR patches of experiment "
+                    f"{target['experiment']!r}'s store, but its {field} {value} is not a multiple "
+                    f"of {parsed.scale}"
+                )
 
 
 def _shared_images(datasets: dict, train: str, others: list[str]) -> list[str]:

@@ -134,7 +134,25 @@ def dataset_scales(config: dict, dataset: str) -> list[int]:
             used.add(config["recipes"][config["scorer"]["recipe"]]["validation"])
         if dataset in used:
             scales.add(exp["scale"])
+    if (
+        "scorer" in config
+        and dataset == config["recipes"][config["scorer"]["recipe"]]["validation"]
+    ):
+        scales |= {Task.parse(task).scale for task in trained_scorer_tasks(config)}
     return sorted(scales)
+
+
+def trained_scorer_tasks(config: dict) -> set[str]:
+    """SR tasks whose scorer a correlation target (Fig. 7) trains: those without published
+    weights. Their validation set needs LR images at each of their scales."""
+    published = config.get("scorer", {}).get("weights", {})
+    return {
+        task
+        for target in config.get("targets", {}).values()
+        if target["show"] == "correlation"
+        for task in target["tasks"]
+        if Task.parse(task).kind == "sr" and task not in published
+    }
 
 
 def store_scales(config: dict, dataset: str, patch: int, stride: int) -> list[int]:

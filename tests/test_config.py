@@ -90,6 +90,24 @@ def test_patch_geometry_must_fit_the_scale():
         _checked(config)
 
 
+def test_a_correlation_target_needs_a_store_that_fits_each_scale():
+    config = _load()  # the demo cuts 32 px patches at stride 40: fine for x2, not for x3
+    config["targets"] = {
+        "fig7a": {"experiment": "demo", "show": "correlation", "tasks": ["sr_x2", "sr_x3"]}
+    }
+    with pytest.raises(ConfigError, match=r"targets\.fig7a\.tasks: sr_x3 .* patch_size 32"):
+        _checked(config)
+    config["experiments"]["demo"].update(patch_size=48, strides=[48])
+    _checked(config)
+
+
+def test_a_k_with_a_decimal_point_above_one_is_named():
+    config = _load()
+    config["experiments"]["demo"]["k"] = [0.5, 300.0]
+    with pytest.raises(ConfigError, match=r"experiments\.demo\.k: 300\.0 is neither a count"):
+        _checked(config)
+
+
 def test_training_images_must_not_be_test_images():
     config = _load()
     config["datasets"]["demo_test"]["images"] = ["coffee", "retina"]

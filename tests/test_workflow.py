@@ -218,3 +218,22 @@ def test_named_targets_build_only_what_they_need(tmp_path):
     trains = re.search(r"^train\s+(\d+)$", out, re.MULTILINE)
     assert trains and int(trains.group(1)) == 1  # only the scorer behind the loss histogram
     assert "evaluate" not in out
+
+
+def test_fig7_correlation_of_the_x2_and_x3_scorers_runs(tmp_path):
+    """Fig. 7a trains a scorer per scale on one store: its validation set needs x3 LR images
+    even though no experiment is at x3 (once missing, and the x3 scorer failed)."""
+    config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
+    config["experiments"]["tiny"].update(
+        patch_size=48, strides=[48], criteria=["grad"], augment=[True]
+    )
+    config["targets"] = {
+        "fig7a": {"experiment": "tiny", "show": "correlation", "tasks": ["sr_x2", "sr_x3"]}
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    done = snakemake(tmp_path, "fig7a", "--cores", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    figure = tmp_path / "results/figures/correlation/tiny_train_p48_s48_sr_x2_vs_sr_x3"
+    assert figure.with_suffix(".png").stat().st_size > 0
+    assert (tmp_path / "results/data/tiny_val/LR_bicubic/X3/rocketx3.png").is_file()
+    assert len(pd.read_csv(figure.with_suffix(".csv"))) > 0
