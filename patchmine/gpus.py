@@ -176,8 +176,9 @@ def choose_device(
 ) -> str:
     """The torch device for a ``device`` setting of the config.
 
-    ``auto`` and ``cuda`` with several visible GPUs claim one: on a workstation, or inside a SLURM
-    allocation running several jobs (``snakemake --resources gpu=4`` within ``salloc``);
+    ``auto`` and ``cuda`` claim a visible GPU: on a workstation (even with one GPU, so that
+    concurrent jobs take turns instead of sharing its memory), or inside a SLURM allocation
+    running several jobs (``snakemake --resources gpu=4`` within ``salloc``);
     ``auto`` is the CPU when there is no GPU, or when the job was given none (``job_gpus`` 0:
     its rule asks for no GPU, or ``--resources gpu=0`` capped it). ``cuda:N`` and ``cpu`` are
     taken as given.
@@ -193,7 +194,7 @@ def choose_device(
     if setting.startswith("cuda:"):
         return setting
     devices = visible_devices(count, env)
-    if len(devices) <= 1:  # also a SLURM job given its one GPU: nothing to share
+    if len(devices) <= 1 and in_scheduler_job(env):  # SLURM gave this job its one GPU
         return "cuda:0"
     base = Path(locks) if locks is not None else lock_dir(env)
     return claim(devices, claims_folder(base, env)).device

@@ -12,6 +12,7 @@ start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
 run = Run(**sm.params.run)
 task = Task.parse(run.task)
+device = pick_device(sm.params.device)  # first: a job waiting for a GPU holds no patches yet
 indices, lr, hr, n_store = load_subset(sm.input.store, sm.input.subset, task)
 spec = RunSpec(
     task=run.task,
@@ -22,7 +23,6 @@ spec = RunSpec(
     indices=indices,
 )
 val_pairs = task_pairs(Path(sm.input.validation).parent, task)
-device = pick_device(sm.params.device)
 runtime = Runtime.from_config(sm.config.get("runtime"))  # speed only: not a rerun trigger
 state = train(spec, lr, hr, val_pairs, sm.params.state, device, runtime)
 publish(state, sm.output.model, sm.output.log)

@@ -128,7 +128,6 @@ def test_choose_device(tmp_path):
     assert choose("auto", False, 0, locks=locks) == "cpu"
     assert choose("auto", True, 4, job_gpus=0, locks=locks) == "cpu"  # the rule asked for none
     assert choose("cuda:3", True, 4, locks=locks) == "cuda:3"
-    assert choose("auto", True, 1, env={}, locks=locks) == "cuda:0"  # one GPU: nothing to claim
     alone = {"SLURM_JOB_ID": "41", "CUDA_VISIBLE_DEVICES": "0"}
     assert choose("auto", True, 1, env=alone, locks=locks) == "cuda:0"  # SLURM chose already
     assert not locks.exists()
@@ -139,6 +138,11 @@ def test_choose_device(tmp_path):
     try:
         assert choose("auto", True, 2, job_gpus=1, env={}, locks=locks) == "cuda:0"
         assert (locks / "gpu0.lock").exists()
+    finally:
+        gpus.release_all()
+    try:  # one GPU on a workstation is claimed too: concurrent jobs take turns on it
+        assert choose("auto", True, 1, env={}, locks=tmp_path / "one") == "cuda:0"
+        assert (tmp_path / "one" / "gpu0.lock").exists()
     finally:
         gpus.release_all()
 
