@@ -573,7 +573,16 @@ def _resume(spec, last_path, model, optimizer, meter, runtime, device) -> _Progr
     meter.total, meter.count = state["running"]
     if state["runtime"] != asdict(runtime):
         log.warning("resuming a run started with %s under %s", state["runtime"], runtime)
-    log.info("resuming from %s at iteration %d", last_path, state["iteration"])
+    if state["iteration"] >= spec.recipe.iterations:
+        log.warning(
+            "%s holds this run finished (iteration %d): publishing its weights again without "
+            "training; delete %s to train it from scratch",
+            last_path,
+            state["iteration"],
+            last_path.parent,
+        )
+    else:
+        log.info("resuming from %s at iteration %d", last_path, state["iteration"])
     return _Progress(state["iteration"], state["seconds"], state["best"], state["log"])
 
 

@@ -5,7 +5,8 @@
 # of the script, never deletes a finished archive nor re-runs everything built from it.
 
 
-rule download:
+rule download:  # on the login node: compute nodes often have no way out to the internet
+    localrule: True
     output:
         f"{DATA}/archives/{{archive}}",
     log:
