@@ -9,6 +9,16 @@ from __future__ import annotations
 from patchmine.catalog import DIV2K_IDS
 from patchmine.tasks import Task
 
+#: Recipe settings of how a run is carried out, not of what it learns: left out of a run's
+#: fingerprint and of its rule's params, so changing them neither re-runs finished runs nor
+#: restarts running ones.
+OPERATIONAL_RECIPE_KEYS = ("checkpoint_every",)
+
+
+def recipe_identity(spec: dict) -> dict:
+    """A recipe entry of the config without its operational settings."""
+    return {key: value for key, value in spec.items() if key not in OPERATIONAL_RECIPE_KEYS}
+
 
 class ConfigError(ValueError):
     """A configuration mistake; the message names the key and the value."""

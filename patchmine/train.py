@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from patchmine.augment import dihedral_index, random_dihedral
+from patchmine.config import OPERATIONAL_RECIPE_KEYS
 from patchmine.evaluate import evaluate
 from patchmine.models import build_model
 from patchmine.store import open_store, read_rows
@@ -130,6 +131,7 @@ class RunSpec:
     def fingerprint(self) -> str:
         """A digest of every setting and of the exact patch indices."""
         settings = asdict(self)
+        settings["recipe"].update(dict.fromkeys(OPERATIONAL_RECIPE_KEYS))  # as if unset
         settings["indices"] = hashlib.sha256(
             np.ascontiguousarray(self.indices, np.int64)
         ).hexdigest()

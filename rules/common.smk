@@ -3,7 +3,7 @@ import os
 
 from patchmine.catalog import archive_name, dataset_archives, dataset_content
 from patchmine.datasets import image_files, source_images
-from patchmine.config import canonical, check_config
+from patchmine.config import canonical, check_config, recipe_identity
 from patchmine.tasks import Task
 from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime
 from patchmine.grid import (

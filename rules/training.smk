@@ -23,7 +23,7 @@ rule train:
     params:
         run=lambda w: run_of(w).as_dict(),
         model=lambda w: canonical(config["models"][w.model]),
-        recipe=lambda w: canonical(config["recipes"][w.recipe]),
+        recipe=lambda w: canonical(recipe_identity(config["recipes"][w.recipe])),
         state=lambda w: f"{R}/state/{run_of(w).path}",
         device=config["device"],
     script:

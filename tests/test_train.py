@@ -181,3 +181,18 @@ def test_log_lines_read_as_a_progress_bar_with_an_eta():
     assert progress_bar(1000, 1000, 10.0).startswith("[" + "#" * 20 + "] 100%")
     assert progress_bar(10, 300_000, 2.0).endswith("ETA 41 h 39 min")
     assert progress_bar(0, 10, 0.0).endswith("ETA ?")
+
+
+def test_how_often_a_run_is_saved_is_not_part_of_its_identity():
+    def spec(**recipe):
+        return RunSpec(
+            task="sr_x2",
+            model={"arch": "edsr", "blocks": 1, "channels": 8},
+            recipe=Recipe(iterations=10, **recipe),
+            augment=True,
+            seed=0,
+            indices=np.arange(5),
+        )
+
+    assert spec().fingerprint() == spec(checkpoint_every=3).fingerprint()
+    assert spec().fingerprint() != spec(val_every=5).fingerprint()  # this one changes the run

@@ -195,6 +195,7 @@ def test_changing_one_value_reruns_only_the_runs_it_changes(tiny_run):
         changed[table] = {
             name: dict(reversed(list(entry.items()))) for name, entry in config[table].items()
         }
+    changed["recipes"]["quick"]["checkpoint_every"] = 3  # how a run is saved, not what it learns
     (workdir / "changed.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
     dry = snakemake(
         workdir, "--cores", "1", "--dry-run", "--configfile", str(workdir / "changed.yaml")
