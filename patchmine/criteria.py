@@ -22,6 +22,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from patchmine.models.precision import without_tf32
+
 CRITERIA = ("grad", "std", "freq", "loss", "rand")
 
 DEFAULT_BATCH_SIZE = 256
@@ -260,7 +262,7 @@ def mse_loss(
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), without_tf32():  # a measurement, like evaluation
             for start in range(0, n, batch_size):
                 stop = min(start + batch_size, n)
                 hr = _as_tensor(hr_patches[start:stop], device)  # (B, H, W, C) in [0, 1]

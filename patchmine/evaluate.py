@@ -13,6 +13,7 @@ import torch
 
 from patchmine.degrade import add_noise, noise_generator
 from patchmine.metrics import psnr, rgb_psnr, rgb_to_y, shave, sr_metrics, ssim
+from patchmine.models.precision import without_tf32
 from patchmine.tasks import Task
 
 
@@ -64,9 +65,10 @@ def score_images(model, pairs, score, device="cpu") -> pd.DataFrame:
     model.eval()
     rows = []
     try:
-        for name, target, inputs in pairs:
-            p, s = score(restore(model, inputs, device), target)
-            rows.append({"image": name, "psnr": p, "ssim": s})
+        with without_tf32():  # a measurement: the same on every GPU model as on the CPU
+            for name, target, inputs in pairs:
+                p, s = score(restore(model, inputs, device), target)
+                rows.append({"image": name, "psnr": p, "ssim": s})
     finally:
         model.train(was_training)
     return pd.DataFrame(rows, columns=["image", "psnr", "ssim"])

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from conftest import BENCHMARK, need
 
+from patchmine.criteria import mse_loss
 from patchmine.datasets import benchmark_images, ingest
 from patchmine.evaluate import evaluate, noisy_pairs, task_pairs
 from patchmine.imresize import imresize
@@ -51,3 +52,24 @@ def test_noise_is_fixed_per_image_name():
     b = noisy_pairs([("y", clean)], sigma=25)
     np.testing.assert_array_equal(a[1][2], b[0][2])
     assert not np.array_equal(a[0][2], a[1][2])
+
+
+class _RecordsTF32(torch.nn.Module):
+    """Identity x2 (nearest) that notes whether cuDNN may use TF32 while it runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(torch.backends.cudnn.allow_tf32)
+        return x.repeat_interleave(2, 2).repeat_interleave(2, 3)
+
+
+def test_measurements_run_without_tf32_and_restore_the_setting():
+    model, image = _RecordsTF32(), np.zeros((8, 8, 3), np.uint8)
+    before = torch.backends.cudnn.allow_tf32
+    evaluate(model, Task.parse("sr_x2"), [("a", np.zeros((16, 16, 3), np.uint8), image)])
+    mse_loss(np.zeros((1, 16, 16, 3), np.uint8), image[None], model)
+    assert model.seen == [False, False]
+    assert torch.backends.cudnn.allow_tf32 == before

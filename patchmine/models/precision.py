@@ -10,6 +10,8 @@ in fp32 while the body keeps bf16's speed.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -21,3 +23,16 @@ def in_fp32(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return layer(x)
     with torch.autocast(x.device.type, enabled=False):
         return layer(x.float())
+
+
+@contextlib.contextmanager
+def without_tf32():
+    """fp32 convolutions really in fp32 inside the block. cuDNN runs them in TF32 (a 10-bit
+    mantissa) on Ampere and later GPUs by default: fine for training, but a measurement
+    (evaluation, the loss criterion) must not depend on the GPU model or differ from the CPU's."""
+    saved = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = saved
