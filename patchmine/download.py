@@ -141,6 +141,7 @@ def _matches(path: Path, expected: str | None, size: int | None, chunk: int) -> 
 def _verify(part: Path, dest: Path, expected: str | None, size: int | None, chunk: int) -> None:
     """Check the finished ``.part``; on mismatch delete it so a rerun starts clean."""
     actual_size = part.stat().st_size
+    _validator_path(part).unlink(missing_ok=True)  # whatever follows, this version is done
     if size is not None and actual_size != size:
         part.unlink(missing_ok=True)
         raise ChecksumError(dest, "size", f"{size} bytes", f"{actual_size} bytes")
@@ -252,13 +253,34 @@ def _content_range(header: str | None) -> tuple[int | None, int | None]:
     return first, total
 
 
+def _validator_path(part: Path) -> Path:
+    """Beside ``<name>.part``: the ETag (or Last-Modified) of the response that started it."""
+    return part.with_name(part.name + ".validator")
+
+
+def _validator(headers) -> str | None:
+    """What identifies this version of the file for ``If-Range``: a strong ETag, else the
+    Last-Modified date (a weak ETag may not be used there)."""
+    etag = headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return headers.get("Last-Modified")
+
+
 def _attempt(opener, url: str, part: Path, have: int, *, size, timeout, chunk, log) -> None:
-    """One request: append to ``part`` from byte ``have`` (206) or rewrite it (200)."""
+    """One request: append to ``part`` from byte ``have`` (206) or rewrite it (200).
+
+    A resume sends ``If-Range`` with the version the ``.part`` began with, so a file replaced
+    on the server in between comes whole (200) instead of being spliced onto the old bytes.
+    """
     request = urllib.request.Request(
         url, headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
     )
+    validator_file = _validator_path(part)
     if have:
         request.add_header("Range", f"bytes={have}-")
+        if validator_file.exists():
+            request.add_header("If-Range", validator_file.read_text().strip())
     try:
         response = opener.open(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
@@ -283,7 +305,9 @@ def _attempt(opener, url: str, part: Path, have: int, *, size, timeout, chunk, l
                 raise _Restart(f"server resumed at byte {first}, not {have}; restarting")
             mode = "ab"
         else:
-            if have:
+            if have and request.has_header("If-range"):
+                log.warning("%s: the file changed on the server; restarting from byte 0", url)
+            elif have:
                 log.info("%s: server ignored the Range request; restarting from byte 0", url)
             have, total, mode = 0, length, "wb"
         if size is not None and total is not None and total != size:
@@ -291,6 +315,10 @@ def _attempt(opener, url: str, part: Path, have: int, *, size, timeout, chunk, l
             raise ChecksumError(part.with_name(name), "size", f"{size} bytes", f"{total} bytes")
         if have:
             log.info("%s: resuming at %.1f MB", name, have / 1e6)
+        elif validator := _validator(response.headers):
+            validator_file.write_text(validator + "\n")
+        else:
+            validator_file.unlink(missing_ok=True)
 
         progress = _Progress(name, total if total is not None else size, have, log)
         received = 0

@@ -9,6 +9,7 @@ if a test forgets to stop it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -23,6 +24,9 @@ class Route:
     ``fail_first`` requests get ``fail_status``; the first ``cut_times`` successful
     requests send the full headers but close after ``cut_after`` body bytes (after stalling
     ``stall`` seconds, to provoke a client timeout); ``ranges=False`` ignores ``Range``.
+    Every response carries an ``ETag`` (a digest of the body), and a ``Range`` whose
+    ``If-Range`` names another one gets the whole body (RFC 9110). ``changed_after_cut``
+    becomes the body once a cut response has gone out: the file was replaced on the server.
     """
 
     body: bytes
@@ -32,7 +36,12 @@ class Route:
     cut_after: int | None = None
     cut_times: int = 1
     stall: float = 0.0
+    changed_after_cut: bytes | None = None
     served: int = field(default=0, init=False)  # requests answered so far
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
 
 
 @dataclass
@@ -42,6 +51,7 @@ class Seen:
     path: str
     range: str | None
     status: int
+    if_range: str | None = None
 
 
 class LocalServer:
@@ -109,7 +119,9 @@ class LocalServer:
 
             def _record(self, status: int) -> None:
                 with server._lock:
-                    server.requests.append(Seen(self.path, self.headers.get("Range"), status))
+                    server.requests.append(
+                        Seen(self.path, self.headers.get("Range"), status, self.headers["If-Range"])
+                    )
 
             def do_GET(self):
                 self.close_connection = True
@@ -128,6 +140,9 @@ class LocalServer:
                 body, total = route.body, len(route.body)
                 start, status = 0, 200
                 m = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
+                validator = self.headers.get("If-Range")
+                if validator is not None and validator != route.etag:
+                    m = None  # the client's partial copy is of another version: send it whole
                 if route.ranges and m:
                     start = int(m.group(1))
                     if start >= total:
@@ -143,6 +158,7 @@ class LocalServer:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Content-Length", str(len(payload)))
+                self.send_header("ETag", route.etag)
                 if route.ranges:
                     self.send_header("Accept-Ranges", "bytes")
                 if status == 206:
@@ -152,6 +168,8 @@ class LocalServer:
                 if route.cut_after is not None and successful <= route.cut_times:
                     self.wfile.write(payload[: route.cut_after])
                     self.wfile.flush()
+                    if route.changed_after_cut is not None:
+                        route.body = route.changed_after_cut
                     if route.stall:
                         time.sleep(route.stall)
                     return  # close_connection: the client sees a short body

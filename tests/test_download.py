@@ -319,3 +319,18 @@ def test_not_an_archive(tmp_path):
     junk.write_bytes(b"not an archive at all")
     with pytest.raises(ArchiveError, match="not a zip or tar"):
         extract(junk, tmp_path / "out")
+
+
+def test_a_file_replaced_on_the_server_mid_download_is_not_spliced(server, tmp_path, log, caplog):
+    """No checksum configured (the paper config has none): the resume asks `If-Range` with the
+    first response's ETag, and gets the new version whole instead of its tail."""
+    new = random.Random(7).randbytes(len(BODY))
+    url = server.serve("/DIV2K_train_HR.zip", BODY, cut_after=HALF, changed_after_cut=new)
+    dest = tmp_path / "DIV2K_train_HR.zip"
+    download(url, dest, log=log, **FAST)
+    assert dest.read_bytes() == new
+    first, second = server.requests_for("/DIV2K_train_HR.zip")
+    assert second.range == f"bytes={HALF}-" and second.if_range is not None
+    assert second.status == 200
+    assert any("changed on the server" in r.getMessage() for r in caplog.records)
+    assert [p.name for p in tmp_path.iterdir()] == ["DIV2K_train_HR.zip"]  # no .part, no validator
