@@ -7,6 +7,7 @@ names the key, not hours later inside a training job.
 from __future__ import annotations
 
 from patchmine.catalog import DIV2K_IDS
+from patchmine.grid import PRODUCT_SUFFIXES
 from patchmine.tasks import Task
 
 #: Recipe settings of how a run is carried out, not of what it learns: left out of a run's
@@ -49,6 +50,13 @@ def check_config(config: dict) -> None:
             raise ConfigError(f"targets.{name}: a correlation needs a `scorer` section")
         if target["show"] == "correlation":
             _check_correlation_geometry(config["experiments"][target["experiment"]], target, name)
+    for name in config["experiments"]:
+        for suffix in PRODUCT_SUFFIXES:
+            if f"{name}_{suffix}" in config["experiments"]:
+                raise ConfigError(
+                    f"experiments.{name}_{suffix}: its tables would share file names with "
+                    f"experiment {name!r}'s {suffix} product; rename one of them"
+                )
     for name, exp in config["experiments"].items():
         key = f"experiments.{name}"
         refer("dataset", datasets, exp["train"], f"{key}.train")

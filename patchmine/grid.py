@@ -174,6 +174,20 @@ def dataset_min_size(config: dict, dataset: str) -> int:
     return max(sizes, default=1)
 
 
+#: What follows ``<experiment>_`` in the names of an experiment's tables and figures: two
+#: experiments ``a`` and ``a_<suffix>`` would name the same file (tests check rules/report.smk).
+PRODUCT_SUFFIXES = (
+    "runs",
+    "vs_paper",
+    "psnr_vs_k",
+    "aug_gain",
+    "convergence",
+    "histograms",
+    "strides",
+    "params",
+    "benchmarks",
+)
+
 #: The files a named target shows, by its ``show`` (``{r}`` results, ``{e}`` experiment).
 TARGET_FILES = {
     "histograms": ["{r}/figures/{e}_histograms.png"],

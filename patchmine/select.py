@@ -59,11 +59,14 @@ def top_k_of_store(scores, label: str, n: int, store, key: str) -> np.ndarray:
 def k_label(spec) -> str:
     """Filesystem- and wildcard-safe label: ``10000`` for counts, ``0.25``/``1.0`` for fractions.
 
-    Fractions use Python's shortest round-trip ``repr``, so ``parse_k_label`` recovers the exact
-    float.
+    Fractions use the shortest digits that round-trip (Python's ``repr``), written out without
+    an exponent (``0.00005``, not ``5e-05``, which the ``k`` wildcard would not match), so
+    ``parse_k_label`` recovers the exact float.
     """
     spec = _check_spec(spec)
-    return str(spec) if isinstance(spec, int) else repr(spec)
+    if isinstance(spec, int):
+        return str(spec)
+    return np.format_float_positional(spec, unique=True, trim="0")
 
 
 def parse_k_label(label: str) -> int | float:

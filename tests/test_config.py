@@ -1,6 +1,7 @@
 """The config is checked before any job runs, with messages that name the key and the value."""
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from patchmine.config import ConfigError, check_config
+from patchmine.grid import PRODUCT_SUFFIXES
+from patchmine.report import LAYOUTS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = str(ROOT / "schemas" / "config.schema.yaml")
@@ -106,6 +109,22 @@ def test_a_k_with_a_decimal_point_above_one_is_named():
     config["experiments"]["demo"]["k"] = [0.5, 300.0]
     with pytest.raises(ConfigError, match=r"experiments\.demo\.k: 300\.0 is neither a count"):
         _checked(config)
+
+
+def test_experiments_whose_products_would_share_file_names_are_named():
+    config = _load()
+    config["experiments"]["demo_strides"] = dict(config["experiments"]["demo"])
+    with pytest.raises(ConfigError, match=r"experiments\.demo_strides: .* 'demo'"):
+        _checked(config)
+    config["experiments"]["demo_x4"] = config["experiments"].pop("demo_strides")
+    _checked(config)  # not a product's name
+
+
+def test_product_suffixes_cover_every_experiment_file_of_the_report_rules():
+    text = (ROOT / "rules" / "report.smk").read_text()
+    used = set(re.findall(r"\{\{experiment\}\}_(\w+)", text)) - {"table"}  # a log's name
+    used = (used - {"{{layout"}) | set(LAYOUTS)
+    assert used <= set(PRODUCT_SUFFIXES)
 
 
 def test_training_images_must_not_be_test_images():

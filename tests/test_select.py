@@ -1,8 +1,11 @@
 """Top-K selection and K specs."""
 
+import re
+
 import numpy as np
 import pytest
 
+from patchmine.grid import WILDCARDS
 from patchmine.select import k_label, parse_k_label, resolve_k, top_k, top_k_of_store
 
 
@@ -102,3 +105,10 @@ def test_a_k_the_store_cannot_give_names_the_store_and_the_key():
     assert list(top_k_of_store(scores, "0.3", 10, "p.h5", "mine.keep")) == [7, 8, 9]
     with pytest.raises(ValueError, match=r"^p\.h5: K=150000 is larger .* n=10; lower mine\.keep"):
         top_k_of_store(scores, "150000", 10, "p.h5", "mine.keep")
+
+
+@pytest.mark.parametrize("fraction", [5e-05, 1e-07, 0.00012])
+def test_tiny_fractions_get_labels_the_k_wildcard_matches(fraction):
+    label = k_label(fraction)
+    assert re.fullmatch(WILDCARDS["k"], label), label  # once "5e-05", which no rule matched
+    assert parse_k_label(label) == fraction

@@ -123,6 +123,15 @@ def test_bad_config_stops_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_a_target_named_like_a_rule_is_named(tmp_path):
+    config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
+    config["targets"] = {"train": {"experiment": "tiny", "show": "table"}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    done = snakemake(tmp_path, "--cores", "1", "--dry-run")
+    assert done.returncode != 0
+    assert "targets.train: the name of one of the workflow's rules" in done.stdout + done.stderr
+
+
 @pytest.mark.parametrize("extra", [[], ["--config", "mine=tests"]], ids=["demo", "mine"])
 def test_lint_is_clean(extra):
     # "mine": the rules a `mine` section adds (the folder only has to exist for linting)
