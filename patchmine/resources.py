@@ -30,11 +30,14 @@ from __future__ import annotations
 
 import csv
 import functools
+import logging
 import math
 import os
 from collections.abc import Callable
 
 from patchmine.tasks import Task
+
+log = logging.getLogger(__name__)
 
 #: Each retry multiplies memory and runtime by this (attempt n asks GROWTH ** (n - 1) times).
 GROWTH = 1.5
@@ -59,6 +62,8 @@ GPU_HOST_MB = 2500
 #: Upper bound on any request (minutes): set PATCHMINE_MAX_RUNTIME to the partition's MaxTime.
 #: A training run that needs longer times out, and its next attempt resumes from its checkpoint.
 MAX_RUNTIME_ENV = "PATCHMINE_MAX_RUNTIME"
+#: Attempts the SLURM profile gives a job (``retries: 2``): a capped training run must fit.
+PROFILE_ATTEMPTS = 3
 #: Stand-ins while a job's input does not exist yet (only used for planning, never submitted):
 #: a DIV2K-sized store (151,300 patches), validation set (10 DIV2K images) and test set.
 DEFAULT_PATCHES = 151_300
@@ -370,6 +375,34 @@ def job_runtime(rule: str, config: dict) -> Callable:
     def runtime(wildcards, input, threads, attempt):
         minutes = _job(rule, config, wildcards, input, threads, attempt)["runtime"]
         cap = max_runtime()
-        return minutes if cap is None else min(minutes, cap)
+        if cap is None:
+            return minutes
+        if attempt == 1:
+            _warn_if_capped_too_often(rule, minutes, cap)
+        return min(minutes, cap)
 
     return runtime
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_if_capped_too_often(rule: str, minutes: int, cap: int) -> None:
+    """Say once per rule when the cap cuts a job into more attempts than the profile allows
+    (each attempt of a training run resumes where the last one was cut off)."""
+    attempts = math.ceil(minutes / cap)
+    if attempts <= PROFILE_ATTEMPTS or rule in _WARNED:
+        return
+    _WARNED.add(rule)
+    log.warning(
+        "a %s job is planned at %d min (at %.0f TFLOP/s) but %s=%d: it needs %d attempts and the "
+        "SLURM profile allows %d; raise --retries to %d (a training run resumes on each attempt)",
+        rule,
+        minutes,
+        GPU_FLOPS / 1e12,
+        MAX_RUNTIME_ENV,
+        cap,
+        attempts,
+        PROFILE_ATTEMPTS,
+        attempts - 1,
+    )

@@ -1,5 +1,6 @@
 """Cluster resources: derived from a job's work, grown on retry, GPUs only where a network runs."""
 
+import math
 import re
 import subprocess
 import sys
@@ -151,6 +152,21 @@ def test_runtime_cap_from_the_environment(monkeypatch):
     monkeypatch.setenv(res.MAX_RUNTIME_ENV, "two days")
     with pytest.raises(ValueError, match="minutes"):
         job("train", config())
+
+
+def test_a_cap_that_needs_more_attempts_than_the_profile_gives_is_said_once(monkeypatch, caplog):
+    monkeypatch.setattr(res, "_WARNED", set())
+    big = config(blocks=128, iterations=300_000)
+    planned = job("train", big)[1]  # uncapped
+    monkeypatch.setenv(res.MAX_RUNTIME_ENV, "60")
+    with caplog.at_level("WARNING", logger="patchmine.resources"):
+        job("train", big)
+        job("train", big)
+        job("train", config())  # fits in 3 x 60 min: no word
+    [record] = caplog.records
+    attempts = math.ceil(planned / 60)
+    assert f"planned at {planned} min" in record.getMessage()
+    assert f"raise --retries to {attempts - 1}" in record.getMessage()
 
 
 def test_cpus_follow_threads():
