@@ -6,12 +6,12 @@
 
 
 rule download:  # on the login node: compute nodes often have no way out to the internet
-    localrule: True
     output:
         f"{DATA}/archives/{{archive}}",
     log:
         f"{R}/logs/download/{{archive}}.log",
     retries: 2
+    localrule: True
     conda:
         ENV
     resources:
