@@ -11,6 +11,7 @@ and a Snakemake rule never sees half an archive.
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import re
 import shutil
@@ -83,7 +84,12 @@ def extract(
         _check(entries, archive)
         selected = _select(entries, members_prefix, archive)
         target.parent.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.extract-", dir=target.parent))
+        # Named after the archive too: what an extraction of this archive killed with SIGKILL
+        # left (gigabytes) is removed here, while other archives' extractions run beside it.
+        prefix = f".{target.name}.extract-{archive.name}-"
+        for leftover in target.parent.glob(glob.escape(prefix) + "*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
         try:
             stage = workdir / "stage"
             stage.mkdir()  # unlike mkdtemp's 0700 folder, this one honours the umask

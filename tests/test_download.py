@@ -239,6 +239,18 @@ def test_zip_extraction_div2k_layout(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["div2k"]  # no staging left
 
 
+def test_a_killed_extractions_staging_is_cleared_and_others_are_left(tmp_path):
+    archive = _zip(tmp_path / "DIV2K_train_HR.zip", [m for m in DIV2K if m[1] != "dir"])
+    data = tmp_path / "data"
+    killed = data / ".div2k.extract-DIV2K_train_HR.zip-1x2y3z" / "stage"
+    running = data / ".div2k.extract-DIV2K_train_LR_bicubic_X2.zip-4u5v6w" / "stage"
+    for stage in (killed, running):
+        stage.mkdir(parents=True)
+        (stage / "0001.png").write_bytes(PNG)
+    extract(archive, data / "div2k")
+    assert sorted(p.name for p in data.iterdir()) == sorted(["div2k", running.parent.name])
+
+
 @pytest.mark.parametrize("mode,suffix", [("w:gz", ".tar.gz"), ("w:gz", ".tgz"), ("w", ".tar")])
 def test_tar_extraction_layouts(tmp_path, mode, suffix):
     archive = _tar(tmp_path / f"benchmark{suffix}", DIV2K + BENCH, mode)
