@@ -289,11 +289,31 @@ def _plan(src_dir: Path, dst_dir: Path, moves: list[tuple[Path, Path]], archive:
 def _install(stage: Path, target: Path, archive: Path) -> None:
     """Move the staged tree into ``target`` (one rename when ``target`` is new)."""
     if not os.path.lexists(target):
-        os.replace(stage, target)
-        return
+        try:
+            os.replace(stage, target)
+            return
+        except OSError as exc:
+            if exc.errno not in _TAKEN:
+                raise
     if not target.is_dir():
         raise ArchiveError(f"{archive}: target {target} exists and is not a directory")
+    _merge(stage, target, archive)
+
+
+#: What renaming a folder onto one that is no longer empty raises (Linux, other systems).
+_TAKEN = (errno.ENOTEMPTY, errno.EEXIST)
+
+
+def _merge(src_dir: Path, dst_dir: Path, archive: Path) -> None:
+    """Move ``src_dir``'s tree into ``dst_dir``. A folder planned as new but made meanwhile by
+    another extraction into the same place (DIV2K's X2/X3/X4 zips all hold
+    ``DIV2K_train_LR_bicubic/``) is merged into instead of failing the rename."""
     moves: list[tuple[Path, Path]] = []
-    _plan(stage, target, moves, archive)
+    _plan(src_dir, dst_dir, moves, archive)
     for src, dst in moves:
-        _move(src, dst)
+        try:
+            _move(src, dst)
+        except OSError as exc:
+            if exc.errno not in _TAKEN or not (src.is_dir() and dst.is_dir()):
+                raise
+            _merge(src, dst, archive)

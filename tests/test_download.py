@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import random
 import stat
 import tarfile
@@ -346,3 +347,27 @@ def test_a_file_replaced_on_the_server_mid_download_is_not_spliced(server, tmp_p
     assert second.status == 200
     assert any("changed on the server" in r.getMessage() for r in caplog.records)
     assert [p.name for p in tmp_path.iterdir()] == ["DIV2K_train_HR.zip"]  # no .part, no validator
+
+
+def test_a_folder_made_meanwhile_by_another_extraction_is_merged_into(tmp_path, monkeypatch):
+    """DIV2K's X2 and X3 zips both hold DIV2K_train_LR_bicubic/: extracted at once, each may
+    plan that folder as new, and the second rename then meets a folder that is not empty."""
+    archive = _zip(
+        tmp_path / "x3.zip", [("DIV2K_train_LR_bicubic/X3/0001x3.png", "file", PNG + b"3")]
+    )
+    data = tmp_path / "data"
+    shared = data / "DIV2K_train_LR_bicubic"
+    real_lexists = os.path.lexists
+
+    def other_job_wins_the_race(path):
+        if Path(path) == shared and not shared.exists():
+            (shared / "X2").mkdir(parents=True)  # the X2 extraction, right after our check
+            (shared / "X2" / "0001x2.png").write_bytes(PNG + b"2")
+            return False
+        return real_lexists(path)
+
+    data.mkdir()
+    monkeypatch.setattr(os.path, "lexists", other_job_wins_the_race)
+    extract(archive, data)
+    assert (shared / "X3" / "0001x3.png").read_bytes() == PNG + b"3"
+    assert (shared / "X2" / "0001x2.png").read_bytes() == PNG + b"2"
