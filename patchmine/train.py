@@ -490,6 +490,8 @@ def train(
             if not (is_val or is_checkpoint or stopping):
                 continue
             meter.flush(where)  # the only sync of the loop, before anything is written
+            if not _finite_weights(model):  # a finite loss, then an update to inf/NaN
+                raise FloatingPointError(f"non-finite weights after iteration {done}{where}")
             if is_val:
                 _validate(spec, model, val_pairs, device, meter, progress, done, state_dir)
             if is_checkpoint or stopping:
@@ -503,6 +505,12 @@ def train(
     if progress.best is None:
         raise RuntimeError(f"{state_dir}: finished state without a best checkpoint")
     return state_dir
+
+
+def _finite_weights(model: torch.nn.Module) -> bool:
+    """Whether every parameter is finite (one device sync): a checkpoint of NaN weights would
+    make every resume fail the same way."""
+    return bool(torch.stack([p.detach().isfinite().all() for p in model.parameters()]).all())
 
 
 def _save_last(last_path, fingerprint, parts, done, device) -> None:

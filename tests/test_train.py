@@ -119,6 +119,27 @@ def test_non_finite_loss_names_the_iteration_and_keeps_the_checkpoint(tmp_path, 
     assert torch.load(tmp_path / "s" / "last.pt", weights_only=True)["iteration"] == 4
 
 
+def test_non_finite_weights_after_a_finite_loss_are_never_checkpointed(tmp_path, monkeypatch):
+    lr, hr, val = _data()
+    real_step = train_mod.train_step
+    calls = {"n": 0}
+
+    def step_then_corrupt(net, optimizer, lr_batch, hr_batch, runtime):
+        loss = real_step(net, optimizer, lr_batch, hr_batch, runtime)
+        calls["n"] += 1
+        if calls["n"] == 8:  # e.g. an inf gradient: Adam writes NaN, the loss was still finite
+            with torch.no_grad():
+                next(net.parameters()).fill_(math.nan)
+        return loss
+
+    monkeypatch.setattr(train_mod, "train_step", step_then_corrupt)
+    with pytest.raises(FloatingPointError, match="non-finite weights after iteration 8"):
+        train(_spec(), lr, hr, val, tmp_path / "s")
+    state = torch.load(tmp_path / "s" / "last.pt", weights_only=True)
+    assert state["iteration"] == 4
+    assert all(torch.isfinite(v).all() for v in state["model"].values())
+
+
 def test_too_few_patches_for_a_batch():
     lr, hr, _ = _data(n=3)
     with pytest.raises(ValueError, match="fewer than one batch"):
