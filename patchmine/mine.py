@@ -255,6 +255,7 @@ def export_mined(
         "n_store": n,
         "n_kept": int(len(kept)),
         "threshold": threshold,
+        "tied_out": int((scores == threshold).sum() - (scores[kept] == threshold).sum()),
         "mean_kept": float(scores[kept].mean()),
         "mean_all": float(scores.mean()),
     }
@@ -337,11 +338,17 @@ def _atomic_csv(frame: pd.DataFrame, path) -> None:
 
 def _write_summary(summary: dict, store_path, scales, png_dir, outputs) -> None:
     s = summary
+    cut = f"{s['criterion']} >= {s['threshold']:.6g}"
+    if s.get("tied_out"):  # flat patches often share one score: say which of them were kept
+        cut += (
+            f"; {s['tied_out']:,} more patches score exactly {s['threshold']:.6g} and were left "
+            "out (ties keep the earlier patches in store order)"
+        )
     lines = [
         f"# Mined patches of `{s['dataset']}`",
         "",
         f"Kept **{s['n_kept']:,} of {s['n_store']:,}** patches of `{store_path}`: the highest "
-        f"{s['criterion']} (keep = {s['keep']}), i.e. {s['criterion']} >= {s['threshold']:.6g}.",
+        f"{s['criterion']} (keep = {s['keep']}), i.e. {cut}.",
         f"Mean {s['criterion']}: {s['mean_kept']:.6g} kept, {s['mean_all']:.6g} over all patches.",
         "",
         "| file | what |",

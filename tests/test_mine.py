@@ -321,3 +321,15 @@ def test_mining_by_loss_trains_the_scorer_on_the_mined_store(tmp_path):
     scorer = results / "runs/sr_x2/tiny/photos/p48_s48/all/kall/aug/seed0/quick"
     assert (scorer / "model.pt").exists()
     assert (results / "data/val/LR_bicubic/X2/rocketx2.png").exists()
+
+
+def test_the_summary_says_how_many_tied_patches_were_left_out(store, tmp_path):
+    path, n, _ = store
+    scores = np.zeros(n)  # e.g. flat sky: every grad is 0
+    scores[:3] = [3.0, 2.0, 1.0]
+    outputs, summary = _export(path, scores, "5", tmp_path, png=False)
+    assert summary["tied_out"] == n - 5  # 2 of the zeros kept, the rest left out
+    text = Path(outputs["summary"]).read_text()
+    assert f"{n - 5:,} more patches score exactly 0 and were left out" in text
+    distinct = _export(path, np.arange(n, dtype=float), "5", tmp_path / "b", png=False)[1]
+    assert distinct["tied_out"] == 0
