@@ -40,10 +40,24 @@ def y_psnr(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
     return psnr(shave(rgb_to_y(sr), scale), shave(rgb_to_y(hr), scale))
 
 
+#: MATLAB ``rgb2gray``'s weights: the grey value of a colour output, for grey targets.
+GREY_WEIGHTS = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """H x W x 3 uint8 -> H x W uint8, as MATLAB's ``rgb2gray`` (exact for equal channels)."""
+    grey = image.astype(np.float64) @ np.asarray(GREY_WEIGHTS)
+    return np.clip(np.round(grey), 0, 255).astype(np.uint8)
+
+
 def sr_scores(scale: int, with_ssim: bool = True):
-    """The SR protocol: Y-channel PSNR (and SSIM) with ``scale`` border pixels shaved."""
+    """The SR protocol: Y-channel PSNR (and SSIM) with ``scale`` border pixels shaved. A 2-D
+    (grey) target is compared with the output's grey values instead (``evaluation.grey: luma``).
+    """
 
     def score(out: np.ndarray, hr: np.ndarray) -> tuple[float, float]:
+        if hr.ndim == 2:
+            out = to_grey(out)
         return sr_metrics(out, hr, scale) if with_ssim else (y_psnr(out, hr, scale), np.nan)
 
     return score
@@ -85,12 +99,26 @@ def evaluate(model, task: Task, pairs, device="cpu", with_ssim: bool = True) -> 
     return score_images(model, pairs, score, device)
 
 
-def task_pairs(root, task: Task, seed: int = 0) -> list:
-    """The evaluation inputs of an ingested set for ``task`` (LR files, or fixed noise)."""
-    from patchmine.datasets import hr_path, load_pairs, read_manifest
-    from patchmine.images import read_image
+#: How an SR evaluation scores images stored grey (Set14's ``bridge``): ``rgb``, as read (grey
+#: repeated to RGB, so Y = 16 + 219/255 v: EDSR's code; Set14 bicubic x2 30.33 dB), or ``luma``,
+#: on their own grey values against the output's grey (MATLAB-era tables: 30.23 dB, published
+#: 30.24).
+GREY_CONVENTIONS = ("rgb", "luma")
 
+
+def task_pairs(root, task: Task, seed: int = 0, grey: str = "rgb") -> list:
+    """The evaluation inputs of an ingested set for ``task`` (LR files, or fixed noise); with
+    ``grey="luma"`` the HR of an image whose source file is grey is 2-D (see GREY_CONVENTIONS)."""
+    from patchmine.datasets import hr_path, load_pairs, read_manifest
+    from patchmine.images import is_grey_file, read_image
+
+    if grey not in GREY_CONVENTIONS:
+        raise ValueError(f"grey convention must be one of {GREY_CONVENTIONS}, got {grey!r}")
     if task.kind == "sr":
-        return load_pairs(root, task.scale)
+        pairs = load_pairs(root, task.scale)
+        if grey == "rgb":
+            return pairs
+        grey_names = {r["name"] for r in read_manifest(root) if is_grey_file(r["source"])}
+        return [(n, hr[..., 0] if n in grey_names else hr, lr) for n, hr, lr in pairs]
     images = [(row["name"], read_image(hr_path(root, row["name"]))) for row in read_manifest(root)]
     return noisy_pairs(images, task.sigma, seed)

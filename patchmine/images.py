@@ -93,6 +93,16 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     return height, width
 
 
+def is_grey_file(path: str | os.PathLike) -> bool:
+    """Whether the file stores a single (grey) channel, alpha aside, from its header: such an
+    image is repeated to RGB when read, but may be scored as grey (``evaluation.grey``)."""
+    try:
+        with Image.open(path) as img:
+            return img.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "La")
+    except Exception as err:
+        raise ImageError(f"{path}: cannot be read as an image ({err})") from err
+
+
 def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
     """Write a uint8 image as PNG atomically: a crash never leaves a half-written file.
 

@@ -19,6 +19,7 @@ rule evaluate:
         runtime=job_runtime("evaluate", config),
     params:
         model=lambda w: canonical(config["models"][w.model]),
+        grey=config["evaluation"]["grey"],
         device=config["device"],
     script:
         "../scripts/evaluate.py"

@@ -12,7 +12,8 @@ sm = snakemake  # noqa: F821
 task = Task.parse(sm.wildcards.task)
 device = pick_device(sm.params.device)
 model = load_model(sm.input.model, sm.params.model, task, device)
-table = evaluate(model, task, task_pairs(Path(sm.input.test).parent, task), device)
+pairs = task_pairs(Path(sm.input.test).parent, task, grey=sm.params.grey)
+table = evaluate(model, task, pairs, device)
 log.info(
     "%s: mean PSNR %.3f dB, SSIM %.4f over %d images",
     sm.wildcards.testset,
