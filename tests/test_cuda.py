@@ -2,7 +2,8 @@
 
 The CPU tests pin the engine's logic; these check that the same code on a CUDA device draws the
 same batches, trains with bf16 and channels-last by default, resumes, scores and evaluates like
-the CPU, and claims the GPU a job names. ``benchmarks/gpu_check.sh`` runs them on a GPU machine.
+the CPU, keeps the network's ends in fp32 under autocast, and claims the GPU a job names.
+``benchmarks/gpu_check.sh`` runs them on a GPU machine.
 """
 
 import numpy as np
@@ -139,3 +140,18 @@ def test_a_job_uses_the_gpu_it_names(monkeypatch):
     monkeypatch.setattr(workflow_mod, "_JOB_GPUS", 0)  # a rule that asked for no GPU
     assert workflow_mod.pick_device("auto") == "cpu"
     torch.cuda.set_device(0)
+
+
+@pytest.mark.parametrize("task", ["sr", "denoise"])
+def test_under_cuda_autocast_the_network_ends_stay_fp32(task):
+    """bf16 on 0..255 would put outputs on the targets' integer grid (models.precision)."""
+    torch.manual_seed(0)
+    model = build_model(MODEL, scale=2, task=task).cuda().eval()
+    model = model.to(memory_format=torch.channels_last)
+    x = (torch.rand(2, 3, 16, 16, device="cuda") * 255).contiguous(
+        memory_format=torch.channels_last
+    )
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        out = model(x)
+    assert out.dtype == torch.float32
+    assert (out != out.to(torch.bfloat16).float()).float().mean() > 0.9
