@@ -134,10 +134,8 @@ def dataset_scales(config: dict, dataset: str) -> list[int]:
             used.add(config["recipes"][config["scorer"]["recipe"]]["validation"])
         if dataset in used:
             scales.add(exp["scale"])
-    if (
-        "scorer" in config
-        and dataset == config["recipes"][config["scorer"]["recipe"]]["validation"]
-    ):
+    scorer = config.get("scorer")
+    if scorer and dataset == config["recipes"][scorer["recipe"]]["validation"]:
         scales |= {Task.parse(task).scale for task in trained_scorer_tasks(config)}
     return sorted(scales)
 
