@@ -120,10 +120,13 @@ def scorer_run(config: dict, task: str, dataset: str, patch: int, stride: int) -
     )
 
 
-def dataset_scales(config: dict, dataset: str) -> list[int]:
+def dataset_scales(config: dict, dataset: str, scorer_scales=()) -> list[int]:
     """Every SR scale an experiment needs LR images of ``dataset`` for (validation, test).
 
-    Empty for a set only used for denoising: its noisy inputs are made when it is evaluated.
+    The scorer's validation set also gets the scales of the scorers trained beside the
+    experiments: Fig. 7's (:func:`trained_scorer_tasks`) and ``scorer_scales`` (the mining
+    plan's, which this module does not know). Empty for a set only used for denoising: its noisy
+    inputs are made when it is evaluated.
     """
     scales = set()
     for exp in config["experiments"].values():
@@ -137,6 +140,7 @@ def dataset_scales(config: dict, dataset: str) -> list[int]:
     scorer = config.get("scorer")
     if scorer and dataset == config["recipes"][scorer["recipe"]]["validation"]:
         scales |= {Task.parse(task).scale for task in trained_scorer_tasks(config)}
+        scales |= set(scorer_scales)
     return sorted(scales)
 
 

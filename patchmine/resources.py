@@ -395,11 +395,10 @@ def _warn_if_capped_too_often(rule: str, minutes: int, cap: int) -> None:
         return
     _WARNED.add(rule)
     log.warning(
-        "a %s job is planned at %d min (at %.0f TFLOP/s) but %s=%d: it needs %d attempts and the "
-        "SLURM profile allows %d; raise --retries to %d (a training run resumes on each attempt)",
+        "a %s job is planned at %d min but %s=%d: it needs %d attempts and the SLURM profile "
+        "allows %d; raise --retries to %d (a training run resumes on each attempt)",
         rule,
         minutes,
-        GPU_FLOPS / 1e12,
         MAX_RUNTIME_ENV,
         cap,
         attempts,

@@ -115,15 +115,10 @@ def patch_store_scales(wildcards) -> list[int]:
 
 
 def ingest_scales(wildcards) -> list[int]:
-    """LR scales a validation or test set is ingested with: its experiments' and, when mining
-    ranks by "loss", the scale of the scorer trained on the mined store (its validation set).
-    """
-    scales = set(dataset_scales(config, wildcards.dataset))
-    if MINE and MINE.criterion == "loss":
-        scorer_recipe = config["recipes"][config["scorer"]["recipe"]]
-        if wildcards.dataset == scorer_recipe["validation"]:
-            scales.add(MINE.scales[0])
-    return sorted(scales)
+    """LR scales a validation or test set is ingested with: its experiments' and its scorers'
+    (Fig. 7's and, when mining ranks by "loss", the one trained on the mined store)."""
+    mined = [MINE.scales[0]] if MINE and MINE.criterion == "loss" else []
+    return dataset_scales(config, wildcards.dataset, scorer_scales=mined)
 
 
 def subset_scores(wildcards):
