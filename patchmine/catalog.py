@@ -99,15 +99,20 @@ def dataset_content(spec: dict) -> dict:
 
 
 def download_table(config: dict) -> dict[str, dict]:
-    """{archive name: {"url", "sha256"}} of every file a config downloads: dataset archives and
-    published scorer weights. The download rule reads its entry from here at run time rather
-    than through ``params``, so a new mirror URL or a checksum added after the fact does not
-    make Snakemake delete a finished multi-GB archive and fetch it again."""
+    """{archive name: {"url", "sha256"}} of every file a config downloads: dataset archives,
+    published scorer weights and published models. The download rule reads its entry from here
+    at run time rather than through ``params``, so a new mirror URL or a checksum added after
+    the fact does not make Snakemake delete a finished multi-GB archive and fetch it again."""
     table = {}
     for spec in config["datasets"].values():
         table.update(dataset_archives(spec))
-    for spec in config.get("scorer", {}).get("weights", {}).values():
-        table[archive_name(spec["url"])] = {"url": spec["url"], "sha256": spec.get("sha256")}
+    weights = [
+        *config.get("scorer", {}).get("weights", {}).values(),
+        *config.get("published_models", {}).values(),
+    ]
+    for spec in weights:
+        entry = table.setdefault(archive_name(spec["url"]), {"url": spec["url"], "sha256": None})
+        entry["sha256"] = entry["sha256"] or spec.get("sha256")
     return table
 
 

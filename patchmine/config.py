@@ -6,7 +6,7 @@ names the key, not hours later inside a training job.
 
 from __future__ import annotations
 
-from patchmine.catalog import DIV2K_IDS
+from patchmine.catalog import DIV2K_IDS, archive_name
 from patchmine.grid import PRODUCT_SUFFIXES
 from patchmine.tasks import Task
 
@@ -40,6 +40,10 @@ def check_config(config: dict) -> None:
         refer("recipe", recipes, config["scorer"]["recipe"], "scorer.recipe")
         for task, spec in config["scorer"].get("weights", {}).items():
             refer("model", models, spec["model"], f"scorer.weights.{task}.model")
+    published = config.get("published_models", {})
+    for name, spec in published.items():
+        refer("model", models, spec["model"], f"published_models.{name}.model")
+    _check_download_names(config)
     for name, target in config.get("targets", {}).items():
         refer("experiment", config["experiments"], target["experiment"], f"targets.{name}")
         if (target["show"] == "correlation") != ("tasks" in target):
@@ -65,6 +69,14 @@ def check_config(config: dict) -> None:
         for model in exp["models"]:
             refer("model", models, model, f"{key}.models")
         refer("recipe", recipes, exp["recipe"], f"{key}.recipe")
+        for pub in exp.get("published_models", []):
+            refer("published model", published, pub, f"{key}.published_models")
+            if published[pub]["task"] != Task.from_experiment(exp).name:
+                raise ConfigError(
+                    f"{key}.published_models: {pub!r} restores {published[pub]['task']} "
+                    f"(published_models.{pub}.task) but the experiment's task is "
+                    f"{Task.from_experiment(exp).name}"
+                )
         for k in exp["k"]:
             if isinstance(k, float) and k > 1:  # JSON Schema counts 300.0 as an integer
                 raise ConfigError(
@@ -95,6 +107,36 @@ def check_config(config: dict) -> None:
                 f"{key}: training set {exp['train']!r} shares images with its validation or test "
                 f"sets: {overlap}"
             )
+
+
+def _check_download_names(config: dict) -> None:
+    """Downloaded weights are stored under their URL's file name: two different URLs ending in
+    the same name would overwrite each other's file."""
+    sources = [
+        (f"scorer.weights.{task}.url", spec["url"], spec.get("sha256"))
+        for task, spec in config.get("scorer", {}).get("weights", {}).items()
+    ] + [
+        (f"published_models.{name}.url", spec["url"], spec.get("sha256"))
+        for name, spec in config.get("published_models", {}).items()
+    ]
+    seen: dict[str, tuple[str, str, str | None]] = {}
+    for key, url, sha in sources:
+        name = archive_name(url)
+        if name not in seen:
+            seen[name] = (key, url, sha)
+            continue
+        first_key, first_url, first_sha = seen[name]
+        if first_url != url:
+            raise ConfigError(
+                f"{key}: {url!r} and {first_key} ({first_url!r}) would both be saved as "
+                f"{name!r}; rename one of the files"
+            )
+        if sha and first_sha and sha != first_sha:
+            raise ConfigError(
+                f"{key[:-4]}.sha256: differs from the checksum of the same file "
+                f"given at {first_key[:-4]}.sha256"
+            )
+        seen[name] = (first_key, url, first_sha or sha)
 
 
 def _check_correlation_geometry(exp: dict, target: dict, name: str) -> None:

@@ -32,6 +32,7 @@ WILDCARDS = {
     "aug": r"aug|noaug",
     "seed": r"\d+",
     "archive": r"[A-Za-z0-9_.-]+",
+    "published": r"[A-Za-z0-9_-]+",
 }
 
 
@@ -188,6 +189,7 @@ PRODUCT_SUFFIXES = (
     "strides",
     "params",
     "benchmarks",
+    "published",
 )
 
 #: The files a named target shows, by its ``show`` (``{r}`` results, ``{e}`` experiment).

@@ -131,8 +131,9 @@ def cell_match(cell: Mapping) -> Match:
         if row in OTHER_METHODS:
             return Match(test_set=test_set, reference="another method's published result")
         if row.startswith("Baseline"):
-            # the official EDSR weights, evaluated here: rows marked weights == "official"
-            return Match({**SR_X2, **BASELINE, "weights": "official"}, test_set, free_k=True)
+            # the official EDSR weights evaluated here (a `published_models` entry): rows
+            # marked weights == "published"
+            return Match({**SR_X2, **BASELINE, "weights": "published"}, test_set, free_k=True)
         arch = "oisr_rk2_s" if "OISR" in row else "edsr"
         filters = {
             **SR_X2,
@@ -194,13 +195,24 @@ def _select(results: pd.DataFrame, match: Match) -> tuple[pd.DataFrame, str]:
     return sel, ""
 
 
-_IDENTITY = ("task", "model", "dataset", "patch", "stride", "criterion", "augment", "k", "recipe")
+_IDENTITY = (
+    "task",
+    "model",
+    "published",
+    "dataset",
+    "patch",
+    "stride",
+    "criterion",
+    "augment",
+    "k",
+    "recipe",
+)
 
 
 def _pick(sel: pd.DataFrame, free_k: bool) -> tuple[pd.DataFrame, str]:
     """One setting's rows (all its seeds); among several, the best by validation PSNR."""
     keys = [k for k in _IDENTITY if k in sel.columns]
-    groups = list(sel.groupby(keys, sort=True)) if keys else [((), sel)]
+    groups = list(sel.groupby(keys, sort=True, dropna=False)) if keys else [((), sel)]
     note = ""
     if len(groups) > 1:
         if "best_val_psnr" in sel.columns:
@@ -219,6 +231,9 @@ def _pick(sel: pd.DataFrame, free_k: bool) -> tuple[pd.DataFrame, str]:
 
 def _describe(rows: pd.DataFrame, note: str) -> str:
     first = rows.iloc[0]
+    if pd.notna(first.get("published")):  # a published model, evaluated here
+        text = f"{first['published']} (published weights), {first['test_set']}"
+        return text + (f" ({note})" if note else "")
     parts = [str(first["model"])] if "model" in rows.columns else []
     if "k" in rows.columns and pd.notna(first["k"]):
         parts.append(f"K = {format_k(int(first['k']))}")

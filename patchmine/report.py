@@ -543,10 +543,13 @@ def benchmark_table(
     results: pd.DataFrame,
     expected: pd.DataFrame | None = None,
     test_sets: Sequence[str] | None = None,
+    published: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Table IV layout: one row per model (and any other setting that varies), PSNR and SSIM per
     test set: columns "<set> PSNR", "<set> SSIM" in ``test_sets`` order (default: as found), and
-    a "Params" column when the results carry ``params``."""
+    a "Params" column when the results carry ``params``. Models in ``published`` (see
+    :func:`patchmine.results.collect_published`) come first, as the paper's "Baseline" row does,
+    labelled "<name> (published weights)"."""
     params = _params_of(results, expected)
     parts = {
         m: results_table(
@@ -573,6 +576,9 @@ def benchmark_table(
     for s in sets:
         out[f"{s} PSNR"] = psnr[s] if s in psnr.columns else np.nan
         out[f"{s} SSIM"] = ssim.reindex(psnr.index)[s] if s in ssim.columns else np.nan
+    if published is not None and len(published):
+        out = pd.concat([_published_rows(published, sets, "Params" in out.columns), out])
+        out.index.name = psnr.index.name
     out.attrs.update(
         test_sets=sets,
         missing=psnr.attrs["missing"],
@@ -581,6 +587,22 @@ def benchmark_table(
         rows=psnr.attrs["rows"],
     )
     return out
+
+
+def _published_rows(published: pd.DataFrame, sets: Sequence[str], with_params: bool):
+    """Table IV rows of published models: one per model, its metrics per test set."""
+    rows = {}
+    for name, part in published.groupby("published", sort=False):
+        by_set = part.set_index(part["test_set"].astype(str))
+        row = {}
+        if with_params:
+            row["Params"] = float(part["params"].iloc[0]) if "params" in part else np.nan
+        for s in sets:
+            found = str(s) in by_set.index
+            row[f"{s} PSNR"] = float(by_set.at[str(s), "psnr"]) if found else np.nan
+            row[f"{s} SSIM"] = float(by_set.at[str(s), "ssim"]) if found else np.nan
+        rows[f"{name} (published weights)"] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def _only_or_series(values: Mapping, key: str, fmt: Callable) -> str:

@@ -1,9 +1,10 @@
 """What each job asks a cluster for, derived from what it computes, and grown on every retry.
 
 The names are those of Snakemake's SLURM executor plugin: ``gpu`` (becomes ``--gpus``),
-``cpus_per_task``, ``mem_mb`` and ``runtime`` (minutes). Only the three rules that run a network
-(``train``, ``score_loss``, ``evaluate``) ask for a GPU, and only when the config's ``device`` is
-not ``cpu``; partition, account and GPU model belong to the profile, never to a rule.
+``cpus_per_task``, ``mem_mb`` and ``runtime`` (minutes). Only the rules that run a network
+(``train``, ``score_loss``, ``evaluate``, ``evaluate_published``) ask for a GPU, and only when the
+config's ``device`` is not ``cpu``; partition, account and GPU model belong to the profile, never
+to a rule.
 
 How the numbers come about (every constant is below, with where it comes from):
 
@@ -71,7 +72,7 @@ DEFAULT_IMAGE_PIXELS = 2040 * 1356
 DEFAULT_VAL_PIXELS = 10 * DEFAULT_IMAGE_PIXELS
 DEFAULT_TEST_PIXELS = 100 * 1024 * 768
 
-GPU_RULES = ("train", "score_loss", "evaluate")
+GPU_RULES = ("train", "score_loss", "evaluate", "evaluate_published")
 
 MB = 1024 * 1024
 
@@ -283,14 +284,15 @@ def job_cpus(wildcards, threads) -> int:
 
 
 def _model_job(rule: str, config: dict, w, input, threads: int, attempt: int) -> dict:
-    """mem_mb and runtime of a job that runs a network (train, score_loss, evaluate).
+    """mem_mb and runtime of a job that runs a network (see GPU_RULES).
 
     Runtime assumes the GPU whenever one is asked for. Memory covers both places the job may run
     under ``device: auto`` (on the GPU: the CUDA context; on the CPU: the activations)."""
     device = config.get("device", "auto")
     on_gpu = gpus(device) > 0
     places = {"cpu": [False], "auto": [True, False]}.get(device, [True])
-    scale = Task.parse(w.task).scale
+    published = config["published_models"][w.published] if rule == "evaluate_published" else {}
+    scale = Task.parse(published.get("task") or w.task).scale
     if rule == "train":
         model = config["models"][w.model]
         recipe = config["recipes"][w.recipe]
@@ -324,8 +326,8 @@ def _model_job(rule: str, config: dict, w, input, threads: int, attempt: int) ->
         n = store_patches(input.store) or DEFAULT_PATCHES
         pixels = n * (patch // scale) ** 2
         biggest = 64 * (patch // scale) ** 2  # one batch of mse_loss
-    else:  # evaluate
-        model = config["models"][w.model]
+    else:  # evaluate, evaluate_published
+        model = config["models"][published.get("model") or w.model]
         pixels, biggest = manifest_pixels(input.test, scale) or (
             DEFAULT_TEST_PIXELS / scale**2,
             DEFAULT_IMAGE_PIXELS / scale**2,

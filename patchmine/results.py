@@ -1,4 +1,5 @@
-"""Gathering finished runs into one long table: one row per (run, test set)."""
+"""Gathering finished runs, and published models evaluated here, into long tables: one row per
+(run or published model, test set)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,34 @@ def collect_results(meta_paths: list, eval_paths: list) -> pd.DataFrame:
                 "k_label": meta["k"],
                 "k": meta["k_count"],
                 "augment": meta["aug"] == "aug",
+                "test_set": path.stem,
+                "images": len(per_image),
+                "psnr": per_image["psnr"].mean(),
+                "ssim": per_image["ssim"].mean(),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def collect_published(eval_paths: list, entries: dict) -> pd.DataFrame:
+    """One row per (published model, test set) from ``published/<name>/eval/<test set>.csv``
+    files: the config entry's name, model, task and url, ``weights == "published"`` (what the
+    paper comparison's Table IV "Baseline" row looks for) and the mean metrics."""
+    rows = []
+    for path in eval_paths:
+        path = Path(path)
+        name = path.parent.parent.name
+        if name not in entries:
+            raise KeyError(f"{path}: {name!r} is not among the published models {sorted(entries)}")
+        spec = entries[name]
+        per_image = pd.read_csv(path)
+        rows.append(
+            {
+                "published": name,
+                "model": spec["model"],
+                "task": spec["task"],
+                "weights": "published",
+                "url": spec["url"],
                 "test_set": path.stem,
                 "images": len(per_image),
                 "psnr": per_image["psnr"].mean(),

@@ -152,6 +152,29 @@ def scorer_weights(wildcards) -> str:
     return run_file(run, "model.pt")
 
 
+def published_weights(name: str):
+    """The downloaded file of a `published_models` entry (ancient: see rule download)."""
+    url = config["published_models"][name]["url"]
+    return ancient(f"{DATA}/archives/{archive_name(url)}")
+
+
+def published_evals(experiment: str) -> list[str]:
+    """Evaluations of the published models an experiment lists, on each of its test sets."""
+    exp = config["experiments"][experiment]
+    return [
+        f"{R}/published/{name}/eval/{test}.csv"
+        for name in exp.get("published_models", [])
+        for test in exp["test"]
+    ]
+
+
+def published_table(experiment: str) -> list[str]:
+    """The experiment's table of published models (none when it lists none)."""
+    if not config["experiments"][experiment].get("published_models"):
+        return []
+    return [f"{R}/tables/{experiment}_published.csv"]
+
+
 def dataset_inputs(dataset: str) -> list[str]:
     """What the jobs reading a dataset wait for: its downloads, or else its image files on
     disk, so that adding or changing an image re-runs them (scikit-image's photos never change).

@@ -1,4 +1,5 @@
-# Trained networks -> per-image PSNR/SSIM (Y channel, border shaved) on each test set.
+# Trained networks, and published ones (`published_models`), -> per-image PSNR/SSIM on each test
+# set, by the task's protocol (SR: Y channel, border shaved; denoising: RGB).
 
 
 rule evaluate:
@@ -19,6 +20,34 @@ rule evaluate:
         runtime=job_runtime("evaluate", config),
     params:
         model=lambda w: canonical(config["models"][w.model]),
+        task=lambda w: w.task,
+        grey=config["evaluation"]["grey"],
+        device=config["device"],
+    script:
+        "../scripts/evaluate.py"
+
+
+rule evaluate_published:
+    input:
+        model=lambda w: published_weights(w.published),
+        test=lambda w: manifest(w.testset),
+    output:
+        f"{R}/published/{{published}}/eval/{{testset}}.csv",
+    log:
+        f"{R}/logs/evaluate/published/{{published}}_{{testset}}.log",
+    conda:
+        ENV
+    threads: config["threads"]["train"]
+    resources:
+        gpu=gpus(config["device"]),
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("evaluate_published", config),
+        runtime=job_runtime("evaluate_published", config),
+    params:
+        model=lambda w: canonical(
+            config["models"][config["published_models"][w.published]["model"]]
+        ),
+        task=lambda w: config["published_models"][w.published]["task"],
         grey=config["evaluation"]["grey"],
         device=config["device"],
     script:

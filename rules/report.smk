@@ -64,6 +64,34 @@ rule run_results:
         "../scripts/run_results.py"
 
 
+rule published_results:
+    input:
+        evals=lambda w: published_evals(w.experiment),
+    output:
+        csv=f"{R}/tables/{{experiment}}_published.csv",
+    log:
+        f"{R}/logs/report/{{experiment}}_published.log",
+    wildcard_constraints:
+        experiment=EXPERIMENT,
+    conda:
+        ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("published_results", config),
+        runtime=job_runtime("published_results", config),
+    params:
+        entries=lambda w: canonical(
+            {
+                name: config["published_models"][name]
+                for name in config["experiments"][w.experiment].get(
+                    "published_models", []
+                )
+            }
+        ),
+    script:
+        "../scripts/published_results.py"
+
+
 rule criteria_table:
     input:
         runs=f"{R}/tables/{{experiment}}_runs.csv",
@@ -99,6 +127,7 @@ rule criteria_table:
 rule layout_table:
     input:
         runs=f"{R}/tables/{{experiment}}_runs.csv",
+        published=lambda w: published_table(w.experiment),
     output:
         csv=f"{R}/tables/{{experiment}}_{{layout}}.csv",
         md=f"{R}/tables/{{experiment}}_{{layout}}.md",
@@ -253,6 +282,7 @@ rule histograms:
 rule compare_published:
     input:
         runs=f"{R}/tables/{{experiment}}_runs.csv",
+        published=lambda w: published_table(w.experiment),
     output:
         csv=f"{R}/tables/{{experiment}}_vs_paper.csv",
         md=f"{R}/tables/{{experiment}}_vs_paper.md",

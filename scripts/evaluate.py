@@ -1,4 +1,5 @@
-"""Rule evaluate: a trained network on every image of a test set, by the task's protocol."""
+"""Rules evaluate and evaluate_published: a network on every image of a test set, by the task's
+protocol."""
 
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from patchmine.workflow import pick_device, start
 
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
-task = Task.parse(sm.wildcards.task)
+task = Task.parse(sm.params.task)
 device = pick_device(sm.params.device)
 model = load_model(sm.input.model, sm.params.model, task, device)
 pairs = task_pairs(Path(sm.input.test).parent, task, grey=sm.params.grey)

@@ -1,5 +1,5 @@
 """Rule layout_table: an experiment's runs -> Table II (strides), III (model size) or IV
-(benchmarks), as the `layout` wildcard says."""
+(benchmarks, with the published models it lists), as the `layout` wildcard says."""
 
 from pathlib import Path
 
@@ -7,6 +7,7 @@ from patchmine.report import (
     benchmark_table,
     experiment_results,
     params_table,
+    read_runs,
     stride_table,
     tables_page,
     write_table,
@@ -17,8 +18,9 @@ log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
 layout, experiment = sm.wildcards.layout, sm.wildcards.experiment
 tests, results, expected = experiment_results(sm.config, sm.wildcards.experiment, sm.input.runs)
+published = read_runs(sm.input.published[0]) if sm.input.published else None
 if layout == "benchmarks":
-    tables = {"all test sets": benchmark_table(results, expected, tests)}
+    tables = {"all test sets": benchmark_table(results, expected, tests, published)}
     what = "PSNR (dB) / SSIM per model and test set (Table IV)"
 else:
     build = {"strides": stride_table, "params": params_table}[layout]

@@ -19,3 +19,22 @@ def need(path: Path) -> Path:
 @pytest.fixture
 def benchmark_dir() -> Path:
     return need(BENCHMARK)
+
+
+@pytest.fixture
+def kill_at(monkeypatch):
+    """``kill_at(n)``: training raises KeyboardInterrupt as it draws batch ``n``, as a kill would
+    land mid-run; ``kill_at(None)`` lets the next run go through."""
+    from patchmine.train import PatchSampler
+
+    real_batch = PatchSampler.batch
+
+    def arm(iteration):
+        def batch(self, it):
+            if it == iteration:
+                raise KeyboardInterrupt("simulated kill")
+            return real_batch(self, it)
+
+        monkeypatch.setattr(PatchSampler, "batch", real_batch if iteration is None else batch)
+
+    return arm

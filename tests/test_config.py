@@ -86,6 +86,43 @@ def test_dangling_references_are_named():
         _checked(config)
 
 
+def _with_published(**entry):
+    config = _load()
+    config["published_models"] = {
+        "official": {"url": "https://host/edsr_x2.pt", "model": "edsr_demo", "task": "sr_x2"}
+        | entry
+    }
+    config["experiments"]["demo"]["published_models"] = ["official"]
+    return config
+
+
+def test_published_models_are_checked():
+    _checked(_with_published())
+    config = _with_published()
+    config["experiments"]["demo"]["published_models"] = ["oficial"]
+    with pytest.raises(ConfigError, match=r"experiments\.demo\.published_models: .* 'oficial'"):
+        _checked(config)
+    with pytest.raises(ConfigError, match=r"published_models\.official\.model: .* 'edsr_x9'"):
+        _checked(_with_published(model="edsr_x9"))
+    with pytest.raises(ConfigError, match=r"'official' restores sr_x3 .* task is sr_x2"):
+        _checked(_with_published(task="sr_x3"))
+    assert "task" in _error(_with_published(task="sr2"))
+
+
+def test_two_downloads_saved_under_one_name_are_named():
+    config = _with_published()
+    config["scorer"]["weights"] = {
+        "sr_x2": {"url": "https://mirror/edsr_x2.pt", "model": "edsr_demo"}
+    }
+    with pytest.raises(ConfigError, match=r"published_models\.official\.url: .* 'edsr_x2\.pt'"):
+        _checked(config)
+    config["scorer"]["weights"]["sr_x2"].update(url="https://host/edsr_x2.pt", sha256="a" * 64)
+    _checked(config)  # the same file for both: fetched once
+    config["published_models"]["official"]["sha256"] = "b" * 64
+    with pytest.raises(ConfigError, match=r"published_models\.official\.sha256: differs"):
+        _checked(config)
+
+
 def test_patch_geometry_must_fit_the_scale():
     config = _load()
     config["experiments"]["demo"]["scale"] = 3

@@ -78,20 +78,13 @@ def test_gpu_fp32_training_tracks_the_cpu(tmp_path):
     np.testing.assert_allclose(gpu["val_psnr"], cpu["val_psnr"], atol=0.1)
 
 
-def test_a_gpu_run_resumes_after_a_crash(tmp_path, monkeypatch):
+def test_a_gpu_run_resumes_after_a_crash(tmp_path, kill_at):
     lr, hr, val = _data()
-    real_batch = PatchSampler.batch
-
-    def crash_at_25(self, iteration):
-        if iteration == 25:
-            raise KeyboardInterrupt("simulated kill")
-        return real_batch(self, iteration)
-
-    monkeypatch.setattr(PatchSampler, "batch", crash_at_25)
+    kill_at(25)
     with pytest.raises(KeyboardInterrupt):
         train(_spec(), lr, hr, val, tmp_path / "run", device="cuda")
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["iteration"] == 20
-    monkeypatch.setattr(PatchSampler, "batch", real_batch)
+    kill_at(None)
     train(_spec(), lr, hr, val, tmp_path / "run", device="cuda")
     state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
     assert state["iteration"] == 30 and "cuda" in state["rng"]

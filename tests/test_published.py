@@ -144,6 +144,50 @@ def test_table4_picks_k_by_validation_and_knows_bsd100_as_b100():
     assert ours.loc[("Set5", "psnr"), "ours_from"] == "no evaluation on Set5"
 
 
+def _published_rows(name="edsr_official", blocks=16, offset=0.0):
+    """What rule published_results writes for a published model evaluated on two test sets."""
+    paper = published.load_published().query("table == 'IV' and row.str.startswith('Baseline')")
+    paper = paper.set_index("column")
+    return pd.DataFrame(
+        [
+            dict(published=name, model="edsr_baseline", task="sr_x2", weights="published",
+                 url=f"https://host/{name}.pt", test_set=test_set, images=5,
+                 psnr=paper.loc[column, "value"] + offset, ssim=paper.loc[column, "ssim"],
+                 arch="edsr", blocks=blocks, channels=64, params=1369859)
+            for test_set, column in (("set5", "Set5"), ("b100", "BSD100"))
+        ]
+    )  # fmt: skip
+
+
+def test_table4_baseline_is_the_published_model_evaluated_here():
+    results = pd.concat([paper_grid(), _published_rows(offset=0.004)], ignore_index=True)
+    comparison = published.compare(results)
+    base = comparison[comparison["row"].str.startswith("Baseline")].set_index(["column", "metric"])
+    assert base.loc[("Set5", "psnr"), "ours"] == pytest.approx(37.904)
+    assert base.loc[("Set5", "psnr"), "difference"] == pytest.approx(0.004)
+    assert base.loc[("BSD100", "ssim"), "ours"] == pytest.approx(0.8986)
+    assert base.loc[("Set5", "psnr"), "ours_from"] == "edsr_official (published weights), set5"
+    assert base.loc[("Set5", "psnr"), "n_seeds"] == 1
+    assert np.isnan(base.loc[("Urban100", "psnr"), "ours"])
+    # the trained rows are untouched by the published model's, and vice versa
+    plain = published.compare(paper_grid())
+    for row in ("Ours (EDSR baseline)", "Grad+"):
+        a = comparison[comparison["row"] == row]["ours"].to_numpy()
+        b = plain[plain["row"] == row]["ours"].to_numpy()
+        np.testing.assert_array_equal(a, b)
+    assert plain[plain["row"].str.startswith("Baseline")]["ours"].isna().all()
+
+
+def test_table4_baseline_never_averages_two_published_models():
+    two = pd.concat([_published_rows("a", offset=0.0), _published_rows("b", offset=1.0)])
+    base = published.compare(two).query("row.str.startswith('Baseline') and metric == 'psnr'")
+    set5 = base.set_index("column").loc["Set5"]
+    assert set5["ours"] == pytest.approx(37.90) and set5["n_seeds"] == 1
+    assert "first of 2 matching settings" in set5["ours_from"]
+    small = _published_rows(blocks=4)  # not the paper's baseline
+    assert published.compare(small).query("row.str.startswith('Baseline')")["ours"].isna().all()
+
+
 def test_other_models_never_match():
     grid = paper_grid()
     grid["blocks"] = 4  # a demo-sized EDSR is not the paper's baseline

@@ -545,6 +545,27 @@ def test_table4_benchmarks():
     assert f"<b>{cell['Urban100 PSNR']:.2f}</b>/<b>{cell['Urban100 SSIM']:.4f}</b>" in html
 
 
+def test_table4_lists_published_models_first():
+    res = grid_results()
+    res = res[(res["stride"] == 120) & (res["k"] == 80_000)]
+    published = pd.DataFrame(
+        [
+            dict(published="edsr_official", model="edsr_16", task="sr_x2", weights="published",
+                 test_set="Urban100", psnr=40.0, ssim=0.99, params=1369859)
+        ]
+    )  # fmt: skip
+    table = report.benchmark_table(res, test_sets=["Set5", "Urban100"], published=published)
+    plain = report.benchmark_table(res, test_sets=["Set5", "Urban100"])
+    assert list(table.index) == ["edsr_official (published weights)", *plain.index]
+    first = table.iloc[0]
+    assert first["Urban100 PSNR"] == 40.0 and first["Params"] == 1369859
+    assert np.isnan(first["Set5 PSNR"]) and np.isnan(first["Set5 SSIM"])
+    pd.testing.assert_frame_equal(table.iloc[1:], plain, check_names=False)
+    header, labels, cells = parse_markdown(report.benchmark_markdown(table))
+    assert labels[0] == "edsr_official (published weights)"
+    assert cells[0][2] == "**40.00**/**0.9900**"  # best of the column, like any row
+
+
 def test_write_table_html_page(results, tmp_path):
     table = report.criteria_table(results, test_set="Urban100")
     report.write_table(table, tmp_path / "t.csv", tmp_path / "t.md", html_path=tmp_path / "t.html",

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import h5py
 import numpy as np
 import pytest
+import yaml
 
 from patchmine import resources as res
 
@@ -35,6 +36,7 @@ def config(device="auto", iterations=1000, blocks=16, batch=16):
             "r": {"iterations": iterations, "validation": "val", "batch_size": batch},
         },
         "scorer": {"model": "m", "recipe": "r"},
+        "published_models": {"p": {"url": "https://x/m.pt", "model": "m", "task": "sr_x2"}},
     }
 
 
@@ -51,6 +53,7 @@ def wildcards(k="0.5", patch=96, model="m"):
         seed="0",
         recipe="r",
         testset="t",
+        published="p",
     )
 
 
@@ -212,7 +215,13 @@ def test_rules_with_resources_use_this_module():
 
 
 def _dry_run(tmp_path, *args):
-    (tmp_path / "config.yaml").write_text((ROOT / "tests/data/tiny_config.yaml").read_text())
+    """The tiny config's jobs, with a published model evaluated too, and what each asks for."""
+    config = yaml.safe_load((ROOT / "tests/data/tiny_config.yaml").read_text())
+    config["published_models"] = {
+        "theirs": {"url": str(tmp_path / "theirs_x2.pt"), "model": "tiny", "task": "sr_x2"}
+    }
+    config["experiments"]["tiny"]["published_models"] = ["theirs"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     done = subprocess.run(
         [
             sys.executable,

@@ -70,22 +70,15 @@ def test_same_config_gives_same_weights(tmp_path):
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-def test_resume_after_a_crash_ends_with_the_same_weights(tmp_path, monkeypatch):
+def test_resume_after_a_crash_ends_with_the_same_weights(tmp_path, kill_at):
     lr, hr, val = _data()
     train(_spec(), lr, hr, val, tmp_path / "straight")
 
-    real_batch = PatchSampler.batch
-
-    def crash_at_10(self, iteration):
-        if iteration == 10:
-            raise KeyboardInterrupt("simulated kill")
-        return real_batch(self, iteration)
-
-    monkeypatch.setattr(PatchSampler, "batch", crash_at_10)
+    kill_at(10)
     with pytest.raises(KeyboardInterrupt):
         train(_spec(), lr, hr, val, tmp_path / "resumed")
     assert torch.load(tmp_path / "resumed" / "last.pt", weights_only=True)["iteration"] == 8
-    monkeypatch.setattr(PatchSampler, "batch", real_batch)
+    kill_at(None)
     train(_spec(), lr, hr, val, tmp_path / "resumed")
 
     wa, wb = _weights(tmp_path / "straight"), _weights(tmp_path / "resumed")

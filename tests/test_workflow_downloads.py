@@ -66,6 +66,23 @@ def _published_weights() -> bytes:
     return buffer.getvalue()
 
 
+#: Parameters of EDSR with 1 block of 8 channels at x2: head, block, body end, upsampler, tail.
+_PARAMS = sum(
+    n_in * 9 * n_out + n_out for n_in, n_out in ((3, 8), (8, 8), (8, 8), (8, 8), (8, 32), (8, 3))
+)
+
+
+def _evaluate_directly(weights, root):
+    """Set5 scored in this process: the HR/LR files as ingested, the weights as downloaded."""
+    from patchmine.evaluate import evaluate, task_pairs
+    from patchmine.tasks import Task
+    from patchmine.train import load_model
+
+    task = Task.parse("sr_x2")
+    model = load_model(weights, {"arch": "edsr", "blocks": 1, "channels": 8}, task, "cpu")
+    return evaluate(model, task, task_pairs(root / "results" / "data" / "set5", task), "cpu")
+
+
 @pytest.mark.slow
 def test_downloaded_div2k_and_benchmark_run_end_to_end(tmp_path):
     photos = skimage_images(["astronaut", "ihc", "retina", "rocket"])
@@ -94,13 +111,14 @@ def test_downloaded_div2k_and_benchmark_run_end_to_end(tmp_path):
         server.serve("/edsr/models/edsr_baseline_x2-1bc95232.pt", weights)
         config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
         config["data_dir"] = "data"
-        config["scorer"]["weights"] = {
-            "sr_x2": {
-                "url": server.url("/edsr/models/edsr_baseline_x2-1bc95232.pt"),
-                "sha256": hashlib.sha256(weights).hexdigest(),
-                "model": "tiny",
-            }
+        published = {
+            "url": server.url("/edsr/models/edsr_baseline_x2-1bc95232.pt"),
+            "sha256": hashlib.sha256(weights).hexdigest(),
+            "model": "tiny",
         }
+        config["scorer"]["weights"] = {"sr_x2": published}
+        # the same file, evaluated as a published model beside the runs (Table IV's "Baseline")
+        config["published_models"] = {"theirs": {**published, "task": "sr_x2"}}
         div2k = {"source": "div2k", "download": True, "url": server.url("/div2k/")}
         config["datasets"] = {
             "tiny_train": {
@@ -120,7 +138,7 @@ def test_downloaded_div2k_and_benchmark_run_end_to_end(tmp_path):
             },
         }
         config["experiments"]["tiny"].update(
-            test=["set5"], criteria=["grad", "loss"], augment=[True]
+            test=["set5"], criteria=["grad", "loss"], augment=[True], published_models=["theirs"]
         )
         (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
         done = snakemake(tmp_path, "--cores", "2")
@@ -144,6 +162,14 @@ def test_downloaded_div2k_and_benchmark_run_end_to_end(tmp_path):
     assert not list((tmp_path / "results" / "runs").glob("**/all/kall"))
     log = (tmp_path / "results/logs/download/DIV2K_train_HR.zip.log").read_text()
     assert "100%" in log
+    # the published model, fetched once for both uses, scored like a run on every test set
+    assert len(server.requests_for("/edsr/models/edsr_baseline_x2-1bc95232.pt")) == 1
+    theirs = pd.read_csv(tmp_path / "results" / "tables" / "tiny_published.csv")
+    assert list(theirs.published) == ["theirs"] and list(theirs.test_set) == ["set5"]
+    assert (theirs.weights == "published").all() and (theirs.params == _PARAMS).all()
+    direct = _evaluate_directly(archives / "edsr_baseline_x2-1bc95232.pt", tmp_path)
+    assert theirs.psnr[0] == pytest.approx(direct.psnr.mean(), abs=1e-6)  # per image: %.6f
+    assert theirs.ssim[0] == pytest.approx(direct.ssim.mean(), abs=1e-6)
 
     # A mirror and a checksum given after the fact re-fetch nothing and re-run nothing
     valid = config["datasets"]["tiny_val"]
@@ -158,4 +184,5 @@ def test_downloaded_div2k_and_benchmark_run_end_to_end(tmp_path):
     forced = snakemake(tmp_path, "-n", "--forcerun", "download")
     assert forced.returncode == 0, forced.stderr[-2000:]
     assert re.search(r"download\s+5", forced.stdout), forced.stdout
-    assert not re.search(r"^(extract|ingest|patch_store|train|evaluate)\s", forced.stdout, re.M)
+    rebuilt = r"^(extract|ingest|patch_store|train|evaluate|evaluate_published)\s"
+    assert not re.search(rebuilt, forced.stdout, re.M), forced.stdout
