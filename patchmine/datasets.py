@@ -76,17 +76,50 @@ def skimage_images(names: list[str]) -> list[SourceImage]:
 
 
 def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceImage]:
-    """Every image file in ``folder`` (not recursive) matching ``pattern``, sorted by name."""
+    """Every image file in ``folder`` matching ``pattern``, sorted by name.
+
+    Subfolders are read only when the pattern says so (``**/*``). Hidden files (``.name``, such
+    as the ``._photo.jpg`` macOS leaves on shared drives) are skipped; other files that are not
+    images, and subfolders left unread, are named in a warning rather than passed over in
+    silence."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder {folder} does not exist")
-    files = sorted(
-        p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    found = [
+        p
+        for p in folder.glob(pattern)
+        if not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ]
+    files = sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    other = sorted(
+        p.name for p in found if p.is_file() and p.suffix.lower() not in IMAGE_EXTENSIONS
     )
+    if other:
+        log.warning(
+            "image folder %s: %d files are not read (not one of %s): %s",
+            folder,
+            len(other),
+            " ".join(IMAGE_EXTENSIONS),
+            _some(other),
+        )
+    subfolders = sorted(p.name for p in found if p.is_dir())
+    if subfolders and "**" not in pattern:
+        log.warning(
+            "image folder %s: %d subfolders are not read (pattern %r; '**/*' reads them): %s",
+            folder,
+            len(subfolders),
+            pattern,
+            _some(subfolders),
+        )
     if not files:
         raise ValueError(
             f"image folder {folder} holds no images matching {pattern!r} "
             f"(extensions {', '.join(IMAGE_EXTENSIONS)})"
+            + (
+                f"; it has subfolders ({_some(subfolders)}): pattern '**/*' reads them"
+                if subfolders
+                else ""
+            )
         )
     by_name: dict[str, list[Path]] = {}
     for path in files:
@@ -98,6 +131,12 @@ def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceI
             f"and output files, so it must be unique): {' | '.join(clashes)}"
         )
     return [SourceImage(p.stem, p) for p in files]
+
+
+def _some(names: list[str], shown: int = 10) -> str:
+    """The first few of many names, for a log line."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def benchmark_images(root: str | os.PathLike, name: str) -> list[SourceImage]:
@@ -263,7 +302,7 @@ def _ingest_one(image: SourceImage, root: Path, scales: list[int], min_size: int
     _store_png(image.path, hr, hr_path(root, image.name))
     for scale, lr in lrs.items():
         source = image.lr.get(scale)
-        if source is not None:
+        if source is not None and image_size(source) == lr.shape[:2]:
             _store_png(source, lr, lr_path(root, image.name, scale))
         else:
             write_png(lr_path(root, image.name, scale), lr)
@@ -295,12 +334,18 @@ def _check_given_lr(hr: np.ndarray, image: SourceImage, scale: int) -> np.ndarra
     """The LR file of a pair made elsewhere, checked against its HR image.
 
     The canonical layout stores HR uncropped and LR_s = LR of ``modcrop(HR, s)``, so the LR must
-    be ``(H // s, W // s)``. With ``image.crop`` off the HR must be exactly ``s`` x the LR.
+    be ``(H // s, W // s)``; an LR of ``(ceil(H / s), ceil(W / s))``, as MATLAB's imresize makes
+    from an uncropped HR, lies on the same grid and loses its partial last row/column. With
+    ``image.crop`` off the HR must be exactly ``s`` x the LR.
     """
     lr = read_image(image.lr[scale])
     height, width = hr.shape[:2]
     if image.crop:
         ok = lr.shape[:2] == (height // scale, width // scale)
+        if lr.shape[:2] == (-(-height // scale), -(-width // scale)):
+            # MATLAB's imresize of an HR that was not cropped first: ceil(H/s) rows, on the
+            # same grid; its last partial row/column goes with the HR's cropped ones
+            lr, ok = np.ascontiguousarray(lr[: height // scale, : width // scale]), True
     else:
         ok = (height, width) == (lr.shape[0] * scale, lr.shape[1] * scale)
     if not ok:

@@ -7,7 +7,12 @@ colour conventions are decided once:
 * an alpha channel is dropped (restoration is defined on the colour channels only);
 * 16-bit grey images are scaled to 8 bits with ``round(v / 257)`` (0 -> 0, 65535 -> 255); Pillow
   decodes 16-bit colour images to 8 bits itself by keeping the high byte (``v >> 8``), which can
-  be one level lower. Either way the ingested copy is 8-bit.
+  be one level lower. Either way the ingested copy is 8-bit;
+* an EXIF orientation (phone and camera photographs) is applied, so pixels, sizes and patch
+  corners are those of the picture as every viewer shows it.
+
+Pillow's guard against "decompression bombs" (about 179 megapixels) is lifted: the images are
+the user's own, and a 200-megapixel phone photograph is not an attack.
 """
 
 from __future__ import annotations
@@ -18,9 +23,25 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".webp")
+Image.MAX_IMAGE_PIXELS = None
+
+IMAGE_EXTENSIONS = (
+    *(".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".tif", ".tiff", ".webp"),
+    *(".ppm", ".pgm", ".pbm", ".pnm"),
+)
+#: EXIF orientations that swap width and height (rotations by 90 degrees, transposes).
+_SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
+_ORIENTATION_TAG = 0x0112
+
+
+def exif_orientation(img: Image.Image) -> int:
+    """The EXIF orientation of an open image (1, upright, when it has none)."""
+    try:
+        return int(img.getexif().get(_ORIENTATION_TAG, 1) or 1)
+    except Exception:  # a damaged EXIF block must not hide the pixels
+        return 1
 
 
 class ImageError(ValueError):
@@ -51,6 +72,8 @@ def to_rgb_uint8(array: np.ndarray, name: str = "image") -> np.ndarray:
 def _decode(path: Path) -> np.ndarray:
     with Image.open(path) as img:
         img.load()
+        if exif_orientation(img) != 1:
+            img = ImageOps.exif_transpose(img)
         if img.mode in ("I;16", "I;16B", "I;16L", "I"):
             array = np.asarray(img)
             if array.dtype != np.uint16:
@@ -84,10 +107,13 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
-    """(height, width) from the file header, without decoding the pixels."""
+    """(height, width) from the file header, without decoding the pixels (as shown: after the
+    EXIF orientation, like :func:`read_image`)."""
     try:
         with Image.open(path) as img:
             width, height = img.size
+            if exif_orientation(img) in _SWAPPING_ORIENTATIONS:
+                width, height = height, width
     except Exception as err:
         raise ImageError(f"{path}: cannot be read as an image ({err})") from err
     return height, width
@@ -127,7 +153,7 @@ def is_plain_rgb_png(path: str | os.PathLike) -> bool:
     apart (PNG signature 8 bytes, chunk length and type 8, width and height 8: byte 24)."""
     try:
         with Image.open(path) as img:
-            if img.format != "PNG" or img.mode != "RGB":
+            if img.format != "PNG" or img.mode != "RGB" or exif_orientation(img) != 1:
                 return False
         with open(path, "rb") as handle:
             return handle.read(25)[24] == 8

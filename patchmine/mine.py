@@ -13,8 +13,10 @@ writes the kept patches (:func:`export_mined`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,8 +34,6 @@ from patchmine.store import CHUNK_PATCHES, open_store, read_rows
 
 log = logging.getLogger(__name__)
 
-#: The dataset a folder given as ``mine.images`` becomes.
-MINE_DATASET = "mine"
 #: Keys whose values are numbers, booleans or lists (read back from ``--config`` text).
 TYPED_KEYS = ("patch_size", "stride", "keep", "scales", "png")
 #: The files of a mined folder, by role.
@@ -56,12 +56,32 @@ def expand_shorthand(config: dict) -> None:
     base loader), so numbers, booleans and lists are read back from that text here.
     """
     value = config.get("mine")
-    if isinstance(value, str):
-        config["mine"] = {"images": value}
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        config["mine"] = {"images": str(value)}  # `mine=2024`: YAML reads a number
     elif isinstance(value, dict):
         for key in TYPED_KEYS:
             if key in value:
                 value[key] = _typed(value[key])
+
+
+def folder_dataset_name(folder: str) -> str:
+    """The dataset name of a mined folder: its own name, made safe for file names, and a short
+    hash of its absolute path, so two folders never share results (``…/train/HR`` and
+    ``…/valid/HR``), and one folder keeps them however its path is written."""
+    path = os.path.abspath(os.path.expanduser(folder))
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", os.path.basename(path)).strip("_") or "images"
+    return f"{stem[:40]}_{hashlib.sha256(path.encode()).hexdigest()[:6]}"
+
+
+def describe_source(config: dict, dataset: str) -> str:
+    """Where a mined dataset's images come from, in words, for the summary and the HDF5 file."""
+    spec = config["datasets"][dataset]
+    if spec["source"] == "folder":
+        pattern = spec.get("pattern", "*")
+        return spec["path"] + ("" if pattern == "*" else f" ({pattern})")
+    if spec["source"] == "pairs":
+        return f"{spec['hr']} (LR: {spec['lr']})"
+    return f"dataset {dataset} ({spec['source']})"
 
 
 def _typed(value):
@@ -114,32 +134,33 @@ class MinePlan:
 def add_mining(config: dict) -> MinePlan | None:
     """The config's ``mine`` section as a plan (None without one).
 
-    A folder path in ``mine.images`` is added to ``config["datasets"]`` as dataset
-    :data:`MINE_DATASET`, so the usual rules cut and score it. Mistakes raise
+    A folder path in ``mine.images`` is added to ``config["datasets"]`` under a name of its
+    own (:func:`folder_dataset_name`), so the usual rules cut and score it. Mistakes raise
     :class:`ConfigError` naming the key.
     """
     spec = config.get("mine")
     if not spec:
         return None
-    datasets = config["datasets"]
+    datasets = config.setdefault("datasets", {})
     images = spec["images"]
     if images in datasets:
         dataset = images
     else:
-        images = os.path.expanduser(images)
+        # one folder, one dataset, however it is spelled (~, relative, a trailing slash)
+        images = os.path.abspath(os.path.expanduser(images))
         folder = {"source": "folder", "path": images, "pattern": spec["pattern"]}
         if not Path(images).is_dir():
             raise ConfigError(
-                f"mine.images: {images!r} is neither a dataset (defined: {sorted(datasets)}) "
-                f"nor a folder (looked in {Path(images).resolve()})"
+                f"mine.images: {spec['images']!r} is neither a dataset (defined: "
+                f"{sorted(datasets)}) nor a folder (looked in {images})"
             )
-        if datasets.get(MINE_DATASET, folder) != folder:
+        dataset = folder_dataset_name(images)
+        if datasets.get(dataset, folder) != folder:
             raise ConfigError(
-                f"mine.images: a folder becomes dataset {MINE_DATASET!r}, which the config "
+                f"mine.images: the folder becomes dataset {dataset!r}, which the config "
                 "already defines otherwise; name that dataset in mine.images instead"
             )
-        datasets[MINE_DATASET] = folder
-        dataset = MINE_DATASET
+        datasets[dataset] = folder
     patch = spec["patch_size"]
     stride = spec.get("stride", patch)
     scales = tuple(spec["scales"])
@@ -191,6 +212,7 @@ def export_mined(
     outputs: dict[str, str | os.PathLike],
     png_dir: str | os.PathLike | None = None,
     workers: int = 1,
+    source: str = "",
 ) -> dict:
     """Keep the patches of the store with the highest ``scores`` and write them out.
 
@@ -199,9 +221,10 @@ def export_mined(
     ``store_index``), ``table`` (one CSV row per kept patch: its image, corner, score and rank),
     ``images`` (per image: patches cut and kept), ``summary`` (Markdown) and ``histogram`` (the
     scores with the cut-off). ``png_dir`` gets ``HR/`` and ``LR_bicubic/X<s>/``, encoded by
-    ``workers`` threads (Pillow's encoder releases the GIL). The HDF5 file, the PNG folder and
-    the tables are written under temporary names and renamed when complete. Returns the
-    summary's numbers.
+    ``workers`` threads (Pillow's encoder releases the GIL). ``source`` says where the images
+    come from (:func:`describe_source`); it goes into the summary and the HDF5 attributes. The
+    HDF5 file, the PNG folder and the tables are written under temporary names and renamed when
+    complete. Returns the summary's numbers.
     """
     from patchmine.figures import plot_mined_scores
 
@@ -238,6 +261,7 @@ def export_mined(
             criterion=criterion,
             keep=keep,
             threshold=threshold,
+            source=source,
         )
         stems = [f"{i}_y{y}_x{x}" for i, y, x in zip(table.image, table.y, table.x, strict=True)]
         columns = {
@@ -250,6 +274,7 @@ def export_mined(
         _write_kept(store, kept, columns, attrs, outputs["patches"], png_dir, stems, workers)
     summary = {
         "dataset": dataset,
+        "source": source,
         "criterion": criterion,
         "keep": keep,
         "n_store": n,
@@ -347,6 +372,7 @@ def _write_summary(summary: dict, store_path, scales, png_dir, outputs) -> None:
     lines = [
         f"# Mined patches of `{s['dataset']}`",
         "",
+        *([f"Images: `{s['source']}`", ""] if s.get("source") else []),
         f"Kept **{s['n_kept']:,} of {s['n_store']:,}** patches of `{store_path}`: the highest "
         f"{s['criterion']} (keep = {s['keep']}), i.e. {cut}.",
         f"Mean {s['criterion']}: {s['mean_kept']:.6g} kept, {s['mean_all']:.6g} over all patches.",

@@ -17,10 +17,11 @@ from patchmine.grid import (
     store_scales,
     target_files,
 )
-from patchmine.mine import add_mining, mine_scales
+from patchmine.mine import add_mining, describe_source, mine_scales
 from patchmine.report import report_targets
 
-# The `mine` section as a plan (None without one); a folder in it becomes dataset "mine".
+# The `mine` section as a plan (None without one); a folder in it becomes a dataset named
+# after it (mine.folder_dataset_name).
 MINE = add_mining(config)
 check_config(config)
 
@@ -183,7 +184,11 @@ def dataset_inputs(dataset: str) -> list[str]:
     downloads = dataset_downloads(dataset)
     if downloads or spec["source"] == "skimage":
         return downloads
-    return image_files(source_images(spec, DATA))
+    # braces in a file name ("shot {1}.png") would read as wildcards: escape them
+    return [
+        str(path).replace("{", "{{").replace("}", "}}")
+        for path in image_files(source_images(spec, DATA))
+    ]
 
 
 def dataset_downloads(dataset: str) -> list[str]:

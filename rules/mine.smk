@@ -35,6 +35,7 @@ if MINE:
         params:
             keep=MINE.keep,
             criterion=MINE.criterion,
+            source=describe_source(config, MINE.dataset),
         script:
             "../scripts/mine.py"
 

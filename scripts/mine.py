@@ -15,4 +15,5 @@ export_mined(
     {role: sm.output[role] for role in OUTPUT_FILES},
     png_dir=sm.output.get("png"),
     workers=sm.threads,
+    source=sm.params.source,
 )

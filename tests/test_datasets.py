@@ -216,3 +216,63 @@ def test_two_lr_partners_for_one_hr_image_are_an_error_naming_both(tmp_path):
     Image.fromarray(_image((4, 4, 3))).save(tmp_path / "lr" / "a.bmp")
     with pytest.raises(ValueError, match=r"a\.png has more than one LR partner.*a\.bmp.*a\.png"):
         paired_images(tmp_path / "hr", tmp_path / "lr", 2)
+
+
+def test_hidden_files_are_skipped_and_other_files_named(tmp_path, caplog):
+    write_png(tmp_path / "a.png", _image((20, 20, 3)))
+    (tmp_path / "._a.png").write_bytes(b"\x00\x05\x16\x07" + bytes(20))  # macOS AppleDouble
+    (tmp_path / "notes.txt").write_text("not an image")
+    Image.fromarray(_image((20, 20), 1)).save(tmp_path / "b.pgm")  # Netpbm grey
+    Image.fromarray(_image((20, 20, 3), 2)).save(tmp_path / "c.jfif", format="JPEG")
+    (tmp_path / "more").mkdir()
+    write_png(tmp_path / "more" / "d.png", _image((20, 20, 3), 3))
+    with caplog.at_level("WARNING"):
+        images = folder_images(tmp_path)
+    assert [im.name for im in images] == ["a", "b", "c"]
+    assert "1 files are not read" in caplog.text and "notes.txt" in caplog.text
+    assert "1 subfolders are not read" in caplog.text and "'**/*' reads them" in caplog.text
+    assert "._a" not in caplog.text
+    assert [im.name for im in folder_images(tmp_path, "**/*")] == ["a", "b", "c", "d"]
+    only_sub = tmp_path / "only_sub"
+    (only_sub / "inner").mkdir(parents=True)
+    write_png(only_sub / "inner" / "e.png", _image((20, 20, 3)))
+    with pytest.raises(ValueError, match=r"holds no images .* subfolders \(inner\)"):
+        folder_images(only_sub)
+
+
+def test_exif_orientation_is_applied_to_pixels_and_sizes(tmp_path):
+    from patchmine.images import image_size
+
+    stored = _image((30, 40, 3))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown rotated 90 degrees clockwise, as phones store portraits
+    Image.fromarray(stored).save(tmp_path / "portrait.png", exif=exif)
+    shown = read_image(tmp_path / "portrait.png")
+    np.testing.assert_array_equal(shown, np.rot90(stored, k=-1))
+    assert image_size(tmp_path / "portrait.png") == (40, 30) == shown.shape[:2]
+    assert not is_plain_rgb_png(tmp_path / "portrait.png")  # re-encoded upright, never copied
+    ingest(folder_images(tmp_path), tmp_path / "out", scales=[2])
+    np.testing.assert_array_equal(read_image(hr_path(tmp_path / "out", "portrait")), shown)
+
+
+def test_photographs_above_pillows_bomb_limit_are_read(tmp_path):
+    from patchmine.images import image_size
+
+    big = Image.new("1", (14_000, 13_000))  # 182 megapixels, 23 MB as bits
+    big.save(tmp_path / "big.png")
+    assert image_size(tmp_path / "big.png") == (13_000, 14_000)
+
+
+def test_a_matlab_lr_of_an_uncropped_hr_is_cropped_onto_the_same_grid(tmp_path):
+    from patchmine.imresize import imresize
+
+    hr_dir, lr_dir = tmp_path / "hr", tmp_path / "lr"
+    hr = _image((41, 51, 3))
+    lr = imresize(hr, 0.5)  # MATLAB's imresize(hr, 0.5): ceil(41/2) x ceil(51/2)
+    assert lr.shape[:2] == (21, 26)
+    write_png(hr_dir / "p.png", hr)
+    write_png(lr_dir / "p_lr.png", lr)
+    ingest(paired_images(hr_dir, lr_dir, 2, lr_name="{name}_lr"), tmp_path / "out", scales=[2])
+    np.testing.assert_array_equal(read_image(lr_path(tmp_path / "out", "p", 2)), lr[:20, :25])
+    ((name, hr_read, lr_read),) = load_pairs(tmp_path / "out", 2)
+    assert hr_read.shape[:2] == (40, 50) and lr_read.shape[:2] == (20, 25)

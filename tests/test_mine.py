@@ -16,12 +16,13 @@ from snakemake.utils import validate
 from patchmine.config import ConfigError, check_config
 from patchmine.datasets import skimage_images
 from patchmine.mine import (
-    MINE_DATASET,
     OUTPUT_FILES,
     MinePlan,
     add_mining,
+    describe_source,
     expand_shorthand,
     export_mined,
+    folder_dataset_name,
     mine_scales,
 )
 from patchmine.store import build_store
@@ -54,12 +55,50 @@ def test_a_folder_path_is_the_whole_section_with_the_papers_defaults(tmp_path):
     }
     plan = add_mining(config)
     check_config(config)  # a config may mine without any experiment
-    assert plan == MinePlan(MINE_DATASET, 96, 96, "grad", "0.5", (2,), True)  # non-overlapping
-    assert config["datasets"][MINE_DATASET] == {
+    name = folder_dataset_name(str(tmp_path))
+    assert plan == MinePlan(name, 96, 96, "grad", "0.5", (2,), True)  # non-overlapping
+    assert config["datasets"][name] == {
         "source": "folder",
         "path": str(tmp_path),
         "pattern": "*",
     }
+    assert describe_source(config, name) == str(tmp_path)
+
+
+def test_each_folder_is_a_dataset_of_its_own_however_its_path_is_written(tmp_path, monkeypatch):
+    train, valid = tmp_path / "train" / "HR", tmp_path / "valid" / "HR"
+    train.mkdir(parents=True), valid.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    names = {
+        spelling: add_mining(_validated(spelling)).dataset
+        for spelling in (str(train), f"{train}/", "train/HR", "./train//HR/", "valid/HR")
+    }
+    assert len({names[s] for s in names if s != "valid/HR"}) == 1  # one folder, one dataset
+    assert names["valid/HR"] != names["train/HR"]  # same folder name, other images
+    assert names["train/HR"].startswith("HR_")
+    weird = tmp_path / "my photos (2024)"
+    weird.mkdir()
+    assert re.fullmatch(r"my_photos_2024_[0-9a-f]{6}", folder_dataset_name(str(weird)))
+
+
+def test_a_config_file_may_hold_only_the_mine_section(tmp_path):
+    config = {"mine": {"images": str(tmp_path)}}
+    expand_shorthand(config)
+    validate(config, SCHEMA)
+    plan = add_mining(config)
+    check_config(config)
+    assert list(config["datasets"]) == [plan.dataset]
+    with pytest.raises(WorkflowError, match="datasets"):
+        validate({"experiments": {}}, SCHEMA)  # experiments need their datasets
+
+
+def test_a_folder_named_by_digits_is_a_folder_not_a_number(tmp_path, monkeypatch):
+    (tmp_path / "2024").mkdir()
+    monkeypatch.chdir(tmp_path)
+    config = {"mine": 2024}  # `--config mine=2024`: YAML reads a number
+    expand_shorthand(config)
+    validate(config, SCHEMA)
+    assert add_mining(config).dataset.startswith("2024_")
 
 
 def test_command_line_text_is_read_back_as_numbers_lists_and_booleans():
@@ -70,15 +109,15 @@ def test_command_line_text_is_read_back_as_numbers_lists_and_booleans():
     assert config["mine"]["png"] is False and config["mine"]["stride"] == 64
     plan = add_mining(config)
     assert (plan.dataset, plan.keep, plan.stride, plan.png) == ("photos", "40", 64, False)
-    assert "mine" not in config["datasets"]  # a dataset name is used as it is
+    assert list(config["datasets"]) == ["photos"]  # a dataset name is used as it is
 
 
 def test_a_folder_under_home_may_be_written_with_a_tilde(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "photos").mkdir()
     config = _validated("~/photos")
-    add_mining(config)
-    assert config["datasets"][MINE_DATASET]["path"] == str(tmp_path / "photos")
+    plan = add_mining(config)
+    assert config["datasets"][plan.dataset]["path"] == str(tmp_path / "photos")
 
 
 def test_no_mine_section_means_no_plan():
@@ -110,7 +149,7 @@ def test_mistakes_are_named_before_any_job(tmp_path):
     with pytest.raises(ConfigError, match=r"mine.stride: 45 is not a multiple of the scale 2"):
         add_mining(_validated({"images": "photos", "patch_size": 48, "stride": 45}))
     config = _validated(str(tmp_path))
-    config["datasets"][MINE_DATASET] = {"source": "skimage", "images": ["rocket"]}
+    config["datasets"][folder_dataset_name(str(tmp_path))] = {"source": "skimage", "images": []}
     with pytest.raises(ConfigError, match="already defines otherwise"):
         add_mining(config)
     pairs = {"source": "pairs", "hr": str(tmp_path), "lr": str(tmp_path), "scale": 4}
@@ -259,17 +298,22 @@ def test_one_line_mines_a_folder_and_keeps_the_top_half_by_gradient(tmp_path):
         shutil.copy(image.path, folder / f"{image.name}.png")
     done = snakemake(tmp_path, "--cores", "2", "mine", "--config", f"mine={folder}")
     assert done.returncode == 0, done.stderr[-4000:]
-    mined = tmp_path / "results/mined/mine/p96_s96/grad/k0.5"
-    with h5py.File(tmp_path / "results/patches/mine/p96_s96.h5", "r") as f:
+    name = folder_dataset_name(str(folder))
+    mined = tmp_path / f"results/mined/{name}/p96_s96/grad/k0.5"
+    with h5py.File(tmp_path / f"results/patches/{name}/p96_s96.h5", "r") as f:
         scores = grad(f["hr"][:])
     n = len(scores)
     expected = np.sort(np.argsort(-scores, kind="stable")[: round(n / 2)])
     with h5py.File(mined / "patches.h5", "r") as f:
         np.testing.assert_array_equal(f["store_index"][:], expected)
         assert f["lr_x2"].shape == (len(expected), 48, 48, 3)
+        assert f.attrs["source"] == str(folder)
     assert len(list((mined / "png" / "HR").iterdir())) == len(expected)
-    again = snakemake(tmp_path, "-n", "mine", "--config", f"mine={folder}")
-    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    assert f"Images: `{folder}`" in (mined / "summary.md").read_text()
+    # the same folder written another way (a trailing slash, relative) is the same dataset
+    for spelling in (f"mine={folder}/", "mine=my photos"):
+        again = snakemake(tmp_path, "-n", "mine", "--config", spelling)
+        assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
     # a new photograph in the folder: the store is cut again and the mining redone
     shutil.copy(skimage_images(["chelsea"])[0].path, folder / "chelsea.png")
     more = snakemake(tmp_path, "-n", "mine", "--config", f"mine={folder}")
