@@ -294,7 +294,7 @@ def load_image_pair(image: SourceImage, scales: list[int]) -> tuple[np.ndarray, 
 def _ingest_one(image: SourceImage, root: Path, scales: list[int], min_size: int):
     """(True, manifest row) for an ingested image, (False, skipped row) for one too small."""
     height, width = image_size(image.path)
-    floor = max(min_size, *scales)  # a side shorter than the scale has no LR pixel at all
+    floor = max([min_size, *scales])  # a side shorter than the scale has no LR pixel at all
     if min(height, width) < floor:
         log.warning("skipping %s (%dx%d): smaller than %d", image.path, height, width, floor)
         return False, skipped_row(image, height, width, f"smaller than {floor} pixels")

@@ -214,6 +214,18 @@ def correlation_file(config: dict, target: dict, suffix: str = "png") -> str:
     return f"{config['results']}/figures/correlation/{store}_{a}_vs_{b}.{suffix}"
 
 
+def correlation_tables(config: dict, experiment: str | None = None) -> list[str]:
+    """The Fig. 7 numbers (CSV) of the correlation targets, of one experiment or of all."""
+    return sorted(
+        {
+            correlation_file(config, target, "csv")
+            for target in config.get("targets", {}).values()
+            if target["show"] == "correlation"
+            and experiment in (None, target["experiment"])
+        }
+    )
+
+
 def target_files(config: dict, name: str) -> list[str]:
     """The files of named target ``name`` (config ``targets``)."""
     target = config["targets"][name]

@@ -781,6 +781,26 @@ def write_table(
         Path(html_path).write_text(html_page(title, [caption, body]), encoding="utf-8")
 
 
+def write_tables(
+    tables: Mapping[str, pd.DataFrame], csv_path: str | Path, md_path: str | Path, decimals=2
+) -> None:
+    """One table per test set as CSV and Markdown: a single set as :func:`write_table` writes it;
+    several as one Markdown section per set and one CSV with a ``test_set`` column in front."""
+    if len(tables) == 1:
+        write_table(next(iter(tables.values())), csv_path, md_path, decimals)
+        return
+    for path in (csv_path, md_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    stacked = pd.concat(
+        [table.assign(test_set=name).set_index("test_set", append=True) for name, table in
+         tables.items()]
+    )  # fmt: skip
+    stacked.reorder_levels([1, 0]).to_csv(csv_path, float_format="%.17g")
+    sections = [f"## Test set {name}\n\n{table_markdown(table, decimals)}" for name, table in
+                tables.items()]  # fmt: skip
+    Path(md_path).write_text("\n".join(sections), encoding="utf-8")
+
+
 # --- HTML -----------------------------------------------------------------------------------
 
 _CSS = """
@@ -1045,11 +1065,27 @@ def experiment_products(config: Mapping, name: str) -> list[str]:
     return out
 
 
+def figure_label(config: Mapping, name: str, show: str, fallback: str) -> str:
+    """The paper's name of an experiment's figure: from the target that shows it ("fig9" ->
+    "Fig. 9"), else from its task (denoising PSNR against K is the paper's Fig. 9), else
+    ``fallback``."""
+    for target_name, target in config.get("targets", {}).items():
+        if target["experiment"] == name and target["show"] == show:
+            found = re.fullmatch(r"fig(\d+)([a-z]?)", target_name)
+            if found:
+                return f"Fig. {found[1]}{found[2]}"
+    if show == "psnr_vs_k" and config["experiments"][name].get("task") == "denoise":
+        return "Fig. 9"
+    return fallback
+
+
 def report_targets(config: Mapping) -> list[str]:
     """Everything the HTML report shows; `rule all` lists it so `snakemake --report` finds it."""
     targets = [f"{config['results']}/report/config.html"]
     for name in config["experiments"]:
         targets += experiment_products(config, name)
+    if len(targets) > 1:  # every experiment's runs beside the whole paper (rule compare_all)
+        targets += [f"{config['results']}/report/paper_vs_ours.{s}" for s in ("md", "html")]
     return list(dict.fromkeys(targets))
 
 

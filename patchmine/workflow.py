@@ -50,3 +50,10 @@ def pick_device(setting: str = "auto") -> str:
     if device.startswith("cuda:"):
         torch.cuda.set_device(int(device.split(":")[1]))
     return device
+
+
+def input_files(snakemake, name: str) -> list[str]:
+    """A named input as a list of paths: Snakemake hands over a named input of one file as a
+    plain string, of none as an empty list."""
+    value = getattr(snakemake.input, name, [])
+    return [value] if isinstance(value, str) else list(value)

@@ -10,6 +10,7 @@ from patchmine.grid import (
     RUN_PATTERN,
     WILDCARDS,
     Run,
+    correlation_tables,
     dataset_min_size,
     dataset_scales,
     experiment_runs,
@@ -184,11 +185,12 @@ def dataset_inputs(dataset: str) -> list[str]:
     downloads = dataset_downloads(dataset)
     if downloads or spec["source"] == "skimage":
         return downloads
-    # braces in a file name ("shot {1}.png") would read as wildcards: escape them
-    return [
-        str(path).replace("{", "{{").replace("}", "}}")
-        for path in image_files(source_images(spec, DATA))
-    ]
+    files = [str(path) for path in image_files(source_images(spec, DATA))]
+    # Snakemake reads braces in an input path ("shot {1}.png") as a wildcard, with no escape for
+    # an input function's paths: such files are stood for by their folders (images added or
+    # removed there still re-run the jobs; an edit in place of that one file does not)
+    braced = {os.path.dirname(f) for f in files if "{" in f or "}" in f}
+    return [f for f in files if "{" not in f and "}" not in f] + sorted(braced)
 
 
 def dataset_downloads(dataset: str) -> list[str]:

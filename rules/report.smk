@@ -13,6 +13,7 @@ import re
 from patchmine.report import (
     LAYOUTS,
     config_signature,
+    figure_label,
     grid_signature,
     report_inputs,
     report_targets,
@@ -26,6 +27,12 @@ REPORT = config.get("report", {})
 ALLOW_PARTIAL = bool(REPORT.get("allow_partial", False))
 ZOOM_K_MIN = int(REPORT.get("zoom_k_min", 60000))  # Fig. 6b: "zoomed above 60 K"
 EXPERIMENT = "|".join(re.escape(name) for name in config["experiments"])
+# Experiments with tables (a correlation-only experiment has none)
+TABLED = [
+    name
+    for name, exp in config["experiments"].items()
+    if exp.get("kind") != "correlation"
+]
 CAPTION = "../report/{}.rst"
 
 
@@ -167,7 +174,10 @@ rule psnr_vs_k:
             caption=CAPTION.format("fig6_psnr_vs_k"),
             category="Figures",
             subcategory="{experiment}",
-            labels={"figure": "Fig. 6", "shows": "PSNR vs number of patches"},
+            labels=lambda w: {
+                "figure": figure_label(config, w.experiment, "psnr_vs_k", "Fig. 6"),
+                "shows": "PSNR vs number of patches",
+            },
         ),
         pdf=f"{R}/figures/{{experiment}}_psnr_vs_k.pdf",
     log:
@@ -283,6 +293,7 @@ rule compare_published:
     input:
         runs=f"{R}/tables/{{experiment}}_runs.csv",
         published=lambda w: published_table(w.experiment),
+        extra=lambda w: correlation_tables(config, w.experiment),
     output:
         csv=f"{R}/tables/{{experiment}}_vs_paper.csv",
         md=f"{R}/tables/{{experiment}}_vs_paper.md",
@@ -306,6 +317,37 @@ rule compare_published:
         cpus_per_task=job_cpus,
         mem_mb=job_mem_mb("compare_published", config),
         runtime=job_runtime("compare_published", config),
+    script:
+        "../scripts/compare_published.py"
+
+
+rule compare_all:
+    """Every experiment's runs (and published models, and Fig. 7) beside the whole paper."""
+    input:
+        runs=expand(f"{R}/tables/{{experiment}}_runs.csv", experiment=TABLED),
+        published=[f for name in TABLED for f in published_table(name)],
+        extra=correlation_tables(config),
+    output:
+        csv=f"{R}/report/paper_vs_ours.csv",
+        md=f"{R}/report/paper_vs_ours.md",
+        html=report(
+            f"{R}/report/paper_vs_ours.html",
+            caption=CAPTION.format("vs_paper"),
+            category="Paper vs this run",
+            subcategory="all experiments",
+            labels={
+                "table": "Tables I-IV, Fig. 7",
+                "shows": "ours, paper, difference",
+            },
+        ),
+    log:
+        f"{R}/logs/report/paper_vs_ours.log",
+    conda:
+        ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("compare_all", config),
+        runtime=job_runtime("compare_all", config),
     script:
         "../scripts/compare_published.py"
 

@@ -10,15 +10,16 @@ from patchmine.report import (
     read_runs,
     stride_table,
     tables_page,
-    write_table,
+    write_tables,
 )
-from patchmine.workflow import start
+from patchmine.workflow import input_files, start
 
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
 layout, experiment = sm.wildcards.layout, sm.wildcards.experiment
 tests, results, expected = experiment_results(sm.config, sm.wildcards.experiment, sm.input.runs)
-published = read_runs(sm.input.published[0]) if sm.input.published else None
+published = [read_runs(f) for f in input_files(sm, "published")]
+published = published[0] if published else None
 if layout == "benchmarks":
     tables = {"all test sets": benchmark_table(results, expected, tests, published)}
     what = "PSNR (dB) / SSIM per model and test set (Table IV)"
@@ -27,8 +28,7 @@ else:
     tables = {t: build(results, test_set=t, expected=expected) for t in tests}
     what = {"strides": "per stride (Table II)", "params": "per model size (Table III)"}[layout]
     what = f"PSNR (dB) {what} and number of patches"
-first = next(iter(tables.values()))
-write_table(first, sm.output.csv, sm.output.md)
+write_tables(tables, sm.output.csv, sm.output.md)
 sections = [(f"Test set {t}" if layout != "benchmarks" else t, tab) for t, tab in tables.items()]
 Path(sm.output.html).write_text(tables_page(f"{experiment}: {what}", sections), encoding="utf-8")
 log.info("%s table written to %s", layout, sm.output.md)

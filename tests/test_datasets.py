@@ -276,3 +276,10 @@ def test_a_matlab_lr_of_an_uncropped_hr_is_cropped_onto_the_same_grid(tmp_path):
     np.testing.assert_array_equal(read_image(lr_path(tmp_path / "out", "p", 2)), lr[:20, :25])
     ((name, hr_read, lr_read),) = load_pairs(tmp_path / "out", 2)
     assert hr_read.shape[:2] == (40, 50) and lr_read.shape[:2] == (20, 25)
+
+
+def test_a_set_used_only_for_denoising_is_ingested_without_lr(tmp_path):
+    write_png(tmp_path / "src" / "a.png", _image((30, 40, 3)))
+    rows = ingest(folder_images(tmp_path / "src"), tmp_path / "out", scales=[], min_size=8)
+    assert [r["name"] for r in rows] == ["a"]
+    assert not (tmp_path / "out" / "LR_bicubic").exists()

@@ -261,7 +261,8 @@ def test_report_holds_every_table_and_figure(page):
         "results/report/stores/tiny_train_p32_s64.html",
         *(f"results/report/datasets/{d}.html" for d in ("tiny_train", "tiny_val", "tiny_test")),
     }
-    assert paths == figures | tables | data
+    whole_paper = {"results/report/paper_vs_ours.html"}
+    assert paths == figures | tables | data | whole_paper
     assert set(page.categories) == {"Figures", "Tables", "Paper vs this run", "Data",
                                     "Configuration"}  # fmt: skip
     assert set(page.categories["Figures"]) == {"tiny"}

@@ -275,6 +275,7 @@ def test_mining_works_from_any_folder_with_the_workflows_own_config(tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()
     shutil.copy(skimage_images(["coffee"])[0].path, folder / "coffee.png")
+    shutil.copy(skimage_images(["rocket"])[0].path, folder / "shot {1}.jpg")  # not a wildcard
     elsewhere = tmp_path / "elsewhere"  # no config.yaml here: the workflow's own demo is read
     elsewhere.mkdir()
     dry = snakemake(elsewhere, "-n", "mine", "--config", f"mine={folder}")

@@ -159,6 +159,37 @@ def test_write_table_round_trips(results, tmp_path):
     assert md.read_text(encoding="utf-8") == report.table_markdown(table)
 
 
+def test_tables_of_several_test_sets_keep_every_set(results, tmp_path):
+    sets = sorted(results["test_set"].unique())
+    assert len(sets) > 1
+    tables = {t: report.criteria_table(results, test_set=t) for t in sets}
+    report.write_tables(tables, tmp_path / "t.csv", tmp_path / "t.md")
+    back = pd.read_csv(tmp_path / "t.csv", index_col=[0, 1])
+    for t in sets:
+        np.testing.assert_array_equal(back.loc[t].to_numpy(), tables[t].to_numpy())
+    md = (tmp_path / "t.md").read_text(encoding="utf-8")
+    for t in sets:
+        assert f"## Test set {t}\n\n{report.table_markdown(tables[t])}" in md
+    report.write_tables({sets[0]: tables[sets[0]]}, tmp_path / "1.csv", tmp_path / "1.md")
+    assert (tmp_path / "1.md").read_text() == report.table_markdown(tables[sets[0]])
+
+
+def test_criteria_rows_follow_the_given_order(results):
+    table = report.criteria_table(results, test_set="Urban100", order=["loss", "grad"])
+    plain = [label for label in table.index if not label.endswith("+")]
+    assert plain[:2] == ["Loss", "Grad"]
+
+
+def test_figures_are_named_by_the_target_that_shows_them():
+    config = {
+        "experiments": {"criteria": {"task": "sr"}, "dn": {"task": "denoise"}, "x": {}},
+        "targets": {"fig8": {"experiment": "x", "show": "psnr_vs_k"}},
+    }
+    assert report.figure_label(config, "x", "psnr_vs_k", "Fig. 6") == "Fig. 8"
+    assert report.figure_label(config, "dn", "psnr_vs_k", "Fig. 6") == "Fig. 9"
+    assert report.figure_label(config, "criteria", "psnr_vs_k", "Fig. 6") == "Fig. 6"
+
+
 # --- plot_psnr_vs_k -------------------------------------------------------------------------
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

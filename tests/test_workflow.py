@@ -246,4 +246,43 @@ def test_fig7_correlation_of_the_x2_and_x3_scorers_runs(tmp_path):
     figure = tmp_path / "results/figures/correlation/tiny_train_p48_s48_sr_x2_vs_sr_x3"
     assert figure.with_suffix(".png").stat().st_size > 0
     assert (tmp_path / "results/data/tiny_val/LR_bicubic/X3/rocketx3.png").is_file()
-    assert len(pd.read_csv(figure.with_suffix(".csv"))) > 0
+    rho = pd.read_csv(figure.with_suffix(".csv"))
+    assert len(rho) > 0
+    # the correlation reaches the comparisons with the paper: the experiment's and the whole one
+    pages = ["results/tables/tiny_vs_paper.csv", "results/report/paper_vs_ours.csv"]
+    done = snakemake(tmp_path, *pages, "--cores", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    for page in pages:
+        fig7 = pd.read_csv(tmp_path / page).query("table == 'Fig7'").set_index("row")
+        assert fig7.loc["SR x2 vs SR x3", "ours"] == pytest.approx(rho["value"].iloc[0])
+        assert fig7.loc["SR x2 vs SR x3", "paper"] == 0.9876
+        assert np.isnan(fig7.loc["SR x2 vs denoise sigma 25", "ours"])
+
+
+@pytest.mark.slow
+def test_a_denoising_only_grid_runs_through(tmp_path):
+    """Fig. 9 on its own: sets used only for denoising are ingested without LR images (a
+    config without any SR experiment once failed there)."""
+    config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
+    config["experiments"] = {
+        "dn": {
+            "task": "denoise",
+            "sigma": 25,
+            "train": "tiny_train",
+            "test": ["tiny_test"],
+            "patch_size": 32,
+            "strides": [64],
+            "models": ["tiny"],
+            "recipe": "quick",
+            "criteria": ["grad", "rand"],
+            "k": [0.5],
+            "augment": [True],
+        }
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    done = snakemake(tmp_path, "--cores", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = pd.read_csv(tmp_path / "results/tables/dn_runs.csv")
+    assert sorted(runs.criterion) == ["grad", "rand"] and (runs.task == "dn_s25").all()
+    assert runs.psnr.between(10, 45).all()
+    assert not (tmp_path / "results/data/tiny_test/LR_bicubic").exists()
