@@ -220,8 +220,7 @@ def correlation_tables(config: dict, experiment: str | None = None) -> list[str]
         {
             correlation_file(config, target, "csv")
             for target in config.get("targets", {}).values()
-            if target["show"] == "correlation"
-            and experiment in (None, target["experiment"])
+            if target["show"] == "correlation" and experiment in (None, target["experiment"])
         }
     )
 
