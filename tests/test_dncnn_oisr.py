@@ -212,6 +212,45 @@ def test_build_model_new_archs():
     assert count_parameters(build_model({"arch": "edsr"}, scale=2, task="sr")) == 1_369_859
 
 
+GREY_DNCNN = {
+    "arch": "dncnn",
+    "channels": 64,
+    "layers": 17,
+    "image_channels": 1,
+    "batch_norm": False,
+}
+
+
+def test_a_grey_dncnn_denoises_each_colour_channel_on_its_own():
+    torch.manual_seed(0)
+    model = build_model(dict(GREY_DNCNN, channels=8, layers=4), scale=1, task="denoise").eval()
+    grey = DnCNN(channels=1, features=8, depth=4, batch_norm=False, pixel_range=255).eval()
+    grey.load_state_dict(model.state_dict(), strict=True)  # the same keys and shapes
+    x = torch.rand(2, 3, 9, 7) * 255
+    with torch.no_grad():
+        out = model(x)
+        for c in range(3):
+            torch.testing.assert_close(out[:, c : c + 1], grey(x[:, c : c + 1]))
+    assert count_parameters(build_model(GREY_DNCNN, scale=1, task="denoise")) == 555_137
+
+
+def test_the_published_grey_dncnn_loads_as_a_config_model():
+    """`scorer.weights.dn_s25` in configs/paper.yaml: KAIR's file, loaded through the workflow's
+    own loader with strict=True, denoises each RGB channel as the published loader does."""
+    from patchmine.tasks import Task
+    from patchmine.train import load_model
+
+    model = load_model(need(WEIGHTS), GREY_DNCNN, Task.parse("dn_s25"))
+    published = load_published_dncnn(WEIGHTS, pixel_range=255)
+    image = np.asarray(Image.open(need(SET12 / "01.png")).convert("L"), dtype=np.float32)
+    rgb = torch.from_numpy(np.stack([image, image[::-1], image.T[: image.shape[0]]]))[None]
+    noisy = rgb + torch.randn(rgb.shape, generator=torch.Generator().manual_seed(0)) * 25
+    with torch.no_grad():
+        out = model(noisy)
+        for c in range(3):
+            torch.testing.assert_close(out[:, c : c + 1], published(noisy[:, c : c + 1]))
+
+
 def test_build_model_new_arch_errors():
     with pytest.raises(ValueError, match="denoiser"):
         build_model({"arch": "dncnn"}, scale=2, task="sr")

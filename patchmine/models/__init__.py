@@ -35,20 +35,27 @@ def _check_keys(spec: dict, known: set, arch: str) -> None:
 
 
 def _build_dncnn(spec: dict, scale: int, task: str) -> nn.Module:
-    """DnCNN on colour images (3 channels), with BatchNorm, taking and returning 0..255 like
-    EDSR (``pixel_range=255``; inside, the stack sees [0, 1] as in the DnCNN paper)."""
-    from patchmine.models.dncnn import DnCNN
+    """DnCNN taking and returning 0..255 like EDSR (``pixel_range=255``; inside, the stack sees
+    [0, 1] as in the DnCNN paper): on colour images (``image_channels: 3``, the default), or a
+    grey network run on each colour channel (``image_channels: 1``); with BatchNorm, or folded
+    (``batch_norm: false``, the form of KAIR's published weights)."""
+    from patchmine.models.dncnn import ChannelwiseDnCNN, DnCNN
 
-    _check_keys(spec, {"arch", "channels", "layers"}, "dncnn")
+    _check_keys(spec, {"arch", "channels", "layers", "image_channels", "batch_norm"}, "dncnn")
     if task != "denoise":
         raise ValueError(f"arch 'dncnn' is a denoiser; task {task!r} is not supported")
-    return DnCNN(
-        channels=3,
+    size = dict(
         features=int(spec.get("channels", 64)),
         depth=int(spec.get("layers", 17)),
-        batch_norm=True,
+        batch_norm=bool(spec.get("batch_norm", True)),
         pixel_range=255.0,
     )
+    image_channels = int(spec.get("image_channels", 3))
+    if image_channels == 1:
+        return ChannelwiseDnCNN(**size)
+    if image_channels != 3:
+        raise ValueError(f"dncnn image_channels must be 1 or 3, got {image_channels}")
+    return DnCNN(channels=3, **size)
 
 
 def _build_oisr_rk2_s(spec: dict, scale: int, task: str) -> nn.Module:
@@ -75,8 +82,9 @@ def build_model(spec: dict, scale: int, task: str) -> nn.Module:
 
     * ``edsr``: ``blocks`` 16, ``channels`` 64, ``res_scale`` 1.0 (the EDSR baseline);
     * ``oisr_rk2_s``: ``blocks`` 16, ``channels`` 64 (OISR-RK2-s, 1,371,939 parameters at x2);
-    * ``dncnn`` (task ``"denoise"`` only): ``channels`` 64 (features), ``layers`` 17 (convs);
-      colour DnCNN with BatchNorm.
+    * ``dncnn`` (task ``"denoise"`` only): ``channels`` 64 (features), ``layers`` 17 (convs),
+      ``image_channels`` 3 (1: a grey network run on each colour channel), ``batch_norm``
+      true (false: the folded form of KAIR's published weights).
 
     Every model takes and returns float NCHW RGB on 0..255. Unknown keys or archs, or an arch
     used for a task it does not do, raise ValueError.

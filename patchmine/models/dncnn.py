@@ -121,6 +121,19 @@ class DnCNN(nn.Module):
         return folded.to(self.model[0].weight.device).eval()
 
 
+class ChannelwiseDnCNN(DnCNN):
+    """A grey DnCNN (``channels=1``) applied to each channel of a colour image on its own, so
+    that a published grey model (KAIR's DnCNN-S) denoises RGB patches. Same state dict as
+    ``DnCNN(channels=1)``: the published weights load with ``strict=True``."""
+
+    def __init__(self, features: int = 64, depth: int = 17, batch_norm: bool = True, **kw):
+        super().__init__(channels=1, features=features, depth=depth, batch_norm=batch_norm, **kw)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        return super().forward(x.reshape(n * c, 1, h, w)).reshape(n, c, h, w)
+
+
 def sha256_of(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
