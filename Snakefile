@@ -4,6 +4,7 @@ import os
 
 from snakemake.utils import min_version, validate
 
+from patchmine.config import default_config_file
 from patchmine.mine import expand_shorthand
 
 min_version("9.0")
@@ -11,16 +12,12 @@ min_version("9.0")
 
 # `--configfile other.yaml` replaces the demo instead of being merged into it (Snakemake's
 # default merge would add the demo's experiments to every other configuration). Without one,
-# the working directory's config.yaml is read, or else this workflow's own (the demo), so that
-# `snakemake -s <patchmine>/Snakefile mine --config mine=<folder>` works from any folder.
-CONFIG_FILE = (
-    "config.yaml"
-    if os.path.exists("config.yaml")
-    else os.path.join(workflow.basedir, "config.yaml")
-)
+# the working directory's config.yaml is read when it is a patchmine config, or else this
+# workflow's own (the demo), so that `snakemake -s <patchmine>/Snakefile mine --config
+# mine=<folder>` works from any folder.
 if not workflow.overwrite_configfiles:
 
-    configfile: CONFIG_FILE
+    configfile: default_config_file(os.getcwd(), workflow.basedir)
 
 
 expand_shorthand(config)  # `--config mine=<folder>`

@@ -6,6 +6,8 @@ names the key, not hours later inside a training job.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from patchmine.catalog import DIV2K_IDS, archive_name
 from patchmine.grid import PRODUCT_SUFFIXES
 from patchmine.tasks import Task
@@ -19,6 +21,24 @@ OPERATIONAL_RECIPE_KEYS = ("checkpoint_every",)
 def recipe_identity(spec: dict) -> dict:
     """A recipe entry of the config without its operational settings."""
     return {key: value for key, value in spec.items() if key not in OPERATIONAL_RECIPE_KEYS}
+
+
+def default_config_file(workdir: str, workflow_dir: str) -> str:
+    """The config read without ``--configfile``: the working directory's ``config.yaml`` when it
+    is a patchmine config (it names datasets, experiments or a folder to mine), else this
+    workflow's own, the demo. A folder of another project may well hold a config.yaml of its
+    own, and ``snakemake -s <patchmine>/Snakefile mine --config mine=<folder>`` must work there."""
+    import yaml
+
+    local = Path(workdir) / "config.yaml"
+    if local.is_file():
+        try:
+            content = yaml.safe_load(local.read_text())
+        except yaml.YAMLError:
+            return str(local)  # meant for us, but broken: Snakemake names the line
+        if isinstance(content, dict) and content.keys() & {"datasets", "experiments", "mine"}:
+            return str(local)
+    return str(Path(workflow_dir) / "config.yaml")
 
 
 class ConfigError(ValueError):

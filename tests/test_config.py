@@ -233,3 +233,17 @@ def test_canonical_params_ignore_key_order_but_keep_list_order():
     assert repr(canonical(a)) == repr(canonical(b))  # what Snakemake compares
     assert canonical(a) == a  # the same content
     assert canonical({"k": [2, 1]}) != canonical({"k": [1, 2]})
+
+
+def test_the_working_directorys_config_is_read_only_when_it_is_ours(tmp_path):
+    from patchmine.config import default_config_file
+
+    own = str(tmp_path / "workflow" / "config.yaml")
+    assert default_config_file(str(tmp_path), str(tmp_path / "workflow")) == own  # none here
+    local = tmp_path / "config.yaml"
+    local.write_text("learning_rate: 0.001\n")  # another project's
+    assert default_config_file(str(tmp_path), str(tmp_path / "workflow")) == own
+    local.write_text("mine: /data/photos\n")
+    assert default_config_file(str(tmp_path), str(tmp_path / "workflow")) == str(local)
+    local.write_text("datasets: {a: [\n")  # ours, broken: read, so that the error is shown
+    assert default_config_file(str(tmp_path), str(tmp_path / "workflow")) == str(local)

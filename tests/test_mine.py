@@ -276,8 +276,9 @@ def test_mining_works_from_any_folder_with_the_workflows_own_config(tmp_path):
     folder.mkdir()
     shutil.copy(skimage_images(["coffee"])[0].path, folder / "coffee.png")
     shutil.copy(skimage_images(["rocket"])[0].path, folder / "shot {1}.jpg")  # not a wildcard
-    elsewhere = tmp_path / "elsewhere"  # no config.yaml here: the workflow's own demo is read
+    elsewhere = tmp_path / "elsewhere"  # another project's config.yaml: the demo's is read
     elsewhere.mkdir()
+    (elsewhere / "config.yaml").write_text("learning_rate: 0.001\nepochs: 10\n")
     dry = snakemake(elsewhere, "-n", "mine", "--config", f"mine={folder}")
     assert dry.returncode == 0, dry.stderr[-3000:]
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", dry.stdout, re.MULTILINE))
