@@ -164,6 +164,10 @@ def fig7_row(task_a: str, task_b: str) -> str:
     return f"{name(task_a)} vs {name(task_b)}"
 
 
+#: Why a cell is empty when its run is configured and has not finished.
+NOT_FINISHED = "configured here, not finished yet"
+
+
 def _equals(series: pd.Series, value) -> pd.Series:
     if isinstance(value, bool):
         return series.map(_as_bool) == value
@@ -248,18 +252,23 @@ def compare(
     results: pd.DataFrame,
     published: pd.DataFrame | None = None,
     extra: pd.DataFrame | None = None,
+    expected: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every published number beside this run's counterpart.
 
     ``results`` is the long results table (with ``arch``, ``blocks``, ``channels`` from
     :func:`patchmine.report.add_model_columns`); ``extra`` holds numbers made elsewhere, as
-    (table, row, column, value) rows (e.g. Fig. 7's correlations). One row per published number
+    (table, row, column, value) rows (e.g. Fig. 7's correlations); ``expected`` the (run, test
+    set) points the configuration asks for (:func:`patchmine.report.expected_points`, with the
+    model columns), so that a cell whose run is configured but not finished says so rather than
+    reading as never configured. One row per published number
     (Table IV: PSNR and SSIM separately) with ``paper``, ``ours`` (mean over seeds; NaN when
     nothing matches), ``difference`` = ours - paper, ``n_seeds``, ``ours_from`` (which runs, or
     why none) and ``source``.
     """
     published = load_published() if published is None else published
     res = normalise(results) if len(results) else pd.DataFrame()
+    planned = normalise(expected) if expected is not None and len(expected) else None
     rows = []
     for cell in published.to_dict("records"):
         match = cell_match(cell)
@@ -277,6 +286,8 @@ def compare(
             if not why:
                 chosen, note = _pick(sel, match.free_k)
                 why = _describe(chosen, note)
+            elif planned is not None and not _select(planned, match)[1]:
+                why = f"{NOT_FINISHED} ({why})"
         for metric, paper in metrics:
             ours, n = np.nan, 0
             if match.extra and not match.reference:
@@ -362,6 +373,12 @@ def summary_line(comparison: pd.DataFrame) -> str:
     """How many published numbers have a counterpart here, and how far off they are."""
     have = comparison[np.isfinite(comparison["ours"])]
     total = len(comparison)
+    waiting = int(comparison["ours_from"].astype(str).str.startswith(NOT_FINISHED).sum())
+    if have.empty and waiting:
+        return (
+            f"None of the paper's {total} published numbers has a counterpart here yet: {waiting} "
+            "are configured and not finished."
+        )
     if have.empty:
         return (
             f"None of the paper's {total} published numbers has a counterpart in this run's "
@@ -369,7 +386,11 @@ def summary_line(comparison: pd.DataFrame) -> str:
         )
     psnr = have[have["metric"] == "psnr"]["difference"].abs()
     tail = f"; mean |ours − paper| PSNR {psnr.mean():.2f} dB" if len(psnr) else ""
-    return f"{len(have)} of the paper's {total} published numbers have a counterpart here{tail}."
+    more = f" {waiting} more are configured and not finished yet." if waiting else ""
+    return (
+        f"{len(have)} of the paper's {total} published numbers have a counterpart here{tail}."
+        + more
+    )
 
 
 def comparison_markdown(comparison: pd.DataFrame) -> str:

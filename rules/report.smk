@@ -317,6 +317,9 @@ rule compare_published:
         cpus_per_task=job_cpus,
         mem_mb=job_mem_mb("compare_published", config),
         runtime=job_runtime("compare_published", config),
+    params:
+        experiments=lambda w: [w.experiment],
+        grid=lambda w: grid_signature(config, w.experiment),
     script:
         "../scripts/compare_published.py"
 
@@ -348,6 +351,9 @@ rule compare_all:
         cpus_per_task=job_cpus,
         mem_mb=job_mem_mb("compare_all", config),
         runtime=job_runtime("compare_all", config),
+    params:
+        experiments=TABLED,
+        grid=[grid_signature(config, name) for name in TABLED],
     script:
         "../scripts/compare_published.py"
 

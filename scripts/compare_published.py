@@ -5,7 +5,7 @@ made by other rules (`extra`: Fig. 7's correlations)."""
 import pandas as pd
 
 from patchmine.published import compare, summary_line, write_comparison
-from patchmine.report import read_runs
+from patchmine.report import add_model_columns, expected_points, expected_runs, read_runs
 from patchmine.workflow import input_files, start
 
 log = start(snakemake)  # noqa: F821
@@ -25,7 +25,16 @@ runs = stacked(input_files(sm, "runs"), ["fingerprint", "test_set"])
 published = stacked(input_files(sm, "published"), ["published", "test_set"])
 results = pd.concat([runs, published], ignore_index=True)  # published: Table IV's "Baseline"
 extra = stacked(input_files(sm, "extra"), ["table", "row", "column"])
-comparison = compare(results, extra=extra if len(extra) else None)
+planned = [
+    expected_points(expected_runs(sm.config, name), sm.config["experiments"][name]["test"])
+    for name in sm.params.experiments
+]
+planned = (
+    add_model_columns(pd.concat(planned, ignore_index=True), sm.config["models"])
+    if planned
+    else None
+)
+comparison = compare(results, extra=extra if len(extra) else None, expected=planned)
 scope = getattr(sm.wildcards, "experiment", "every experiment")
 title = f"{scope} vs the paper (Soh & Cho, arXiv 2207.01075)"
 write_comparison(comparison, sm.output.csv, sm.output.md, sm.output.html, title=title)

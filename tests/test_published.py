@@ -127,6 +127,25 @@ def test_compare_lines_up_matching_cells():
     ).all()
 
 
+def test_configured_runs_that_have_not_finished_are_told_apart_from_absent_ones():
+    grid = paper_grid()
+    planned = grid.assign(k=30_000, k_label="30000")  # the same runs, at 30K: still training
+    planned = pd.concat([grid, planned]).drop(columns=["psnr", "ssim", "best_val_psnr"])
+    comparison = published.compare(grid, expected=planned)
+    table1 = comparison[comparison["table"] == "I"].set_index(["row", "column"])
+    assert table1.loc[("Grad", "30K"), "ours_from"] == (
+        "configured here, not finished yet (no run with k = 30K)"
+    )
+    assert table1.loc[("Grad", "40K"), "ours_from"] == "no run with k = 40K"  # never configured
+    assert np.isfinite(table1.loc[("Grad", "10K"), "ours"])
+    line = published.summary_line(comparison)
+    assert line.endswith(" 4 more are configured and not finished yet."), line
+    # nothing finished: Table I at 10K-30K (4 rows x 3) and Table IV's PSNR and SSIM on
+    # Urban100 and BSD100 (4) are all waiting
+    waiting = published.compare(grid.iloc[0:0], expected=planned)
+    assert "has a counterpart here yet: 16 are configured" in published.summary_line(waiting)
+
+
 def test_table4_picks_k_by_validation_and_knows_bsd100_as_b100():
     comparison = published.compare(paper_grid())
     ours = comparison[comparison["row"] == "Ours (EDSR baseline)"].set_index(["column", "metric"])
