@@ -16,6 +16,7 @@ when configured (``sha256:`` of a dataset).
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from patchmine.datasets import SourceImage
 
@@ -67,7 +68,10 @@ def div2k_images(
 
 
 def archive_name(url: str) -> str:
-    """The file name a download is stored under: the last component of its URL or path."""
+    """The file name a download is stored under: the last component of its URL's path (a query
+    or fragment, as in ``…/edsr_x2.pt?dl=1``, is not part of it) or of a local path."""
+    if "://" in url:
+        url = urlsplit(url).path
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 

@@ -6,10 +6,11 @@ names the key, not hours later inside a training job.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from patchmine.catalog import DIV2K_IDS, archive_name
-from patchmine.grid import PRODUCT_SUFFIXES
+from patchmine.catalog import DIV2K_IDS, archive_name, dataset_archives
+from patchmine.grid import PRODUCT_SUFFIXES, WILDCARDS
 from patchmine.tasks import Task
 
 #: Recipe settings of how a run is carried out, not of what it learns: left out of a run's
@@ -25,7 +26,8 @@ def recipe_identity(spec: dict) -> dict:
 
 def default_config_file(workdir: str, workflow_dir: str) -> str:
     """The config read without ``--configfile``: the working directory's ``config.yaml`` when it
-    is a patchmine config (it names datasets, experiments or a folder to mine), else this
+    is a patchmine config (it names datasets, experiments or a folder to mine, and no key the
+    schema does not know), else this
     workflow's own, the demo. A folder of another project may well hold a config.yaml of its
     own, and ``snakemake -s <patchmine>/Snakefile mine --config mine=<folder>`` must work there."""
     import yaml
@@ -36,7 +38,9 @@ def default_config_file(workdir: str, workflow_dir: str) -> str:
             content = yaml.safe_load(local.read_text())
         except yaml.YAMLError:
             return str(local)  # meant for us, but broken: Snakemake names the line
-        if isinstance(content, dict) and content.keys() & {"datasets", "experiments", "mine"}:
+        schema = yaml.safe_load((Path(workflow_dir) / "schemas" / "config.schema.yaml").read_text())
+        ours = isinstance(content, dict) and content.keys() & {"datasets", "experiments", "mine"}
+        if ours and content.keys() <= schema["properties"].keys():
             return str(local)
     return str(Path(workflow_dir) / "config.yaml")
 
@@ -139,9 +143,19 @@ def _check_download_names(config: dict) -> None:
         (f"published_models.{name}.url", spec["url"], spec.get("sha256"))
         for name, spec in config.get("published_models", {}).items()
     ]
+    sources += [
+        (f"datasets.{name}.url", archive["url"], archive["sha256"])
+        for name, spec in config.get("datasets", {}).items()
+        for archive in dataset_archives(spec).values()
+    ]
     seen: dict[str, tuple[str, str, str | None]] = {}
     for key, url, sha in sources:
         name = archive_name(url)
+        if not re.fullmatch(WILDCARDS["archive"], name):
+            raise ConfigError(
+                f"{key}: {url!r} would be saved as {name!r}; a downloaded file's name may hold "
+                "only letters, digits, '.', '_' and '-' (download it yourself and give its path)"
+            )
         if name not in seen:
             seen[name] = (key, url, sha)
             continue

@@ -150,9 +150,15 @@ def add_mining(config: dict) -> MinePlan | None:
         images = os.path.abspath(os.path.expanduser(images))
         folder = {"source": "folder", "path": images, "pattern": spec["pattern"]}
         if not Path(images).is_dir():
+            numeric = re.fullmatch(r"[-+0-9.e]+", str(spec["images"]))
             raise ConfigError(
                 f"mine.images: {spec['images']!r} is neither a dataset (defined: "
                 f"{sorted(datasets)}) nor a folder (looked in {images})"
+                + (
+                    "; --config reads a name like 007 or 1e3 as a number: write mine=./<folder>"
+                    if numeric
+                    else ""
+                )
             )
         dataset = folder_dataset_name(images)
         if datasets.get(dataset, folder) != folder:

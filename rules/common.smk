@@ -18,7 +18,7 @@ from patchmine.grid import (
     store_scales,
     target_files,
 )
-from patchmine.mine import add_mining, describe_source, mine_scales
+from patchmine.mine import add_mining, mine_scales
 from patchmine.report import report_targets
 
 # The `mine` section as a plan (None without one); a folder in it becomes a dataset named
@@ -189,8 +189,16 @@ def dataset_inputs(dataset: str) -> list[str]:
     # Snakemake reads braces in an input path ("shot {1}.png") as a wildcard, with no escape for
     # an input function's paths: such files are stood for by their folders (images added or
     # removed there still re-run the jobs; an edit in place of that one file does not)
-    braced = {os.path.dirname(f) for f in files if "{" in f or "}" in f}
+    braced = {brace_free_folder(f) for f in files if "{" in f or "}" in f}
     return [f for f in files if "{" not in f and "}" not in f] + sorted(braced)
+
+
+def brace_free_folder(path: str) -> str:
+    """The nearest folder above ``path`` whose own path has no braces."""
+    folder = os.path.dirname(path)
+    while "{" in folder or "}" in folder:
+        folder = os.path.dirname(folder)
+    return folder
 
 
 def dataset_downloads(dataset: str) -> list[str]:

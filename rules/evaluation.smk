@@ -20,7 +20,6 @@ rule evaluate:
         runtime=job_runtime("evaluate", config),
     params:
         model=lambda w: canonical(config["models"][w.model]),
-        task=lambda w: w.task,
         grey=config["evaluation"]["grey"],
         device=config["device"],
     script:

@@ -35,7 +35,6 @@ if MINE:
         params:
             keep=MINE.keep,
             criterion=MINE.criterion,
-            source=describe_source(config, MINE.dataset),
         script:
             "../scripts/mine.py"
 

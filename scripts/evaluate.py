@@ -10,7 +10,8 @@ from patchmine.workflow import pick_device, start
 
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
-task = Task.parse(sm.params.task)
+# a run's task is in its path (wildcard); a published model's comes from its config entry
+task = Task.parse(getattr(sm.wildcards, "task", None) or sm.params.task)
 device = pick_device(sm.params.device)
 model = load_model(sm.input.model, sm.params.model, task, device)
 pairs = task_pairs(Path(sm.input.test).parent, task, grey=sm.params.grey)

@@ -1,8 +1,10 @@
 """Rule mine: keep a store's best patches by one criterion and write them out."""
 
+from pathlib import Path
+
 import numpy as np
 
-from patchmine.mine import OUTPUT_FILES, export_mined
+from patchmine.mine import OUTPUT_FILES, describe_source, export_mined
 from patchmine.workflow import start
 
 start(snakemake)  # noqa: F821
@@ -15,5 +17,6 @@ export_mined(
     {role: sm.output[role] for role in OUTPUT_FILES},
     png_dir=sm.output.get("png"),
     workers=sm.threads,
-    source=sm.params.source,
+    # read here rather than passed as params, which would re-run finished mines when it changes
+    source=describe_source(sm.config, Path(sm.input.store).parent.name),
 )

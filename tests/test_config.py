@@ -238,12 +238,25 @@ def test_canonical_params_ignore_key_order_but_keep_list_order():
 def test_the_working_directorys_config_is_read_only_when_it_is_ours(tmp_path):
     from patchmine.config import default_config_file
 
+    (tmp_path / "workflow" / "schemas").mkdir(parents=True)
+    (tmp_path / "workflow" / "schemas" / "config.schema.yaml").write_text(Path(SCHEMA).read_text())
     own = str(tmp_path / "workflow" / "config.yaml")
     assert default_config_file(str(tmp_path), str(tmp_path / "workflow")) == own  # none here
     local = tmp_path / "config.yaml"
-    local.write_text("learning_rate: 0.001\n")  # another project's
-    assert default_config_file(str(tmp_path), str(tmp_path / "workflow")) == own
+    for foreign in ("learning_rate: 0.001\n", "datasets: [train.csv]\nlr: 0.01\n"):
+        local.write_text(foreign)  # another project's, even one with a `datasets` key
+        assert default_config_file(str(tmp_path), str(tmp_path / "workflow")) == own
     local.write_text("mine: /data/photos\n")
     assert default_config_file(str(tmp_path), str(tmp_path / "workflow")) == str(local)
     local.write_text("datasets: {a: [\n")  # ours, broken: read, so that the error is shown
     assert default_config_file(str(tmp_path), str(tmp_path / "workflow")) == str(local)
+
+
+def test_downloads_are_saved_under_plain_file_names():
+    from patchmine.catalog import archive_name
+
+    assert archive_name("https://www.dropbox.com/s/abc/edsr_x2.pt?dl=1#top") == "edsr_x2.pt"
+    assert archive_name("/data/weights/edsr_x2.pt") == "edsr_x2.pt"
+    _checked(_with_published(url="https://www.dropbox.com/s/abc/edsr_x2.pt?dl=1"))
+    with pytest.raises(ConfigError, match=r"published_models\.official\.url: .* 'model%20v2\.pt'"):
+        _checked(_with_published(url="https://host/model%20v2.pt"))

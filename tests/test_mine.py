@@ -99,6 +99,11 @@ def test_a_folder_named_by_digits_is_a_folder_not_a_number(tmp_path, monkeypatch
     expand_shorthand(config)
     validate(config, SCHEMA)
     assert add_mining(config).dataset.startswith("2024_")
+    config = {"mine": 7}  # `mine=007`: the form is lost, so say how to write it
+    expand_shorthand(config)
+    validate(config, SCHEMA)
+    with pytest.raises(ConfigError, match=r"'7' is neither .* write mine=\./<folder>"):
+        add_mining(config)
 
 
 def test_command_line_text_is_read_back_as_numbers_lists_and_booleans():
@@ -272,7 +277,7 @@ def test_mining_works_from_any_folder_with_the_workflows_own_config(tmp_path):
 
     from test_workflow import snakemake
 
-    folder = tmp_path / "photos"
+    folder = tmp_path / "photos {2024}"  # braces, in the folder's name and a file's
     folder.mkdir()
     shutil.copy(skimage_images(["coffee"])[0].path, folder / "coffee.png")
     shutil.copy(skimage_images(["rocket"])[0].path, folder / "shot {1}.jpg")  # not a wildcard
