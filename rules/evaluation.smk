@@ -50,4 +50,4 @@ rule evaluate_published:
         grey=config["evaluation"]["grey"],
         device=config["device"],
     script:
-        "../scripts/evaluate.py"
+        "../scripts/evaluate_published.py"

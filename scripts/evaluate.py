@@ -1,5 +1,4 @@
-"""Rules evaluate and evaluate_published: a network on every image of a test set, by the task's
-protocol."""
+"""Rule evaluate: a trained network on every image of a test set, by the task's protocol."""
 
 from pathlib import Path
 
@@ -10,8 +9,7 @@ from patchmine.workflow import pick_device, start
 
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
-# a run's task is in its path (wildcard); a published model's comes from its config entry
-task = Task.parse(getattr(sm.wildcards, "task", None) or sm.params.task)
+task = Task.parse(sm.wildcards.task)
 device = pick_device(sm.params.device)
 model = load_model(sm.input.model, sm.params.model, task, device)
 pairs = task_pairs(Path(sm.input.test).parent, task, grey=sm.params.grey)
