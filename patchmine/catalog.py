@@ -102,21 +102,36 @@ def dataset_content(spec: dict) -> dict:
     return {key: value for key, value in spec.items() if key not in DOWNLOAD_ONLY_KEYS}
 
 
+def download_sources(config: dict) -> list[tuple[str, str, str | None]]:
+    """(config key of the URL, URL, sha256 or None) of every file a config downloads: published
+    scorer weights, published models and dataset archives. One file may be named by several
+    entries (``config.check_config`` makes sure they agree)."""
+    return (
+        [
+            (f"scorer.weights.{task}.url", spec["url"], spec.get("sha256"))
+            for task, spec in config.get("scorer", {}).get("weights", {}).items()
+        ]
+        + [
+            (f"published_models.{name}.url", spec["url"], spec.get("sha256"))
+            for name, spec in config.get("published_models", {}).items()
+        ]
+        + [
+            (f"datasets.{name}.url", archive["url"], archive["sha256"])
+            for name, spec in config.get("datasets", {}).items()
+            for archive in dataset_archives(spec).values()
+        ]
+    )
+
+
 def download_table(config: dict) -> dict[str, dict]:
-    """{archive name: {"url", "sha256"}} of every file a config downloads: dataset archives,
-    published scorer weights and published models. The download rule reads its entry from here
-    at run time rather than through ``params``, so a new mirror URL or a checksum added after
-    the fact does not make Snakemake delete a finished multi-GB archive and fetch it again."""
-    table = {}
-    for spec in config["datasets"].values():
-        table.update(dataset_archives(spec))
-    weights = [
-        *config.get("scorer", {}).get("weights", {}).values(),
-        *config.get("published_models", {}).values(),
-    ]
-    for spec in weights:
-        entry = table.setdefault(archive_name(spec["url"]), {"url": spec["url"], "sha256": None})
-        entry["sha256"] = entry["sha256"] or spec.get("sha256")
+    """{archive name: {"url", "sha256"}} of every file a config downloads (:func:`download_sources`;
+    the checksum of whichever entry gives one). The download rule reads its entry from here at
+    run time rather than through ``params``, so a new mirror URL or a checksum added after the
+    fact does not make Snakemake delete a finished multi-GB archive and fetch it again."""
+    table: dict[str, dict] = {}
+    for _, url, sha256 in download_sources(config):
+        entry = table.setdefault(archive_name(url), {"url": url, "sha256": None})
+        entry["sha256"] = entry["sha256"] or sha256
     return table
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from patchmine.catalog import DIV2K_IDS, archive_name, dataset_archives
+from patchmine.catalog import DIV2K_IDS, archive_name, download_sources
 from patchmine.grid import PRODUCT_SUFFIXES, WILDCARDS
 from patchmine.tasks import Task
 
@@ -27,9 +27,9 @@ def recipe_identity(spec: dict) -> dict:
 def default_config_file(workdir: str, workflow_dir: str) -> str:
     """The config read without ``--configfile``: the working directory's ``config.yaml`` when it
     is a patchmine config (it names datasets, experiments or a folder to mine, and no key the
-    schema does not know), else this
-    workflow's own, the demo. A folder of another project may well hold a config.yaml of its
-    own, and ``snakemake -s <patchmine>/Snakefile mine --config mine=<folder>`` must work there."""
+    schema does not know), else this workflow's own, the demo. A folder of another project may
+    well hold a config.yaml of its own, and ``snakemake -s <patchmine>/Snakefile mine --config
+    mine=<folder>`` must work there."""
     import yaml
 
     local = Path(workdir) / "config.yaml"
@@ -93,13 +93,13 @@ def check_config(config: dict) -> None:
         for model in exp["models"]:
             refer("model", models, model, f"{key}.models")
         refer("recipe", recipes, exp["recipe"], f"{key}.recipe")
+        task = Task.from_experiment(exp).name
         for pub in exp.get("published_models", []):
             refer("published model", published, pub, f"{key}.published_models")
-            if published[pub]["task"] != Task.from_experiment(exp).name:
+            if published[pub]["task"] != task:
                 raise ConfigError(
                     f"{key}.published_models: {pub!r} restores {published[pub]['task']} "
-                    f"(published_models.{pub}.task) but the experiment's task is "
-                    f"{Task.from_experiment(exp).name}"
+                    f"(published_models.{pub}.task) but the experiment's task is {task}"
                 )
         for k in exp["k"]:
             if isinstance(k, float) and k > 1:  # JSON Schema counts 300.0 as an integer
@@ -134,22 +134,10 @@ def check_config(config: dict) -> None:
 
 
 def _check_download_names(config: dict) -> None:
-    """Downloaded weights are stored under their URL's file name: two different URLs ending in
-    the same name would overwrite each other's file."""
-    sources = [
-        (f"scorer.weights.{task}.url", spec["url"], spec.get("sha256"))
-        for task, spec in config.get("scorer", {}).get("weights", {}).items()
-    ] + [
-        (f"published_models.{name}.url", spec["url"], spec.get("sha256"))
-        for name, spec in config.get("published_models", {}).items()
-    ]
-    sources += [
-        (f"datasets.{name}.url", archive["url"], archive["sha256"])
-        for name, spec in config.get("datasets", {}).items()
-        for archive in dataset_archives(spec).values()
-    ]
+    """Downloads are stored under their URL's file name: it must be one the download rule can
+    make, and two different URLs (or checksums) for the same name would overwrite each other."""
     seen: dict[str, tuple[str, str, str | None]] = {}
-    for key, url, sha in sources:
+    for key, url, sha in download_sources(config):
         name = archive_name(url)
         if not re.fullmatch(WILDCARDS["archive"], name):
             raise ConfigError(

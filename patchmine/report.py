@@ -792,12 +792,13 @@ def write_tables(
     for path in (csv_path, md_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     stacked = pd.concat(
-        [table.assign(test_set=name).set_index("test_set", append=True) for name, table in
-         tables.items()]
-    )  # fmt: skip
+        table.assign(test_set=name).set_index("test_set", append=True)
+        for name, table in tables.items()
+    )
     stacked.reorder_levels([1, 0]).to_csv(csv_path, float_format="%.17g")
-    sections = [f"## Test set {name}\n\n{table_markdown(table, decimals)}" for name, table in
-                tables.items()]  # fmt: skip
+    sections = [
+        f"## Test set {name}\n\n{table_markdown(table, decimals)}" for name, table in tables.items()
+    ]
     Path(md_path).write_text("\n".join(sections), encoding="utf-8")
 
 
@@ -929,6 +930,16 @@ def read_runs(path: str | Path) -> pd.DataFrame:
         return pd.read_csv(path)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
+
+
+def stack_tables(paths: Sequence, key: Sequence[str]) -> pd.DataFrame:
+    """The tables at ``paths`` (:func:`read_runs`) one under the other, a row several of them
+    hold (a run two experiments share) kept once by the ``key`` columns present."""
+    frames = [frame for frame in map(read_runs, paths) if len(frame)]
+    if not frames:
+        return pd.DataFrame()
+    table = pd.concat(frames, ignore_index=True)
+    return table.drop_duplicates(subset=[k for k in key if k in table.columns] or None)
 
 
 def tables_page(
@@ -1087,6 +1098,18 @@ def report_targets(config: Mapping) -> list[str]:
     if len(targets) > 1:  # every experiment's runs beside the whole paper (rule compare_all)
         targets += [f"{config['results']}/report/paper_vs_ours.{s}" for s in ("md", "html")]
     return list(dict.fromkeys(targets))
+
+
+def configured_points(config: Mapping, names: Sequence[str]) -> pd.DataFrame | None:
+    """Every (run, test set) the named experiments ask for, with the model columns: what the
+    comparison with the paper tells apart from runs never configured (None without any)."""
+    points = [
+        expected_points(expected_runs(config, name), config["experiments"][name]["test"])
+        for name in names
+    ]
+    if not points:
+        return None
+    return add_model_columns(pd.concat(points, ignore_index=True), config["models"])
 
 
 def experiment_results(

@@ -53,7 +53,7 @@ def pick_device(setting: str = "auto") -> str:
 
 
 def input_files(snakemake, name: str) -> list[str]:
-    """A named input as a list of paths: Snakemake hands over a named input of one file as a
-    plain string, of none as an empty list."""
+    """A named input as a list of paths, whether the rule gave it as one path (a plain string
+    to the script, as compare_published's ``runs``) or as a list (compare_all's)."""
     value = getattr(snakemake.input, name, [])
     return [value] if isinstance(value, str) else list(value)

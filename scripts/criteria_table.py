@@ -15,7 +15,6 @@ sm = snakemake  # noqa: F821
 tests, results, expected = experiment_results(sm.config, sm.wildcards.experiment, sm.input.runs)
 order = sm.config["experiments"][sm.wildcards.experiment]["criteria"]  # the config's row order
 tables = {t: criteria_table(results, test_set=t, order=order, expected=expected) for t in tests}
-first = tests[0]
 write_tables(tables, sm.output.csv, sm.output.md)
 title = f"{sm.wildcards.experiment}: PSNR (dB) per criterion and number of patches (Table I)"
 sections = [(f"Test set {t}", table) for t, table in tables.items()]

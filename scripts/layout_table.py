@@ -12,14 +12,13 @@ from patchmine.report import (
     tables_page,
     write_tables,
 )
-from patchmine.workflow import input_files, start
+from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
 layout, experiment = sm.wildcards.layout, sm.wildcards.experiment
 tests, results, expected = experiment_results(sm.config, sm.wildcards.experiment, sm.input.runs)
-published = [read_runs(f) for f in input_files(sm, "published")]
-published = published[0] if published else None
+published = read_runs(sm.input.published[0]) if sm.input.published else None
 if layout == "benchmarks":
     tables = {"all test sets": benchmark_table(results, expected, tests, published)}
     what = "PSNR (dB) / SSIM per model and test set (Table IV)"
