@@ -78,11 +78,15 @@ def claims_folder(base: Path, env: Mapping[str, str] = os.environ) -> Path:
     """Where this process's claims live. Each SLURM job gets a folder of its own: two jobs on
     one node may both see their (different) GPUs numbered from 0."""
     job = env.get("SLURM_JOB_ID")
-    return base / f"slurm-{re.sub(r'[^A-Za-z0-9_.-]', '_', job)}" if job else base
+    return base / f"slurm-{_file_safe(job)}" if job else base
+
+
+def _file_safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
 
 
 def _lock_name(device_id: str) -> str:
-    return "gpu" + re.sub(r"[^A-Za-z0-9_.-]", "_", device_id) + ".lock"
+    return f"gpu{_file_safe(device_id)}.lock"
 
 
 def _open_lock(path: Path) -> int:
