@@ -75,19 +75,64 @@ def skimage_images(names: list[str]) -> list[SourceImage]:
     return [SourceImage(n, folder / SKIMAGE_PHOTOS[n]) for n in names]
 
 
+def case_insensitive(pattern: str) -> str:
+    """``pattern`` rewritten so that :meth:`Path.glob` matches it without regard to case.
+
+    Each letter becomes a class of both cases (``*.png`` → ``*.[pP][nN][gG]``), and a class
+    already written gains the other case of its letters (``[a-c]`` keeps its range and adds
+    ``A-C``). Python 3.11's glob has no ``case_sensitive`` switch; this is its equivalent."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        end = _class_end(pattern, i) if c == "[" else -1
+        if end > 0:
+            body = pattern[i + 1 : end]
+            negate = body.startswith("!")
+            core = body[1:] if negate else body
+            # the other case of the class, ranges included (a-c: A-C); a leading "]" once only
+            swapped = core.swapcase().removeprefix("]") if core.swapcase() != core else ""
+            out.append("[" + "!" * negate + core + swapped + "]")
+            i = end + 1
+        elif c == "[":  # no closing "]": a literal bracket, written as a class of one
+            out.append("[[]")
+            i += 1
+        elif c.swapcase() != c:
+            out.append(f"[{c.lower()}{c.upper()}]")
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """Index of the ``]`` closing the class opened at ``start``, or -1 (then ``[`` is literal).
+
+    As in :mod:`fnmatch`: ``!`` negates, a ``]`` right after ``[`` or ``[!`` is a member, and a
+    class never spans a ``/``."""
+    j = start + 1
+    if pattern[j : j + 1] == "!":
+        j += 1
+    if pattern[j : j + 1] == "]":
+        j += 1
+    end = pattern.find("]", j)
+    return end if end > 0 and "/" not in pattern[start:end] else -1
+
+
 def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceImage]:
     """Every image file in ``folder`` matching ``pattern``, sorted by name.
 
-    Subfolders are read only when the pattern says so (``**/*``). Hidden files (``.name``, such
-    as the ``._photo.jpg`` macOS leaves on shared drives) are skipped; other files that are not
-    images, and subfolders left unread, are named in a warning rather than passed over in
-    silence."""
+    The pattern is matched without regard to case, as on macOS and Windows, so a camera's
+    ``IMG_0001.JPG`` matches ``*.jpg`` on Linux too. Subfolders are read only when the pattern
+    says so (``**/*``). Hidden files (``.name``, such as the ``._photo.jpg`` macOS leaves on
+    shared drives) are skipped; other files that are not images, and subfolders left unread, are
+    named in a warning rather than passed over in silence."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder {folder} does not exist")
     found = [
         p
-        for p in folder.glob(pattern)
+        for p in folder.glob(case_insensitive(pattern))
         if not any(part.startswith(".") for part in p.relative_to(folder).parts)
     ]
     files = sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)

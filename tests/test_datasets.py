@@ -1,6 +1,8 @@
 """Every dataset source ends up in one canonical layout, or stops with a message naming the file."""
 
 import csv
+import fnmatch
+import re
 import struct
 import zlib
 
@@ -11,6 +13,7 @@ from PIL import Image
 
 from patchmine.datasets import (
     benchmark_images,
+    case_insensitive,
     folder_images,
     hr_path,
     ingest,
@@ -238,6 +241,30 @@ def test_hidden_files_are_skipped_and_other_files_named(tmp_path, caplog):
     write_png(only_sub / "inner" / "e.png", _image((20, 20, 3)))
     with pytest.raises(ValueError, match=r"holds no images .* subfolders \(inner\)"):
         folder_images(only_sub)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["*", "*.png", "IMG_[0-9]*.JPG", "[a-c]*", "[!x]*.tif", "[]a]*", "[!]a]*", "a[b*", "[^X]*"],
+)
+def test_a_pattern_matches_as_fnmatch_does_when_told_to_ignore_case(pattern):
+    """The reference is fnmatch's own translation matched with re.IGNORECASE (what Python 3.12's
+    ``glob(case_sensitive=False)`` does)."""
+    names = ["a.png", "A.PNG", "IMG_0001.JPG", "img_0002.jpg", "IMG_x.JPG", "b.Png", "C.tif"]
+    names += ["x.TIF", "X.tif", "]a.png", "]A.png", "a[b.png", "A[B.PNG", "^x.tif", "z.tif"]
+    ours = re.compile(fnmatch.translate(case_insensitive(pattern)))
+    reference = re.compile(fnmatch.translate(pattern), re.IGNORECASE)
+    for name in names:
+        assert bool(ours.fullmatch(name)) == bool(reference.fullmatch(name)), name
+
+
+def test_a_folders_pattern_ignores_case(tmp_path):
+    for i, name in enumerate(["IMG_0001.JPG", "img_0002.jpg", "scan.png"]):
+        Image.fromarray(_image((20, 20, 3), i)).save(tmp_path / name, format="PNG")
+    (tmp_path / "Raw").mkdir()
+    Image.fromarray(_image((20, 20, 3), 5)).save(tmp_path / "Raw" / "c.PNG")
+    assert [im.name for im in folder_images(tmp_path, "*.jpg")] == ["IMG_0001", "img_0002"]
+    assert [im.name for im in folder_images(tmp_path, "raw/*.png")] == ["c"]
 
 
 def test_exif_orientation_is_applied_to_pixels_and_sizes(tmp_path):
