@@ -547,7 +547,9 @@ class _StopFlag:
 def stop_signals(signals=(signal.SIGTERM, signal.SIGINT)):
     """Turn the first SIGTERM/SIGINT into a flag the loop checks between steps (a step or a save
     is never cut in half); a second one gets the handler that was there before, so a user who
-    presses Ctrl-C twice is not kept waiting. Outside the main thread nothing is installed."""
+    presses Ctrl-C twice is not kept waiting. A signal the process was started ignoring (SIGINT
+    in a job that a shell put in the background) stays ignored. Outside the main thread nothing
+    is installed."""
     flag = _StopFlag()
     if threading.current_thread() is not threading.main_thread():
         yield flag
@@ -563,7 +565,8 @@ def stop_signals(signals=(signal.SIGTERM, signal.SIGINT)):
         signal.raise_signal(signum)
 
     for signum in signals:
-        previous[signum] = signal.signal(signum, handler)
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, handler)
     try:
         yield flag
     finally:

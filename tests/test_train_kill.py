@@ -186,6 +186,16 @@ def test_unreadable_checkpoint_starts_afresh(tmp_path):
     _same_run(tmp_path / "straight", run)
 
 
+@pytest.fixture
+def python_sigint():
+    """SIGINT handled as Python does by default, even where pytest was started ignoring it (a
+    background job of a non-interactive shell)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("python_sigint")
 def test_a_signal_mid_step_saves_that_step_and_resuming_matches(tmp_path, monkeypatch):
     lr, hr, val = _data()
     train(_spec(), lr, hr, val, tmp_path / "straight")
@@ -208,6 +218,7 @@ def test_a_signal_mid_step_saves_that_step_and_resuming_matches(tmp_path, monkey
     _same_run(tmp_path / "straight", run)
 
 
+@pytest.mark.usefixtures("python_sigint")
 def test_a_second_signal_stops_at_once():
     with train_mod.stop_signals() as stop:
         signal.raise_signal(signal.SIGINT)
@@ -215,3 +226,16 @@ def test_a_second_signal_stops_at_once():
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_signal_the_process_ignores_stays_ignored():
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with train_mod.stop_signals() as stop:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            signal.raise_signal(signal.SIGINT)
+            assert stop.signal is None
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # still handled
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
