@@ -159,7 +159,10 @@ class PatchSampler:
         sigma: float = 0.0,
     ):
         if len(hr) < batch_size:
-            raise ValueError(f"{len(hr)} patches are fewer than one batch of {batch_size}")
+            raise ValueError(
+                f"{len(hr)} patches are fewer than one batch of {batch_size}: give the recipe a "
+                "smaller batch_size, or train on more images (smaller patches, stride)"
+            )
         if (lr is None) == (sigma <= 0):
             raise ValueError("give LR patches (super-resolution) or a noise sigma (denoising)")
         # kept as stored, (N, H, W, C): a batch gathered from it is already channels-last
