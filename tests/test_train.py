@@ -1,6 +1,7 @@
 """The training engine: deterministic, resumable, and loud about a diverging loss."""
 
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -210,3 +211,31 @@ def test_how_often_a_run_is_saved_is_not_part_of_its_identity():
 
     assert spec().fingerprint() == spec(checkpoint_every=3).fingerprint()
     assert spec().fingerprint() != spec(val_every=5).fingerprint()  # this one changes the run
+
+
+@pytest.mark.skipif(
+    not (shutil.which("cc") or shutil.which("gcc")),
+    reason="torch.compile on the CPU needs a C compiler (none on PATH)",
+)
+def test_a_compiled_run_trains_saves_and_resumes_like_an_eager_one(tmp_path, kill_at):
+    """``runtime.compile`` is a speed option: same losses, plain state-dict keys (no
+    ``_orig_mod.``), and a killed compiled run resumes to the eager run's weights."""
+    lr, hr, val = _data()
+    exact = Runtime(amp=False, channels_last=False)
+    compiled = Runtime(amp=False, channels_last=False, compile=True)
+    train(_spec(iterations=8), lr, hr, val, tmp_path / "eager", runtime=exact)
+    kill_at(6)
+    with pytest.raises(KeyboardInterrupt):
+        train(_spec(iterations=8), lr, hr, val, tmp_path / "compiled", runtime=compiled)
+    kill_at(None)
+    train(_spec(iterations=8), lr, hr, val, tmp_path / "compiled", runtime=compiled)
+    eager, comp = _weights(tmp_path / "eager"), _weights(tmp_path / "compiled")
+    assert eager.keys() == comp.keys()
+    for key in eager:
+        torch.testing.assert_close(comp[key], eager[key], rtol=1e-4, atol=1e-5)
+    logs = [
+        np.genfromtxt(tmp_path / run / "log.csv", delimiter=",", names=True)
+        for run in ("eager", "compiled")
+    ]
+    assert list(logs[1]["iteration"]) == list(logs[0]["iteration"]) == [4, 8]
+    np.testing.assert_allclose(logs[1]["loss"], logs[0]["loss"], rtol=1e-5)
