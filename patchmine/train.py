@@ -549,8 +549,10 @@ class _StopFlag:
 @contextlib.contextmanager
 def stop_signals(signals=(signal.SIGTERM, signal.SIGINT)):
     """Turn the first SIGTERM/SIGINT into a flag the loop checks between steps (a step or a save
-    is never cut in half); a second one gets the handler that was there before, so a user who
-    presses Ctrl-C twice is not kept waiting. A signal the process was started ignoring (SIGINT
+    is never cut in half). A second SIGINT gets the handler that was there before, so a user who
+    presses Ctrl-C twice is not kept waiting; a second SIGTERM is only logged, because SLURM's
+    time limit sends one to the job step and one through ``srun`` in the same millisecond, and
+    its own escalation is SIGKILL after ``KillWait``. A signal the process was started ignoring (SIGINT
     in a job that a shell put in the background) stays ignored. Outside the main thread nothing
     is installed."""
     flag = _StopFlag()
@@ -560,9 +562,13 @@ def stop_signals(signals=(signal.SIGTERM, signal.SIGINT)):
     previous = {}
 
     def handler(signum, frame):
+        name = signal.Signals(signum).name
         if flag.signal is None:
             flag.signal = signum
-            log.warning("%s received: stopping after this step", signal.Signals(signum).name)
+            log.warning("%s received: stopping after this step", name)
+            return
+        if signum == signal.SIGTERM:
+            log.warning("%s received again: still stopping after this step", name)
             return
         signal.signal(signum, previous[signum])
         signal.raise_signal(signum)

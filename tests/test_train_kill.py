@@ -106,7 +106,7 @@ def test_sigkilled_run_resumes_to_the_same_weights(tmp_path):
     assert len(_same_run(tmp_path / "straight", killed)) == 1 + ITERATIONS // 10
 
 
-def test_sigterm_saves_the_step_it_stopped_at_and_resumes_to_the_same_weights(tmp_path):
+def test_sigterm_twice_saves_the_step_it_stopped_at_and_resumes_to_the_same_weights(tmp_path):
     _finish(tmp_path / "straight")
     stopped = tmp_path / "stopped"
     child = _start(stopped, delay=0.05)
@@ -114,7 +114,8 @@ def test_sigterm_saves_the_step_it_stopped_at_and_resumes_to_the_same_weights(tm
         while _saved_iteration(stopped) < 3:  # past the first periodic checkpoint
             assert child.poll() is None, child.stderr.read().decode()
             time.sleep(0.01)
-        child.send_signal(signal.SIGTERM)
+        child.send_signal(signal.SIGTERM)  # twice, as SLURM's time limit does: the job step's
+        child.send_signal(signal.SIGTERM)  # and srun's, in the same millisecond
         _, err = child.communicate(timeout=60)
     finally:
         child.kill()
@@ -218,8 +219,26 @@ def test_a_signal_mid_step_saves_that_step_and_resuming_matches(tmp_path, monkey
     _same_run(tmp_path / "straight", run)
 
 
+def test_a_second_sigterm_does_not_cut_the_save_short():
+    """SLURM's time limit signals the step twice; the second one must not kill the save (in a
+    child process, since the wrong answer is death by SIGTERM)."""
+    code = (
+        "import signal\n"
+        "from patchmine.train import stop_signals\n"
+        "with stop_signals() as stop:\n"
+        "    signal.raise_signal(signal.SIGTERM)\n"
+        "    signal.raise_signal(signal.SIGTERM)\n"
+        "    print('still here after', stop.name)\n"
+        "assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    assert done.stdout == "still here after SIGTERM\n"
+    assert "SIGTERM received again: still stopping after this step" in done.stderr
+
+
 @pytest.mark.usefixtures("python_sigint")
-def test_a_second_signal_stops_at_once():
+def test_a_second_ctrl_c_stops_at_once():
     with train_mod.stop_signals() as stop:
         signal.raise_signal(signal.SIGINT)
         assert stop.name == "SIGINT"
