@@ -15,7 +15,9 @@ where they are read back once (and checked for NaN/inf, naming the first bad ite
 Stopping: SIGTERM (what SLURM sends at preemption or at the time limit, some 30 s before its
 SIGKILL) or SIGINT (Ctrl-C) makes the run finish its current step, save ``last.pt`` there and
 exit with :class:`TrainingStopped`, so a rerun resumes from that very iteration, not from the
-last periodic checkpoint. A second signal stops at once, as if no handler were installed.
+last periodic checkpoint. A second Ctrl-C stops at once; a second SIGTERM (SLURM sends two at
+the time limit) does not. Every attempt's start, resume point and end are appended to the run's
+``history.log``.
 """
 
 from __future__ import annotations
@@ -451,11 +453,44 @@ def train(
     ``state_dir`` must not be a declared Snakemake output: it survives a failed or killed job
     so the next attempt resumes from ``last.pt`` instead of iteration 0. ``runtime`` (default:
     bf16 and channels_last on CUDA, plain fp32 on CPU) changes speed, not the run's identity.
+    Each attempt's start, resume point and end are appended to ``history.log`` there, since
+    Snakemake deletes a rule's ``log:`` before each attempt of its job.
     """
-    recipe = spec.recipe
     runtime = (runtime or Runtime()).resolve(device)
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
+    with _history(state_dir / "history.log"):
+        log.info("attempt on %s (%s), %d patches", device, runtime, len(hr_patches))
+        try:
+            _run(spec, lr_patches, hr_patches, val_pairs, state_dir, device, runtime)
+        except BaseException as error:
+            log.warning("attempt ended: %s: %s", type(error).__name__, error)
+            raise
+        log.info("finished")
+    return state_dir
+
+
+@contextlib.contextmanager
+def _history(path: Path):
+    """Append this module's log records to ``path`` while the block runs."""
+    handler = logging.FileHandler(path, mode="a")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setLevel(logging.INFO)
+    previous_level = log.level
+    if log.getEffectiveLevel() > logging.INFO:
+        log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(previous_level)
+        handler.close()
+
+
+def _run(spec, lr_patches, hr_patches, val_pairs, state_dir: Path, device, runtime) -> None:
+    """The body of :func:`train`: resume, then step until done or asked to stop."""
+    recipe = spec.recipe
     last_path = state_dir / "last.pt"
 
     torch.manual_seed(_mix(spec.seed, 0x1417))
@@ -507,7 +542,6 @@ def train(
                 )
     if progress.best is None:
         raise RuntimeError(f"{state_dir}: finished state without a best checkpoint")
-    return state_dir
 
 
 def _finite_weights(model: torch.nn.Module) -> bool:
@@ -552,9 +586,9 @@ def stop_signals(signals=(signal.SIGTERM, signal.SIGINT)):
     is never cut in half). A second SIGINT gets the handler that was there before, so a user who
     presses Ctrl-C twice is not kept waiting; a second SIGTERM is only logged, because SLURM's
     time limit sends one to the job step and one through ``srun`` in the same millisecond, and
-    its own escalation is SIGKILL after ``KillWait``. A signal the process was started ignoring (SIGINT
-    in a job that a shell put in the background) stays ignored. Outside the main thread nothing
-    is installed."""
+    its own escalation is SIGKILL after ``KillWait``. A signal the process was started ignoring
+    (SIGINT in a job that a shell put in the background) stays ignored. Outside the main thread
+    nothing is installed."""
     flag = _StopFlag()
     if threading.current_thread() is not threading.main_thread():
         yield flag

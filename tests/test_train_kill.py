@@ -127,6 +127,18 @@ def test_sigterm_twice_saves_the_step_it_stopped_at_and_resumes_to_the_same_weig
     assert 3 <= saved < ITERATIONS
     _finish(stopped)
     _same_run(tmp_path / "straight", stopped)
+    # both attempts, in order, in the run's own history (a rule's log holds only the last one)
+    lines = (stopped / "history.log").read_text().splitlines()
+    history = [line.split(" ", 3)[3] for line in lines]  # date time level message
+    assert any(h.startswith("[") and "val" in h for h in history)  # validation progress too
+    history = [h for h in history if not h.startswith("[") and "received again" not in h]
+    first_end = f"attempt ended: TrainingStopped: SIGTERM received: stopped after iteration {saved}"
+    assert history[0].startswith("attempt on cpu")
+    assert history[1] == "SIGTERM received: stopping after this step"
+    assert history[2].startswith(first_end)
+    assert history[3].startswith("attempt on cpu")
+    assert history[4].startswith("resuming from") and history[4].endswith(f"iteration {saved}")
+    assert history[-1] == "finished"
 
 
 # In-process: a kill in the middle of writing last.pt, simulated by a torch.save that dies.
