@@ -6,11 +6,14 @@ names the key, not hours later inside a training job.
 
 from __future__ import annotations
 
+import os
 import re
+import string
 from pathlib import Path
 
-from patchmine.catalog import DIV2K_IDS, archive_name, download_sources
+from patchmine.catalog import archive_name, download_sources
 from patchmine.grid import PRODUCT_SUFFIXES, WILDCARDS
+from patchmine.overlap import DatasetImages
 from patchmine.tasks import Task
 
 #: Recipe settings of how a run is carried out, not of what it learns: left out of a run's
@@ -68,6 +71,10 @@ def check_config(config: dict) -> None:
     for name, spec in published.items():
         refer("model", models, spec["model"], f"published_models.{name}.model")
     _check_download_names(config)
+    for name, spec in datasets.items():
+        if spec["source"] == "pairs":
+            _check_pairs(name, spec)
+    listing = DatasetImages(datasets, config.get("data_dir", "data"))
     for name, target in config.get("targets", {}).items():
         refer("experiment", config["experiments"], target["experiment"], f"targets.{name}")
         if (target["show"] == "correlation") != ("tasks" in target):
@@ -125,12 +132,15 @@ def check_config(config: dict) -> None:
                     f"{spec['scale']} pairs (datasets.{dataset}.scale)"
                 )
         validation = recipes[exp["recipe"]]["validation"]
-        overlap = _shared_images(datasets, exp["train"], [validation, *exp["test"]])
-        if overlap:
-            raise ConfigError(
-                f"{key}: training set {exp['train']!r} shares images with its validation or test "
-                f"sets: {overlap}"
-            )
+        for other in dict.fromkeys([validation, *exp["test"]]):
+            overlap = listing.shared(exp["train"], other)
+            if overlap:
+                role = "validation set" if other == validation else "test set"
+                role += " and test set" if other == validation and other in exp["test"] else ""
+                raise ConfigError(
+                    f"{key}: training set {exp['train']!r} shares {len(overlap)} image(s) with "
+                    f"its {role} {other!r}: {_some(overlap)}"
+                )
 
 
 def _check_download_names(config: dict) -> None:
@@ -177,27 +187,54 @@ def _check_correlation_geometry(exp: dict, target: dict, name: str) -> None:
                 )
 
 
-def _shared_images(datasets: dict, train: str, others: list[str]) -> list[str]:
-    """Images named in both the training set and another set (only checkable for named images)."""
+#: The fields of a pairs dataset's ``lr_name`` template.
+LR_NAME_FIELDS = ("name", "scale")
 
-    def names(dataset: str) -> set[str]:
-        spec = datasets[dataset]
-        if spec["source"] == "skimage":
-            return set(spec["images"])
-        if spec["source"] == "div2k":
-            lo, hi = DIV2K_IDS[spec["split"]]
-            first, last = spec.get("first", lo), spec.get("last", hi)
-            return {f"DIV2K {i:04d}" for i in range(first, last + 1)}
-        if spec["source"] == "benchmark":
-            return {f"{spec.get('path', 'benchmark')}/{spec['set']}"}
-        folder = spec.get("hr") or spec["path"]
-        return {f"{folder}/{spec.get('pattern', '*')}"}
 
-    train_names = names(train)
-    return sorted(
-        {n for other in others if other != train for n in names(other) & train_names}
-        | ({train} if train in others else set())
-    )
+def _check_pairs(name: str, spec: dict) -> None:
+    """A pairs dataset's ``lr_name`` must be a file name made of ``{name}`` and ``{scale}``, and
+    must not name an image's own HR file as its LR partner."""
+    key = f"datasets.{name}.lr_name"
+    template = spec.get("lr_name", "{name}")
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as error:  # an unmatched brace
+        raise ConfigError(f"{key}: {template!r} is not a valid template ({error})") from None
+    for field in fields:
+        base = re.match(r"[^.\[!:]*", field).group()
+        if base not in LR_NAME_FIELDS:
+            raise ConfigError(
+                f"{key}: {template!r} uses {{{field}}}, which is not a field of lr_name; the "
+                "only fields are {name} (the HR file's name without its extension) and {scale}"
+                + (" (write {name}, not {})" if not base else "")
+            )
+    samples = ["0801", "img_HR"]
+    try:
+        stems = [template.format(name=n, scale=spec["scale"]) for n in samples]
+    except (AttributeError, IndexError, KeyError, ValueError) as error:
+        raise ConfigError(f"{key}: {template!r} cannot be filled in: {error}") from None
+    if any("/" in s or os.sep in s for s in stems):
+        raise ConfigError(
+            f"{key}: {template!r} makes a path; it names a file in the `lr` folder (point `lr` "
+            "at the subfolder instead)"
+        )
+    same_folder = os.path.realpath(spec["hr"]) == os.path.realpath(spec["lr"])
+    if same_folder and stems == samples:
+        raise ConfigError(
+            f"{key}: {template!r} with `hr` and `lr` both {spec['hr']!r} (datasets.{name}) makes "
+            "every HR file its own LR partner. lr_name is a template around the HR file's name "
+            "without its extension (HR 'X_HR.png' with lr_name '{name}_LR{scale}' looks for "
+            "'X_HR_LR2.*'), so it cannot rename a part of it, such as _HR to _LR2. Put the LR "
+            "files in a folder of their own under their HR file's name (lr/X_HR.png), or name "
+            "them after the whole HR name (X_HR_LR2.png, lr_name '{name}_LR{scale}') and select "
+            "the HR files with `pattern` (e.g. '*_HR.*')"
+        )
+
+
+def _some(items: list[str], shown: int = 3) -> str:
+    """The first few of many items, for a message."""
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
 
 
 def canonical(value):

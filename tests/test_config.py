@@ -4,6 +4,7 @@ import copy
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from snakemake.exceptions import WorkflowError
@@ -260,3 +261,130 @@ def test_downloads_are_saved_under_plain_file_names():
     _checked(_with_published(url="https://www.dropbox.com/s/abc/edsr_x2.pt?dl=1"))
     with pytest.raises(ConfigError, match=r"published_models\.official\.url: .* 'model%20v2\.pt'"):
         _checked(_with_published(url="https://host/model%20v2.pt"))
+
+
+def _files(folder, contents):
+    """Files with the given bytes (the overlap check lists and compares files, never decodes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in contents.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def _pairs_train(tmp_path, test):
+    """The demo with a real-pairs training set B/HR + B/LR and ``test`` as its test set."""
+    _files(tmp_path / "B" / "HR", {"a.png": b"a" * 100, "b.png": b"b" * 200})
+    _files(tmp_path / "B" / "LR", {"a.png": b"A" * 25, "b.png": b"B" * 50})
+    config = _load()
+    config["datasets"]["demo_train"] = {
+        "source": "pairs",
+        "hr": str(tmp_path / "B" / "HR"),
+        "lr": str(tmp_path / "B" / "LR"),
+        "scale": 2,
+    }
+    config["datasets"]["demo_test"] = test
+    return config
+
+
+def test_a_test_folder_spelt_differently_from_the_training_folder_is_caught(tmp_path):
+    (tmp_path / "link").symlink_to(tmp_path / "B")
+    for path in ("B/HR/", "B/../B/HR", "link/HR"):
+        config = _pairs_train(tmp_path, {"source": "folder", "path": str(tmp_path / path)})
+        with pytest.raises(ConfigError, match=r"'demo_train' shares .* 'demo_test': .*a\.png"):
+            _checked(config)
+    (tmp_path / "T").mkdir()
+    (tmp_path / "T" / "t.png").symlink_to(tmp_path / "B" / "HR" / "b.png")  # a linked file
+    config = _pairs_train(tmp_path, {"source": "folder", "path": str(tmp_path / "T")})
+    with pytest.raises(ConfigError, match=r"shares 1 image\(s\) .* 'demo_test': .*T/t\.png$"):
+        _checked(config)
+    # folders not there yet (made before the jobs run) are compared by their resolved names
+    config = _load()
+    config["datasets"]["demo_train"] = {"source": "folder", "path": str(tmp_path / "C" / "HR")}
+    config["datasets"]["demo_test"] = {"source": "folder", "path": str(tmp_path / "C/./HR/")}
+    with pytest.raises(ConfigError, match=r"'demo_test': .*C/HR/\*"):
+        _checked(config)
+
+
+def test_a_test_set_reading_some_training_files_is_caught(tmp_path):
+    # another pattern than the training set's, so only the files say they are the same
+    config = _pairs_train(
+        tmp_path, {"source": "folder", "path": str(tmp_path / "B" / "HR"), "pattern": "a*"}
+    )
+    with pytest.raises(ConfigError, match=r"shares 1 image\(s\) .* 'demo_test': .*HR/a\.png$"):
+        _checked(config)
+
+
+def test_byte_identical_copies_of_training_images_are_caught(tmp_path):
+    big = bytes(range(256)) * 300  # longer than the head that is compared first
+    config = _pairs_train(tmp_path, {"source": "folder", "path": str(tmp_path / "T")})
+    _files(tmp_path / "B" / "HR", {"c.png": big})
+    _files(tmp_path / "B" / "LR", {"c.png": b"C"})
+    # equal sizes, other bytes (one at the very end): different images
+    _files(tmp_path / "T", {"x.png": b"x" * 100, "y.png": big[:-1] + b"!"})
+    _checked(config)
+    _files(tmp_path / "T", {"copy_of_b.png": b"b" * 200, "copy_of_c.png": big})
+    with pytest.raises(ConfigError) as info:
+        _checked(config)
+    message = str(info.value)
+    assert "training set 'demo_train' shares 2 image(s) with its test set 'demo_test'" in message
+    assert "copy_of_b.png (a copy of " in message and str(tmp_path / "B/HR/b.png") in message
+    assert "copy_of_c.png (a copy of " in message and "x.png" not in message
+
+
+def test_hundreds_of_distinct_files_of_equal_size_are_not_taken_for_copies(tmp_path):
+    """Equal sizes are common among PNGs of one camera; only equal bytes make a copy. (The check's
+    cost on such folders is in benchmarks/README.md.)"""
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(2000, 2010, 400)  # many equal sizes: their first bytes are compared
+    _files(tmp_path / "HR", {f"{i:04d}.png": rng.bytes(int(n)) for i, n in enumerate(sizes)})
+    _files(tmp_path / "LR", {f"{i:04d}.png": b"l" * (i + 1) for i in range(400)})
+    _files(tmp_path / "T", {f"t{i:03d}.png": rng.bytes(int(n)) for i, n in enumerate(sizes)})
+    config = _load()
+    config["datasets"]["demo_train"] = {
+        "source": "pairs",
+        "hr": str(tmp_path / "HR"),
+        "lr": str(tmp_path / "LR"),
+        "scale": 2,
+    }
+    config["datasets"]["demo_test"] = {"source": "folder", "path": str(tmp_path / "T")}
+    validate(config, SCHEMA)
+    check_config(config)  # no overlap
+    (tmp_path / "T" / "t399.png").write_bytes((tmp_path / "HR" / "0123.png").read_bytes())
+    with pytest.raises(ConfigError, match=r"shares 1 image\(s\) .*t399\.png \(a copy of .*0123"):
+        check_config(config)
+
+
+def _real_pairs(tmp_path, **entry):
+    config = _load()
+    config["datasets"]["real"] = {
+        "source": "pairs",
+        "hr": str(tmp_path / "HR"),
+        "lr": str(tmp_path / "LR"),
+        "scale": 2,
+    } | entry
+    return config
+
+
+def test_lr_name_fields_are_checked_before_any_job(tmp_path):
+    _checked(_real_pairs(tmp_path, lr_name="{name}x{scale}"))
+    for bad, field in [("{stem}x{scale}", "stem"), ("{}x2", ""), ("{name}_{Scale}", "Scale")]:
+        with pytest.raises(ConfigError, match=rf"datasets\.real\.lr_name: .* uses \{{{field}\}}"):
+            _checked(_real_pairs(tmp_path, lr_name=bad))
+    with pytest.raises(
+        ConfigError, match=r"datasets\.real\.lr_name: '\{name' is not a valid template"
+    ):
+        _checked(_real_pairs(tmp_path, lr_name="{name"))
+    with pytest.raises(ConfigError, match=r"datasets\.real\.lr_name: .* makes a path"):
+        _checked(_real_pairs(tmp_path, lr_name="X{scale}/{name}"))
+
+
+def test_a_pair_whose_lr_would_be_its_own_hr_file_is_refused(tmp_path):
+    (tmp_path / "RealSR").mkdir()  # X_HR.png beside X_LR2.png
+    folder = str(tmp_path / "RealSR")
+    for lr in (folder, folder + "/", str(tmp_path / "RealSR" / ".." / "RealSR")):
+        with pytest.raises(ConfigError, match=r"datasets\.real\.lr_name: .* own LR partner"):
+            _checked(_real_pairs(tmp_path, hr=folder, lr=lr))
+    with pytest.raises(ConfigError, match="template around the HR file's name"):
+        _checked(_real_pairs(tmp_path, hr=folder, lr=folder, lr_name="{name:s}"))
+    _checked(_real_pairs(tmp_path, hr=folder, lr=folder, lr_name="{name}_LR{scale}"))
+    _checked(_real_pairs(tmp_path))  # the same names in two folders: the usual layout
