@@ -104,6 +104,13 @@ def experiment_runs(config: dict, name: str) -> list[Run]:
     ]
 
 
+def scorer_model(config: dict, task: str) -> str:
+    """The models entry of the network that scores ``task``'s patches by loss: a published
+    weights entry (``scorer.weights.<task>``) names its own model, else the trained scorer's."""
+    published = (config["scorer"].get("weights") or {}).get(task)
+    return published["model"] if published else config["scorer"]["model"]
+
+
 def scorer_run(config: dict, task: str, dataset: str, patch: int, stride: int) -> Run:
     """The run whose network scores patches for the "loss" criterion: all patches, scorer recipe."""
     scorer = config["scorer"]

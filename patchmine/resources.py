@@ -15,11 +15,13 @@ How the numbers come about (every constant is below, with where it comes from):
   and evaluation one forward pass over the images' LR pixels. Time = work / throughput + a fixed
   overhead per step and per job, times :data:`SAFETY`, at least :data:`MIN_RUNTIME` minutes.
 * **Memory.** Python with torch and the Snakemake job process, the CUDA context on GPU jobs, the
-  training patches held in memory (``K · (P² + (P/s)²) · 3`` bytes), and on CPU jobs the
-  activations a step keeps for its backward pass or the largest image's feature maps.
+  training patches held in memory (``K · (P² + (P/s)²) · 3`` bytes), a training run's validation
+  set (:func:`validation_mb`), and on CPU jobs the activations a step keeps for its backward pass
+  or the largest image's feature maps.
 * **Retries.** Each attempt asks for :data:`GROWTH` (1.5) times the memory and runtime of the
   attempt before: attempt 1 x1, 2 x1.5, 3 x2.25, … A job killed for running out of time or
-  memory is resubmitted bigger; a training job also resumes from its last checkpoint.
+  memory is resubmitted bigger; a training job also resumes from its last checkpoint (no other
+  rule does: see :data:`RESUMING_RULES` and :data:`MAX_RUNTIME_ENV`).
 
 The pure functions take numbers; :func:`job_mem_mb`, :func:`job_runtime` and :func:`job_cpus`
 turn a job's wildcards, input files and attempt into those numbers for the rules' ``resources:``.
@@ -36,6 +38,7 @@ import math
 import os
 from collections.abc import Callable
 
+from patchmine.grid import scorer_model
 from patchmine.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -61,9 +64,13 @@ STARTUP = 3
 BASE_MB = 1500
 GPU_HOST_MB = 2500
 #: Upper bound on any request (minutes): set PATCHMINE_MAX_RUNTIME to the partition's MaxTime.
-#: A training run that needs longer times out, and its next attempt resumes from its checkpoint.
+#: A training run that needs longer times out, and its next attempt resumes from its checkpoint;
+#: any other job that needs longer times out on every attempt, each starting again from zero.
 MAX_RUNTIME_ENV = "PATCHMINE_MAX_RUNTIME"
-#: Attempts the SLURM profile gives a job (``retries: 2``): a capped training run must fit.
+#: Rules whose next attempt resumes where a timed-out one stopped (scripts/train.py's checkpoint).
+RESUMING_RULES = ("train",)
+#: Attempts assumed when no running workflow says how many it gives (:func:`use_workflow` not
+#: called, e.g. outside Snakemake): those of profiles/slurm (``retries: 2``).
 PROFILE_ATTEMPTS = 3
 #: Stand-ins while a job's input does not exist yet (only used for planning, never submitted):
 #: a DIV2K-sized store (151,300 patches), validation set (10 DIV2K images) and test set.
@@ -94,17 +101,29 @@ def gpus(device: str) -> int:
     return 0 if device == "cpu" else 1
 
 
+def model_runs(model: dict) -> int:
+    """Forward passes of the network per colour image: 3 for a grey DnCNN (``image_channels: 1``,
+    run on each colour channel as a batch of grey images), else 1."""
+    if model.get("arch") == "dncnn" and int(model.get("image_channels", 3)) == 1:
+        return 3
+    return 1
+
+
 def model_macs(model: dict, scale: int) -> float:
     """Multiply-accumulates of one forward pass per input pixel (per LR pixel for SR).
 
     ``blocks`` residual blocks of two 3x3 convs between ``channels`` maps, a head, a body-end conv
-    and the upsampler (9·C²·s²) for EDSR and OISR-RK2; ``layers`` convs for DnCNN.
+    and the upsampler (9·C²·s²) for EDSR and OISR-RK2; ``layers`` convs for DnCNN, between
+    ``image_channels`` and C maps at the ends, times :func:`model_runs` (a grey DnCNN runs once
+    per colour channel of an RGB image).
     """
     arch = model.get("arch", "edsr")
     c = int(model.get("channels", 64))
     if arch == "dncnn":
         layers = int(model.get("layers", 17))
-        return 9.0 * (c * c * max(layers - 2, 0) + 2 * 3 * c)
+        image_channels = 1 if model_runs(model) == 3 else 3
+        once = 9.0 * (c * c * max(layers - 2, 0) + 2 * image_channels * c)
+        return model_runs(model) * once
     blocks = int(model.get("blocks", 16))
     upsampler = 9.0 * c * c * scale * scale if scale > 1 else 0.0
     return 9.0 * c * c * (2 * blocks + 1) + upsampler + 9.0 * 3 * c * (1 + scale * scale)
@@ -155,6 +174,24 @@ def train_runtime(
     return _minutes(flops / _flops_per_second(on_gpu, threads) + overhead, attempt)
 
 
+def validation_mb(lr_pixels: float, scale: int, *, denoise: bool) -> float:
+    """MB of the validation set a training run holds in memory from start to end.
+
+    scripts/train.py loads every validation image once (:func:`patchmine.evaluate.task_pairs`):
+    for SR each image's uint8 RGB HR (s² pixels per LR pixel) and LR, ``3 · (s² + 1)`` bytes per
+    LR pixel; for denoising the clean uint8 image and its float32 noisy copy
+    (:func:`patchmine.evaluate.noisy_pairs`), ``3 · (1 + 4) = 15`` bytes per pixel.
+
+    ``lr_pixels`` is the set's total LR pixels, read from its ingest manifest (height and width
+    of every image), a declared input of rule train: Snakemake evaluates resources again once a
+    job's input exists, so a submitted job is sized on the real set; only planning before
+    ingestion sees the stand-in (:data:`DEFAULT_VAL_PIXELS`).
+    """
+    if denoise:
+        return lr_pixels * 3 * (1 + 4) / MB
+    return lr_pixels * 3 * (scale * scale + 1) / MB
+
+
 def train_mem_mb(
     model: dict,
     scale: int,
@@ -163,20 +200,23 @@ def train_mem_mb(
     n_patches: int,
     max_val_lr_pixels: float,
     *,
+    val_mb: float,
     on_gpu: bool,
     attempt: int = 1,
 ) -> int:
-    """Host memory of a training run: the K patches (read once, kept), and on the CPU a step's
-    saved activations and the largest validation image's feature maps."""
+    """Host memory of a training run: the K patches (read once, kept), the validation set
+    (``val_mb``, see :func:`validation_mb`), and on the CPU a step's saved activations and the
+    largest validation image's feature maps."""
     c = int(model.get("channels", 64))
     blocks = int(model.get("blocks", model.get("layers", 16)))
-    data = n_patches * patch_bytes(patch, scale) / MB
+    data = n_patches * patch_bytes(patch, scale) / MB + val_mb
     work = 0.0
     if not on_gpu:
         # forward maps kept for backward plus their gradients; the upsampler's at s² the size
         maps = 2 * (2 * blocks + 4 + 2 * scale * scale)
-        work = feature_mb(batch * (patch // scale) ** 2, c, maps)
-        work += feature_mb(max_val_lr_pixels, c, 4 + 2 * scale * scale)
+        runs = model_runs(model)
+        work = feature_mb(runs * batch * (patch // scale) ** 2, c, maps)
+        work += feature_mb(runs * max_val_lr_pixels, c, 4 + 2 * scale * scale)
     return _megabytes(data + work, attempt, on_gpu)
 
 
@@ -199,7 +239,8 @@ def inference_mem_mb(
 ) -> int:
     """Host memory of a forward pass whose largest input has ``max_lr_pixels`` pixels."""
     c = int(model.get("channels", 64))
-    work = 0.0 if on_gpu else feature_mb(max_lr_pixels, c, 4 + 2 * scale * scale)
+    pixels = model_runs(model) * max_lr_pixels  # a grey net's batch holds each colour channel
+    work = 0.0 if on_gpu else feature_mb(pixels, c, 4 + 2 * scale * scale)
     return _megabytes(work, attempt, on_gpu)
 
 
@@ -292,7 +333,8 @@ def _model_job(rule: str, config: dict, w, input, threads: int, attempt: int) ->
     on_gpu = gpus(device) > 0
     places = {"cpu": [False], "auto": [True, False]}.get(device, [True])
     published = config["published_models"][w.published] if rule == "evaluate_published" else {}
-    scale = Task.parse(published.get("task") or w.task).scale
+    task = Task.parse(published.get("task") or w.task)
+    scale = task.scale
     if rule == "train":
         model = config["models"][w.model]
         recipe = config["recipes"][w.recipe]
@@ -303,8 +345,11 @@ def _model_job(rule: str, config: dict, w, input, threads: int, attempt: int) ->
         )
         n = k_patches(w.k, store_patches(input.store))
         patch = int(w.patch)
+        val_mb = validation_mb(val[0], scale, denoise=task.kind == "denoise")
         mem = max(
-            train_mem_mb(model, scale, patch, batch, n, val[1], on_gpu=g, attempt=attempt)
+            train_mem_mb(
+                model, scale, patch, batch, n, val[1], val_mb=val_mb, on_gpu=g, attempt=attempt
+            )
             for g in places
         )
         runtime = train_runtime(
@@ -321,7 +366,7 @@ def _model_job(rule: str, config: dict, w, input, threads: int, attempt: int) ->
         )
         return {"mem_mb": mem, "runtime": runtime}
     if rule == "score_loss":
-        model = config["models"][config["scorer"]["model"]]
+        model = config["models"][scorer_model(config, w.task)]
         patch = int(w.patch)
         n = store_patches(input.store) or DEFAULT_PATCHES
         pixels = n * (patch // scale) ** 2
@@ -387,23 +432,82 @@ def job_runtime(rule: str, config: dict) -> Callable:
 
 
 _WARNED: set[str] = set()
+#: The running Snakemake workflow (see :func:`use_workflow`); None outside Snakemake.
+_WORKFLOW = None
+
+
+def use_workflow(workflow) -> None:
+    """Let the runtime cap's warning read the attempts the running workflow gives each rule
+    (rules/common.smk passes its ``workflow``)."""
+    global _WORKFLOW
+    _WORKFLOW = workflow
+
+
+def allowed_attempts(rule: str) -> int:
+    """Attempts Snakemake gives a job of ``rule``: 1 + its retries, i.e. the rule's own
+    ``retries:`` or else ``--retries`` (a profile's ``retries:``), as Snakemake 9 resolves them
+    (``Rule.restart_times``, falling back to ``workflow.execution_settings.retries``). Without a
+    running workflow, :data:`PROFILE_ATTEMPTS`."""
+    workflow = _WORKFLOW
+    if workflow is None:
+        return PROFILE_ATTEMPTS
+    try:
+        retries = workflow.get_rule(rule).restart_times
+    except Exception:  # an unknown rule, or another Snakemake's internals
+        settings = getattr(workflow, "execution_settings", None)
+        retries = getattr(settings, "retries", None)
+    return PROFILE_ATTEMPTS if retries is None else 1 + int(retries)
+
+
+def _submitted_from_here(rule: str) -> bool:
+    """Whether this Snakemake may submit ``rule``'s jobs to a cluster, where the cap applies:
+    not a job's own Snakemake on a node (always ``--retries 0``: retries belong to the main
+    process), and not a local rule (``localrule: True``, run on the login node without a time
+    limit; Snakemake 9 records them in ``workflow._localrules``)."""
+    workflow = _WORKFLOW
+    if workflow is None:
+        return True
+    local = rule in getattr(workflow, "_localrules", ())
+    return bool(getattr(workflow, "is_main_process", True)) and not local
 
 
 def _warn_if_capped_too_often(rule: str, minutes: int, cap: int) -> None:
-    """Say once per rule when the cap cuts a job into more attempts than the profile allows
-    (each attempt of a training run resumes where the last one was cut off)."""
-    attempts = math.ceil(minutes / cap)
-    if attempts <= PROFILE_ATTEMPTS or rule in _WARNED:
+    """Say once per rule when the cap cuts a job off for good: a training run (each attempt
+    resumes where the last one was cut off) that needs more attempts than Snakemake gives it,
+    or any other job planned longer than the cap (each attempt starts again from zero)."""
+    if minutes <= cap or rule in _WARNED or not _submitted_from_here(rule):
+        return
+    needed = math.ceil(minutes / cap)
+    allowed = allowed_attempts(rule)
+    if rule in RESUMING_RULES:
+        if needed <= allowed:
+            return
+        _WARNED.add(rule)
+        log.warning(
+            "a %s job is planned at %d min but %s=%d: it needs %d attempts and Snakemake gives "
+            "it %d (--retries %d); raise --retries to %d (a training run resumes from its "
+            "checkpoint on each attempt)",
+            rule,
+            minutes,
+            MAX_RUNTIME_ENV,
+            cap,
+            needed,
+            allowed,
+            allowed - 1,
+            needed - 1,
+        )
         return
     _WARNED.add(rule)
     log.warning(
-        "a %s job is planned at %d min but %s=%d: it needs %d attempts and the SLURM profile "
-        "allows %d; raise --retries to %d (a training run resumes on each attempt)",
+        "a %s job is planned at %d min but %s=%d: it will be cut off on every attempt (%d), "
+        "each restarting from zero (only train resumes), so more retries do not help; run it "
+        "on a partition with a longer time limit (set-resources %s:slurm_partition=...) and "
+        "raise %s to that limit",
         rule,
         minutes,
         MAX_RUNTIME_ENV,
         cap,
-        attempts,
-        PROFILE_ATTEMPTS,
-        attempts - 1,
+        allowed,
+        rule,
+        MAX_RUNTIME_ENV,
     )

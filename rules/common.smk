@@ -5,7 +5,7 @@ from patchmine.catalog import archive_name, dataset_archives, dataset_content
 from patchmine.datasets import image_files, source_images
 from patchmine.config import canonical, check_config, recipe_identity
 from patchmine.tasks import Task
-from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime
+from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime, use_workflow
 from patchmine.grid import (
     RUN_PATTERN,
     WILDCARDS,
@@ -14,6 +14,7 @@ from patchmine.grid import (
     dataset_min_size,
     dataset_scales,
     experiment_runs,
+    scorer_model,
     scorer_run,
     store_scales,
     target_files,
@@ -25,6 +26,9 @@ from patchmine.report import report_targets
 # after it (mine.folder_dataset_name).
 MINE = add_mining(config)
 check_config(config)
+
+# The runtime cap's warning counts the attempts this run gives each rule (--retries).
+use_workflow(workflow)
 
 # Jobs import this checkout's `patchmine`, also inside conda environments and on cluster nodes
 # (which re-read this file), without installing it there.
@@ -130,12 +134,6 @@ def subset_scores(wildcards):
     if wildcards.criterion == "loss":
         return f"{SCORES}/loss_{{task}}.npy".format(**wildcards)
     return f"{SCORES}/{{criterion}}.npy".format(**wildcards)
-
-
-def scorer_model(task: str) -> str:
-    """The models entry of the task's scorer network."""
-    published = config["scorer"]["weights"].get(task)
-    return published["model"] if published else config["scorer"]["model"]
 
 
 def scorer_weights(wildcards) -> str:

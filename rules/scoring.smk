@@ -59,7 +59,7 @@ rule score_loss:
         mem_mb=job_mem_mb("score_loss", config),
         runtime=job_runtime("score_loss", config),
     params:
-        model=lambda w: canonical(config["models"][scorer_model(w.task)]),
+        model=lambda w: canonical(config["models"][scorer_model(config, w.task)]),
         device=config["device"],
     script:
         "../scripts/score_loss.py"

@@ -1,6 +1,7 @@
 """Cluster resources: derived from a job's work, grown on retry, GPUs only where a network runs."""
 
 import math
+import os
 import re
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from patchmine import resources as res
+from patchmine.grid import scorer_model
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = {"arch": "edsr", "blocks": 16, "channels": 64}
@@ -110,8 +112,9 @@ def test_bigger_models_take_longer_and_more_memory_on_the_cpu():
             BASELINE, **args, iterations=300_000, val_every=1000, val_lr_pixels=7e6, on_gpu=on_gpu
         )
         assert big > small
-    small = res.train_mem_mb(SMALL, **args, n_patches=10_000, max_val_lr_pixels=7e5, on_gpu=False)
-    big = res.train_mem_mb(BASELINE, **args, n_patches=10_000, max_val_lr_pixels=7e5, on_gpu=False)
+    val = dict(n_patches=10_000, max_val_lr_pixels=7e5, val_mb=100.0, on_gpu=False)
+    small = res.train_mem_mb(SMALL, **args, **val)
+    big = res.train_mem_mb(BASELINE, **args, **val)
     assert big > small
     # and through the rules: 128 blocks (Table III's largest EDSR) vs 16
     assert job("train", config(blocks=128))[1] > job("train", config(blocks=16))[1]
@@ -137,7 +140,7 @@ def test_paper_scale_training_is_hours_on_a_gpu_and_fits_its_patches_in_memory()
         BASELINE, 2, 96, 16, 300_000, 1000, 10 * 2040 * 1356 / 4, on_gpu=True
     )
     assert 6 * 60 < minutes < 48 * 60
-    mem = res.train_mem_mb(BASELINE, 2, 96, 16, n, 1020 * 678, on_gpu=True)
+    mem = res.train_mem_mb(BASELINE, 2, 96, 16, n, 1020 * 678, val_mb=300.0, on_gpu=True)
     assert mem > n * res.patch_bytes(96, 2) / res.MB  # the patches themselves, 5 GB
     assert mem < 32_000
 
@@ -214,8 +217,15 @@ def test_rules_with_resources_use_this_module():
         assert f'job_runtime("{rule}", config)' in blocks[rule], rule
 
 
-def _dry_run(tmp_path, *args):
+def _dry_run(tmp_path, *args, env=None):
     """The tiny config's jobs, with a published model evaluated too, and what each asks for."""
+    done = _snakemake_dry_run(tmp_path, *args, env=env)
+    jobs = re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", done.stdout, re.M)
+    assert jobs, done.stdout[-3000:]
+    return [(rule, dict(kv.split("=", 1) for kv in line.split(", "))) for rule, line in jobs]
+
+
+def _snakemake_dry_run(tmp_path, *args, env=None) -> subprocess.CompletedProcess:
     config = yaml.safe_load((ROOT / "tests/data/tiny_config.yaml").read_text())
     config["published_models"] = {
         "theirs": {"url": str(tmp_path / "theirs_x2.pt"), "model": "tiny", "task": "sr_x2"}
@@ -239,11 +249,10 @@ def _dry_run(tmp_path, *args):
         capture_output=True,
         text=True,
         timeout=300,
+        env=env,
     )
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
-    jobs = re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", done.stdout, re.M)
-    assert jobs, done.stdout[-3000:]
-    return [(rule, dict(kv.split("=", 1) for kv in line.split(", "))) for rule, line in jobs]
+    return done
 
 
 def test_slurm_profile_asks_gpus_for_network_jobs_only(tmp_path):
@@ -270,3 +279,165 @@ def test_local_profile_on_a_machine_without_gpus(tmp_path):
     jobs = _dry_run(tmp_path, *profile)
     assert {rule for rule, _ in jobs} >= set(res.GPU_RULES)
     assert all(int(a.get("gpu", 0)) == 0 for _, a in jobs)
+
+
+# ---------------------------------------------------------------------------------------------
+# The runtime cap's warning: the attempts the running Snakemake gives, and which rules resume
+
+
+def _cap_warnings(output: str) -> dict[str, str]:
+    """{rule: its warning} of the runtime cap in a Snakemake run's output."""
+    found = re.findall(rf"^a (\w+) job is planned at .*{res.MAX_RUNTIME_ENV}.*$", output, re.M)
+    lines = re.findall(rf"^a \w+ job is planned at .*{res.MAX_RUNTIME_ENV}.*$", output, re.M)
+    return dict(zip(found, lines, strict=True))
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+def test_the_cap_warning_counts_the_retries_snakemake_is_run_with(tmp_path, retries):
+    """Every tiny job is planned at MIN_RUNTIME (10 min); capped at 5, training needs 2 attempts
+    (it resumes) and every other submitted job is cut off on each of its attempts."""
+    env = dict(os.environ, **{res.MAX_RUNTIME_ENV: "5"})
+    profile = ["--profile", str(ROOT / "profiles" / "slurm"), "--retries", str(retries)]
+    done = _snakemake_dry_run(tmp_path, *profile, env=env)
+    said = _cap_warnings(done.stdout + done.stderr)
+    attempts = retries + 1  # the profile's retries: 2 is overridden by --retries
+    if retries == 0:
+        assert "Snakemake gives it 1 (--retries 0); raise --retries to 1" in said["train"]
+    else:
+        assert "train" not in said  # 2 attempts needed, 2 given
+    for rule in ("patch_store", "score_rand", "select", "ingest"):
+        assert f"cut off on every attempt ({attempts}), each restarting from zero" in said[rule]
+        assert "raise --retries" not in said[rule] and "partition" in said[rule]
+    assert "download" not in said  # a localrule runs on the login node: no time limit there
+
+
+def test_the_cap_warning_without_a_running_workflow_assumes_the_profile(monkeypatch, caplog):
+    monkeypatch.setattr(res, "_WARNED", set())
+    monkeypatch.setattr(res, "_WORKFLOW", None)
+    with caplog.at_level("WARNING", logger="patchmine.resources"):
+        res._warn_if_capped_too_often("train", 4 * 60, 60)  # 4 attempts > the profile's 3
+        res._warn_if_capped_too_often("patch_store", 61, 60)
+        res._warn_if_capped_too_often("score_rand", 60, 60)  # fits: no word
+    train, store = (r.getMessage() for r in caplog.records)
+    assert "gives it 3 (--retries 2); raise --retries to 3" in train
+    assert "patch_store job" in store and "each restarting from zero" in store
+
+
+def test_the_cap_warning_reads_each_rules_retries_and_is_silent_in_a_jobs_own_snakemake(
+    monkeypatch, caplog
+):
+    """A rule's own ``retries:`` wins over --retries; a job's Snakemake on a node always has
+    --retries 0 and must not warn; neither must jobs Snakemake runs locally."""
+    rules = {"train": SimpleNamespace(restart_times=9), "select": SimpleNamespace(restart_times=0)}
+    workflow = SimpleNamespace(
+        is_main_process=True,
+        execution_settings=SimpleNamespace(retries=0),
+        get_rule=rules.__getitem__,
+        _localrules={"download"},
+    )
+    monkeypatch.setattr(res, "_WARNED", set())
+    monkeypatch.setattr(res, "_WORKFLOW", workflow)
+    assert res.allowed_attempts("train") == 10
+    assert res.allowed_attempts("no_such_rule") == 1  # --retries
+    with caplog.at_level("WARNING", logger="patchmine.resources"):
+        res._warn_if_capped_too_often("train", 10 * 60, 60)  # 10 attempts, 10 given
+        res._warn_if_capped_too_often("download", 120, 60)  # on the login node
+        workflow.is_main_process = False
+        res._warn_if_capped_too_often("select", 120, 60)
+    assert not caplog.records
+
+
+# ---------------------------------------------------------------------------------------------
+# score_loss: the network the rule runs
+
+
+GREY_DNCNN = {"arch": "dncnn", "channels": 64, "layers": 17, "image_channels": 1}
+
+
+def counted_macs(spec: dict, scale: int, task: str, height: int = 24, width: int = 20) -> float:
+    """MACs per input pixel of the real network on an RGB image, counted conv by conv."""
+    import torch
+
+    from patchmine.models import build_model
+
+    net = build_model(spec, scale, task).eval()
+    macs = [0]
+
+    def count(conv, _, out):
+        macs[0] += out.numel() * conv.in_channels // conv.groups * math.prod(conv.kernel_size)
+
+    for module in net.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            module.register_forward_hook(count)
+    with torch.no_grad():
+        net(torch.rand(1, 3, height, width) * 255)
+    return macs[0] / (height * width)
+
+
+@pytest.mark.parametrize(
+    "spec, scale, task",
+    [
+        (GREY_DNCNN, 1, "denoise"),  # 3 passes of the grey net
+        ({**GREY_DNCNN, "image_channels": 3}, 1, "denoise"),
+        (BASELINE, 2, "sr"),
+    ],
+)
+def test_model_macs_counts_every_conv_the_network_runs(spec, scale, task):
+    assert res.model_macs(spec, scale) == pytest.approx(counted_macs(spec, scale, task), rel=1e-4)
+
+
+def test_score_loss_is_sized_for_the_network_the_rule_runs(store):
+    """configs/paper.yaml's dn_s25 scorer: KAIR's grey DnCNN, not the trained scorer's EDSR."""
+    cfg = config(device="cpu")
+    cfg["models"]["grey"] = GREY_DNCNN
+    cfg["scorer"]["weights"] = {"dn_s25": {"url": "https://x/dncnn_25.pth", "model": "grey"}}
+    # grid.scorer_model is also what rule score_loss builds (rules/scoring.smk)
+    assert scorer_model(cfg, "dn_s25") == "grey"
+    assert scorer_model(cfg, "sr_x2") == cfg["scorer"]["model"]
+    w = wildcards()
+    w.task = "dn_s25"
+    mem, minutes = job("score_loss", cfg, w, store)
+    # by hand: the store's 20,000 patches of 96 px, one forward pass (2 FLOPs a MAC) each
+    seconds = 2 * counted_macs(GREY_DNCNN, 1, "denoise") * 20_000 * 96**2 / res.CPU_FLOPS
+    assert minutes == math.ceil(res.STARTUP + res.SAFETY * seconds / 60)
+    # a batch of 64 colour patches is 192 grey ones through 6 maps of 64 channels, float32
+    maps_mb = 4 * 3 * 64 * 96**2 * 64 * 6 / res.MB
+    assert mem == math.ceil((res.BASE_MB + res.SAFETY * maps_mb) / 100) * 100
+
+
+# ---------------------------------------------------------------------------------------------
+# Training memory: the validation set
+
+
+def test_the_validation_estimate_is_what_training_loads(tmp_path):
+    """An ingested set (as rule ingest writes it), loaded as scripts/train.py loads it."""
+    from patchmine.datasets import ingest, skimage_images
+    from patchmine.evaluate import task_pairs
+    from patchmine.tasks import Task
+
+    ingest(skimage_images(["astronaut", "chelsea"]), tmp_path, [2])  # 512x512, 300x451
+    for name in ("sr_x2", "dn_s25"):
+        task = Task.parse(name)
+        held = sum(a.nbytes for _, hr, lr in task_pairs(tmp_path, task) for a in (hr, lr))
+        total, _ = res.manifest_pixels(tmp_path / "manifest.csv", task.scale)
+        estimate = res.validation_mb(total, task.scale, denoise=task.kind == "denoise") * res.MB
+        assert held <= estimate <= 1.01 * held, name  # modcrop's odd column aside
+
+
+@pytest.mark.parametrize(
+    "task, per_image",
+    [("sr_x2", 3 * (1024**2 + 512**2)), ("dn_s25", 3 * 1024**2 * (1 + 4))],
+)
+def test_training_memory_holds_the_validation_set(tmp_path, task, per_image):
+    """100 validation images of 1024² instead of 1: 99 more held as uint8 HR and LR (SR), or as
+    uint8 clean and float32 noisy copies (denoising)."""
+    w = wildcards()
+    w.task = task
+    asked = []
+    for n in (1, 100):
+        manifest = tmp_path / f"manifest_{n}.csv"
+        rows = "".join(f"i{i},1024,1024,x\n" for i in range(n))
+        manifest.write_text("name,height,width,source\n" + rows)
+        files = Files(store="", validation=str(manifest), test="")
+        asked.append(job("train", config(device="cuda"), w, files)[0])
+    assert asked[1] - asked[0] == pytest.approx(res.SAFETY * 99 * per_image / res.MB, abs=100)
