@@ -1071,7 +1071,8 @@ def experiment_products(config: Mapping, name: str) -> list[str]:
     out += [f"{r}/tables/{name}_{layout}.md" for layout in experiment_layouts(config, name)]
     stores = sorted({(run.dataset, run.patch, run.stride) for run in experiment_runs(config, name)})
     out += [f"{r}/report/stores/{d}_p{p}_s{s}.html" for d, p, s in stores]
-    sets = {exp["train"], *exp["test"], validation_set(config, name)}
+    # the training set's page is its store's (no ingest: its images go straight into the store)
+    sets = {*exp["test"], validation_set(config, name)}
     out += [f"{r}/report/datasets/{d}.html" for d in sorted(sets)]
     return out
 
