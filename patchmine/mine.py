@@ -80,7 +80,8 @@ def describe_source(config: dict, dataset: str) -> str:
         pattern = spec.get("pattern", "*")
         return spec["path"] + ("" if pattern == "*" else f" ({pattern})")
     if spec["source"] == "pairs":
-        return f"{spec['hr']} (LR: {spec['lr']})"
+        # its PNGs still go to LR_bicubic/ (EDSR's layout, which training code reads)
+        return f"{spec['hr']} (LR: the pairs' own files in {spec['lr']}, not bicubic)"
     return f"dataset {dataset} ({spec['source']})"
 
 

@@ -63,6 +63,9 @@ def test_a_folder_path_is_the_whole_section_with_the_papers_defaults(tmp_path):
         "pattern": "*",
     }
     assert describe_source(config, name) == str(tmp_path)
+    config["datasets"]["real"] = {"source": "pairs", "hr": "/d/HR", "lr": "/d/LR", "scale": 2}
+    own = "/d/HR (LR: the pairs' own files in /d/LR, not bicubic)"
+    assert describe_source(config, "real") == own
 
 
 def test_each_folder_is_a_dataset_of_its_own_however_its_path_is_written(tmp_path, monkeypatch):
