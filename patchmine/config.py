@@ -192,42 +192,48 @@ LR_NAME_FIELDS = ("name", "scale")
 
 
 def _check_pairs(name: str, spec: dict) -> None:
-    """A pairs dataset's ``lr_name`` must be a file name made of ``{name}`` and ``{scale}``, and
-    must not name an image's own HR file as its LR partner."""
-    key = f"datasets.{name}.lr_name"
-    template = spec.get("lr_name", "{name}")
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-    except ValueError as error:  # an unmatched brace
-        raise ConfigError(f"{key}: {template!r} is not a valid template ({error})") from None
-    for field in fields:
-        base = re.match(r"[^.\[!:]*", field).group()
-        if base not in LR_NAME_FIELDS:
+    """A pairs dataset's ``hr_name`` must hold ``{name}`` once, its ``lr_name`` only ``{name}``
+    and ``{scale}``; both name files (no paths), and no image may be its own LR partner."""
+    stems = {}
+    for which, fields in (("hr_name", ("name",)), ("lr_name", LR_NAME_FIELDS)):
+        key = f"datasets.{name}.{which}"
+        template = spec.get(which, "{name}")
+        try:
+            used = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        except ValueError as error:  # an unmatched brace
+            raise ConfigError(f"{key}: {template!r} is not a valid template ({error})") from None
+        for field in used:
+            base = re.match(r"[^.\[!:]*", field).group()
+            if base not in fields:
+                raise ConfigError(
+                    f"{key}: {template!r} uses {{{field}}}, which is not a field of {which}; the "
+                    "only fields are "
+                    + " and ".join(f"{{{f}}}" for f in fields)
+                    + " ({name}: the image's name, the part of the HR file's name that hr_name "
+                    "marks)"
+                    + (" (write {name}, not {})" if not base else "")
+                )
+        if which == "hr_name" and used != ["name"]:
+            raise ConfigError(f"{key}: {template!r} must hold {{name}} exactly once")
+        try:
+            stems[which] = [
+                template.format(name=n, scale=spec["scale"]) for n in ("0801", "Canon_001")
+            ]
+        except (AttributeError, IndexError, KeyError, ValueError) as error:
+            raise ConfigError(f"{key}: {template!r} cannot be filled in: {error}") from None
+        if any("/" in stem or os.sep in stem for stem in stems[which]):
             raise ConfigError(
-                f"{key}: {template!r} uses {{{field}}}, which is not a field of lr_name; the "
-                "only fields are {name} (the HR file's name without its extension) and {scale}"
-                + (" (write {name}, not {})" if not base else "")
+                f"{key}: {template!r} makes a path; it names a file in the `{which[:2]}` folder "
+                f"(point `{which[:2]}` at the subfolder instead)"
             )
-    samples = ["0801", "img_HR"]
-    try:
-        stems = [template.format(name=n, scale=spec["scale"]) for n in samples]
-    except (AttributeError, IndexError, KeyError, ValueError) as error:
-        raise ConfigError(f"{key}: {template!r} cannot be filled in: {error}") from None
-    if any("/" in s or os.sep in s for s in stems):
-        raise ConfigError(
-            f"{key}: {template!r} makes a path; it names a file in the `lr` folder (point `lr` "
-            "at the subfolder instead)"
-        )
     same_folder = os.path.realpath(spec["hr"]) == os.path.realpath(spec["lr"])
-    if same_folder and stems == samples:
+    if same_folder and stems["hr_name"] == stems["lr_name"]:
         raise ConfigError(
-            f"{key}: {template!r} with `hr` and `lr` both {spec['hr']!r} (datasets.{name}) makes "
-            "every HR file its own LR partner. lr_name is a template around the HR file's name "
-            "without its extension (HR 'X_HR.png' with lr_name '{name}_LR{scale}' looks for "
-            "'X_HR_LR2.*'), so it cannot rename a part of it, such as _HR to _LR2. Put the LR "
-            "files in a folder of their own under their HR file's name (lr/X_HR.png), or name "
-            "them after the whole HR name (X_HR_LR2.png, lr_name '{name}_LR{scale}') and select "
-            "the HR files with `pattern` (e.g. '*_HR.*')"
+            f"datasets.{name}: `hr` and `lr` are both {spec['hr']!r} and hr_name "
+            f"{spec.get('hr_name', '{name}')!r} and lr_name {spec.get('lr_name', '{name}')!r} "
+            "name the same file, so every HR image would be its own LR partner. Mark the part "
+            "that tells them apart: for RealSR's Canon_001_HR.png / Canon_001_LR2.png, "
+            "hr_name: '{name}_HR' and lr_name: '{name}_LR{scale}'"
         )
 
 

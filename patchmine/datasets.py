@@ -14,8 +14,10 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
+import string
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -220,14 +222,28 @@ def paired_images(
     lr_name: str = "{name}",
     pattern: str = "*",
     crop: bool = True,
+    hr_name: str = "{name}",
 ) -> list[SourceImage]:
     """Real-world pairs: every HR image matched to the LR file named ``lr_name`` (by stem).
 
-    ``lr_name`` is a format string with ``{name}`` (the HR stem) and ``{scale}``, e.g.
-    ``"{name}x{scale}"``; the LR file may have any image extension. An HR image without its LR
-    partner is an error naming both, never silently dropped.
+    ``hr_name`` says which part of an HR file's stem is the image's ``{name}`` (default: all of
+    it), and ``lr_name`` makes the LR stem from it and ``{scale}``: ``"{name}x{scale}"`` for
+    DIV2K-style ``0001x2.png``, or ``hr_name: "{name}_HR"`` with ``lr_name: "{name}_LR{scale}"``
+    for RealSR's ``Canon_001_HR.png`` / ``Canon_001_LR2.png``, HR and LR in one folder (files
+    whose stem does not fit ``hr_name`` are not HR images). The LR file may have any image
+    extension. An HR image without its LR partner is an error naming both, never dropped.
     """
-    hrs = folder_images(hr_folder, pattern)
+    stem_of = template_pattern(hr_name)
+    hrs = [
+        replace(im, name=match["name"])
+        for im in folder_images(hr_folder, pattern)
+        if (match := stem_of.fullmatch(im.name))
+    ]
+    if not hrs:
+        raise ValueError(
+            f"HR folder {hr_folder}: no image's name fits hr_name {hr_name!r} (pattern "
+            f"{pattern!r})"
+        )
     lr_folder = Path(lr_folder)
     if not lr_folder.is_dir():
         raise FileNotFoundError(f"LR folder {lr_folder} does not exist")
@@ -252,6 +268,16 @@ def paired_images(
             f"{len(missing)} HR image(s) have no LR partner in {lr_folder}: " + "; ".join(missing)
         )
     return pairs
+
+
+def template_pattern(template: str) -> re.Pattern:
+    """A regular expression matching what ``template`` makes, capturing its ``{name}``."""
+    parts = []
+    for literal, marker, _, _ in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if marker is not None:
+            parts.append("(?P<name>.+)")
+    return re.compile("".join(parts))
 
 
 def image_files(images: list[SourceImage]) -> list[str]:
@@ -287,6 +313,7 @@ def source_images(spec: dict, data_dir: str = "data") -> list[SourceImage]:
             spec.get("lr_name", "{name}"),
             spec.get("pattern", "*"),
             spec.get("crop", True),
+            spec.get("hr_name", "{name}"),
         )
     raise ValueError(f"unknown dataset source {source!r}")
 

@@ -382,9 +382,30 @@ def test_a_pair_whose_lr_would_be_its_own_hr_file_is_refused(tmp_path):
     (tmp_path / "RealSR").mkdir()  # X_HR.png beside X_LR2.png
     folder = str(tmp_path / "RealSR")
     for lr in (folder, folder + "/", str(tmp_path / "RealSR" / ".." / "RealSR")):
-        with pytest.raises(ConfigError, match=r"datasets\.real\.lr_name: .* own LR partner"):
+        with pytest.raises(ConfigError, match=r"datasets\.real: .* own LR partner"):
             _checked(_real_pairs(tmp_path, hr=folder, lr=lr))
-    with pytest.raises(ConfigError, match="template around the HR file's name"):
+    with pytest.raises(ConfigError, match="hr_name: '{name}_HR' and lr_name: '{name}_LR{scale}'"):
         _checked(_real_pairs(tmp_path, hr=folder, lr=folder, lr_name="{name:s}"))
+    with pytest.raises(ConfigError, match="own LR partner"):
+        _checked(
+            _real_pairs(tmp_path, hr=folder, lr=folder, hr_name="{name}_X", lr_name="{name}_X")
+        )
     _checked(_real_pairs(tmp_path, hr=folder, lr=folder, lr_name="{name}_LR{scale}"))
+    _checked(
+        _real_pairs(tmp_path, hr=folder, lr=folder, hr_name="{name}_HR", lr_name="{name}_LR{scale}")
+    )
     _checked(_real_pairs(tmp_path))  # the same names in two folders: the usual layout
+
+
+@pytest.mark.parametrize(
+    ("hr_name", "message"),
+    [
+        ("{name}_{scale}", r"uses \{scale\}, which is not a field of hr_name"),
+        ("HR", "must hold {name} exactly once"),
+        ("{name}_{name}", "must hold {name} exactly once"),
+        ("HR/{name}", "makes a path"),
+    ],
+)
+def test_hr_name_marks_the_name_once(tmp_path, hr_name, message):
+    with pytest.raises(ConfigError, match=rf"datasets\.real\.hr_name: .*{message}"):
+        _checked(_real_pairs(tmp_path, hr_name=hr_name))

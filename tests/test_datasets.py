@@ -95,6 +95,25 @@ def test_pairs_are_matched_by_name_and_keep_their_real_lr(tmp_path):
     assert [row["name"] for row in read_manifest(tmp_path / "out")] == ["p1", "p2"]
 
 
+def test_realsr_pairs_share_one_folder_and_are_told_apart_by_hr_name(tmp_path):
+    """RealSR (Cai et al. 2019): Canon_001_HR.png beside Canon_001_LR2.png, one folder."""
+    folder = tmp_path / "Canon" / "Train" / "2"
+    folder.mkdir(parents=True)
+    for i in (1, 2):
+        write_png(folder / f"Canon_00{i}_HR.png", _image((40, 50, 3), i))
+        write_png(folder / f"Canon_00{i}_LR2.png", _image((20, 25, 3), 10 + i))
+    images = paired_images(folder, folder, 2, lr_name="{name}_LR{scale}", hr_name="{name}_HR")
+    assert [(im.name, im.path.name, im.lr[2].name) for im in images] == [
+        ("Canon_001", "Canon_001_HR.png", "Canon_001_LR2.png"),
+        ("Canon_002", "Canon_002_HR.png", "Canon_002_LR2.png"),
+    ]
+    ingest(images, tmp_path / "out", scales=[2])
+    got = read_image(lr_path(tmp_path / "out", "Canon_002", 2))
+    np.testing.assert_array_equal(got, read_image(folder / "Canon_002_LR2.png"))
+    with pytest.raises(ValueError, match=r"no image's name fits hr_name '\{name\}_GT'"):
+        paired_images(folder, folder, 2, lr_name="{name}_LR{scale}", hr_name="{name}_GT")
+
+
 def test_pair_without_partner_is_named(tmp_path):
     hr, lr = _pairs_tree(tmp_path)
     (lr / "p2_lr.png").unlink()
