@@ -14,7 +14,13 @@ written a checkpoint:
 * one is killed (``scancel --signal=KILL --batch``): the job fails, Snakemake's retry resubmits
   it with 1.5x the memory and time, and the run resumes from its checkpoint;
 * one is requeued by SLURM (``scontrol requeue``, what preemption does; the profile submits with
-  ``--requeue``): SLURM starts it again under the same job id and it resumes from its checkpoint.
+  ``--requeue``): SLURM starts it again under the same job id and it resumes from its checkpoint;
+* one is signalled as at the end of its time limit: SLURM then sends SIGTERM to every process of
+  the job step, the training process twice in the same millisecond (measured: a real one-minute
+  limit logs "SIGTERM received" and "SIGTERM received again" 6 ms apart), and SIGKILL after
+  KillWait. The test sends the step two SIGTERMs (``scancel --signal=TERM``, twice), since a
+  real limit costs minutes (limits are whole minutes, checked every 30 s): the run saves the
+  step it is at, and the retry resumes from that very step, not from the last checkpoint.
 
 (A plain ``scancel`` is not used: snakemake-executor-plugin-slurm 2.8.0 does not recognise
 sacct's state "CANCELLED by <uid>" and waits for such a job forever.)
@@ -117,11 +123,20 @@ def grid_config() -> dict:
     config["recipes"]["long"] = dict(
         config["recipes"]["quick"], iterations=LONG, val_every=500, checkpoint_every=50
     )
-    for name, criterion in (("killed", "grad"), ("requeued", "rand")):
+    for name, (criterion, recipe) in INTERRUPTED.items():
         config["experiments"][name] = dict(
-            tiny, recipe="long", criteria=[criterion], augment=[False]
+            tiny, recipe=recipe, criteria=[criterion], augment=[False]
         )
     return config
+
+
+#: The experiments whose one long run is interrupted: its criterion (which tells them apart)
+#: and recipe.
+INTERRUPTED = {
+    "killed": ("grad", "long"),
+    "requeued": ("rand", "long"),
+    "timed_out": ("std", "long"),
+}
 
 
 def runs(config: dict, name: str) -> list:
@@ -205,6 +220,12 @@ def requeue(job_id: str) -> None:
     raise AssertionError(f"requeued job {job_id} never waited for its start time: {state}")
 
 
+def time_out(job_id: str) -> None:
+    """What the end of a job's time limit does to its step's processes: SIGTERM, twice."""
+    for _ in range(2):
+        subprocess.run(["scancel", "--signal=TERM", job_id], check=True)
+
+
 @pytest.fixture(scope="module")
 def slurm_run(cluster):
     workdir = Path(tempfile.mkdtemp(prefix="patchmine-slurm-"))  # not pytest's: others prune it
@@ -212,7 +233,7 @@ def slurm_run(cluster):
     config = grid_config()
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     interrupt = {}  # comment suffix of the job -> (run, action)
-    for name, action in (("killed", kill), ("requeued", requeue)):
+    for name, action in (("killed", kill), ("requeued", requeue), ("timed_out", time_out)):
         (run,) = runs(config, name)
         suffix = f"_{run.criterion}_{run.k}_{run.aug}_{run.seed}_{run.recipe}"
         interrupt[suffix] = (run, action)
@@ -292,6 +313,8 @@ def test_every_job_ran_on_slurm_with_what_its_rule_asked(slurm_run):
     asked = submitted_resources(slurm_run["log"])
     assert {r["JobID"] for r in rows} == set(asked), "sacct and Snakemake disagree on the jobs"
     killed = slurm_run["interrupted"]["kill"][1]
+    timed_out = slurm_run["interrupted"]["time_out"][1]
+    expected_state = {killed: "FAILED", timed_out: "FAILED"}
     rules = set()
     for row in rows:
         rule = re.match(r"rule_(\w+?)_wildcards_", row["Comment"])[1]
@@ -299,7 +322,7 @@ def test_every_job_ran_on_slurm_with_what_its_rule_asked(slurm_run):
         want = asked[row["JobID"]]
         tres = dict(kv.split("=", 1) for kv in row["AllocTRES"].split(","))
         print(row["JobID"], row["State"], row["AllocTRES"], row["Timelimit"], row["Comment"])
-        assert row["State"] == ("FAILED" if row["JobID"] == killed else "COMPLETED"), row
+        assert row["State"] == expected_state.get(row["JobID"], "COMPLETED"), row
         assert ("gres/gpu" in tres) == (rule in GPU_RULES), row
         if rule in GPU_RULES:
             assert tres["gres/gpu"] == want["gpu"] == "1", row
@@ -354,3 +377,17 @@ def test_requeued_training_resumes_from_its_checkpoint_under_the_same_job(slurm_
     states = [r["State"] for r in sacct(slurm_run["uuid"], "--duplicates") if r["JobID"] == job_id]
     assert states == ["REQUEUED", "COMPLETED"], states
     assert 0 < resumed_at(slurm_run["workdir"], run) < LONG
+
+
+def test_training_at_its_time_limit_saves_the_step_it_was_at_and_its_retry_resumes_there(
+    slurm_run,
+):
+    assert "time_out" in slurm_run["interrupted"], "the run was never seen running"
+    run, job_id = slurm_run["interrupted"]["time_out"]
+    states = [r["State"] for r in sacct(slurm_run["uuid"]) if r["JobID"] == job_id]
+    assert states == ["FAILED"], states  # TrainingStopped: the run asks to be run again
+    history = (slurm_run["workdir"] / "results" / "state" / run.path / "history.log").read_text()
+    stopped = re.search(r"SIGTERM received: stopped after iteration (\d+)", history)
+    assert stopped, history[-3000:]
+    assert 0 < int(stopped[1]) < LONG, history[-3000:]
+    assert resumed_at(slurm_run["workdir"], run) == int(stopped[1]), history[-3000:]
