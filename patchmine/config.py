@@ -210,8 +210,7 @@ def _check_pairs(name: str, spec: dict) -> None:
                     "only fields are "
                     + " and ".join(f"{{{f}}}" for f in fields)
                     + " ({name}: the image's name, the part of the HR file's name that hr_name "
-                    "marks)"
-                    + (" (write {name}, not {})" if not base else "")
+                    "marks)" + (" (write {name}, not {})" if not base else "")
                 )
         if which == "hr_name" and used != ["name"]:
             raise ConfigError(f"{key}: {template!r} must hold {{name}} exactly once")

@@ -241,8 +241,7 @@ def paired_images(
     ]
     if not hrs:
         raise ValueError(
-            f"HR folder {hr_folder}: no image's name fits hr_name {hr_name!r} (pattern "
-            f"{pattern!r})"
+            f"HR folder {hr_folder}: no image's name fits hr_name {hr_name!r} (pattern {pattern!r})"
         )
     lr_folder = Path(lr_folder)
     if not lr_folder.is_dir():
