@@ -333,19 +333,14 @@ def test_byte_identical_copies_of_training_images_are_caught(tmp_path):
 
 def test_hundreds_of_distinct_files_of_equal_size_are_not_taken_for_copies(tmp_path):
     """Equal sizes are common among PNGs of one camera; only equal bytes make a copy. (The check's
-    cost on such folders is in benchmarks/README.md.)"""
+    cost on such folders: benchmarks/bench_overlap_check.py.)"""
     rng = np.random.default_rng(0)
     sizes = rng.integers(2000, 2010, 400)  # many equal sizes: their first bytes are compared
     _files(tmp_path / "HR", {f"{i:04d}.png": rng.bytes(int(n)) for i, n in enumerate(sizes)})
     _files(tmp_path / "LR", {f"{i:04d}.png": b"l" * (i + 1) for i in range(400)})
     _files(tmp_path / "T", {f"t{i:03d}.png": rng.bytes(int(n)) for i, n in enumerate(sizes)})
-    config = _load()
-    config["datasets"]["demo_train"] = {
-        "source": "pairs",
-        "hr": str(tmp_path / "HR"),
-        "lr": str(tmp_path / "LR"),
-        "scale": 2,
-    }
+    config = _real_pairs(tmp_path)
+    config["datasets"]["demo_train"] = config["datasets"].pop("real")
     config["datasets"]["demo_test"] = {"source": "folder", "path": str(tmp_path / "T")}
     validate(config, SCHEMA)
     check_config(config)  # no overlap
