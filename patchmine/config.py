@@ -12,6 +12,7 @@ import string
 from pathlib import Path
 
 from patchmine.catalog import archive_name, download_sources
+from patchmine.datasets import first_few
 from patchmine.grid import PRODUCT_SUFFIXES, WILDCARDS
 from patchmine.overlap import DatasetImages
 from patchmine.tasks import Task
@@ -139,7 +140,7 @@ def check_config(config: dict) -> None:
                 role += " and test set" if other == validation and other in exp["test"] else ""
                 raise ConfigError(
                     f"{key}: training set {exp['train']!r} shares {len(overlap)} image(s) with "
-                    f"its {role} {other!r}: {_some(overlap)}"
+                    f"its {role} {other!r}: {first_few(overlap, shown=3)}"
                 )
 
 
@@ -234,12 +235,6 @@ def _check_pairs(name: str, spec: dict) -> None:
             "that tells them apart: for RealSR's Canon_001_HR.png / Canon_001_LR2.png, "
             "hr_name: '{name}_HR' and lr_name: '{name}_LR{scale}'"
         )
-
-
-def _some(items: list[str], shown: int = 3) -> str:
-    """The first few of many items, for a message."""
-    more = f" and {len(items) - shown} more" if len(items) > shown else ""
-    return ", ".join(items[:shown]) + more
 
 
 def canonical(value):

@@ -147,7 +147,7 @@ def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceI
             folder,
             len(other),
             " ".join(IMAGE_EXTENSIONS),
-            _some(other),
+            first_few(other),
         )
     subfolders = sorted(p.name for p in found if p.is_dir())
     if subfolders and "**" not in pattern:
@@ -156,14 +156,14 @@ def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceI
             folder,
             len(subfolders),
             pattern,
-            _some(subfolders),
+            first_few(subfolders),
         )
     if not files:
         raise ValueError(
             f"image folder {folder} holds no images matching {pattern!r} "
             f"(extensions {', '.join(IMAGE_EXTENSIONS)})"
             + (
-                f"; it has subfolders ({_some(subfolders)}): pattern '**/*' reads them"
+                f"; it has subfolders ({first_few(subfolders)}): pattern '**/*' reads them"
                 if subfolders
                 else ""
             )
@@ -180,8 +180,8 @@ def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceI
     return [SourceImage(p.stem, p) for p in files]
 
 
-def _some(names: list[str], shown: int = 10) -> str:
-    """The first few of many names, for a log line."""
+def first_few(names: list[str], shown: int = 10) -> str:
+    """The first few of many names, for a message or a log line."""
     more = f" and {len(names) - shown} more" if len(names) > shown else ""
     return ", ".join(names[:shown]) + more
 

@@ -121,7 +121,7 @@ def model_macs(model: dict, scale: int) -> float:
     c = int(model.get("channels", 64))
     if arch == "dncnn":
         layers = int(model.get("layers", 17))
-        image_channels = 1 if model_runs(model) == 3 else 3
+        image_channels = int(model.get("image_channels", 3))
         once = 9.0 * (c * c * max(layers - 2, 0) + 2 * image_channels * c)
         return model_runs(model) * once
     blocks = int(model.get("blocks", 16))
