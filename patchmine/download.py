@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import logging
 import math
 import os
@@ -49,8 +50,9 @@ class HTTPStatusError(DownloadError):
 class ChecksumError(DownloadError):
     """The transferred bytes are not the expected file (size or SHA-256 differ)."""
 
-    def __init__(self, path: Path, what: str, expected: object, actual: object):
-        super().__init__(f"{path}: {what} mismatch: expected {expected}, got {actual}")
+    def __init__(self, path: Path, what: str, expected: object, actual: object, note: str = ""):
+        message = f"{path}: {what} mismatch: expected {expected}, got {actual}"
+        super().__init__(message + (f" ({note})" if note else ""))
         self.path, self.what, self.expected, self.actual = path, what, expected, actual
 
 
@@ -82,6 +84,7 @@ def download(
     timeout: float = 60,
     chunk: int = 1 << 20,
     log: logging.Logger | logging.LoggerAdapter | None = None,
+    refetch_mismatch: bool = True,
 ) -> Path:
     """Download ``url`` to ``dest`` resumably and verified; return ``dest`` as a Path.
 
@@ -90,6 +93,11 @@ def download(
     that passes them is returned without any transfer.  ``retries`` counts consecutive failed
     attempts: an attempt that received bytes resets the count, so a flaky server still gets a
     multi-GB file through.  Waits are ``backoff * 2**(n-1)`` seconds, capped at MAX_BACKOFF.
+
+    A ChecksumError is remembered in ``<dest>.mismatch.json``. With ``refetch_mismatch=False``
+    (a Snakemake retry of the same run) a call that finds that record for the same URL and
+    checksum raises it again at once: a server that sent the wrong bytes for a whole file will
+    send them again, and the archives are gigabytes.
 
     Raises HTTPStatusError (4xx, not retried), ChecksumError (bad size/digest; the ``.part``
     is deleted) or DownloadError (retries exhausted, bad URL).
@@ -103,14 +111,19 @@ def download(
             return dest
         log.warning("%s: exists but does not match the expected size/sha256; fetching again", dest)
 
+    source = _local_source(url)
+    label = str(source if source is not None else url)
+    record = dest.with_name(dest.name + ".mismatch.json")
+    if refetch_mismatch:
+        record.unlink(missing_ok=True)  # only what this run's attempts found counts
+    else:
+        _raise_known_mismatch(record, dest, label, expected, size)
+
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    source = _local_source(url)
     if source is not None:
         _copy(source, part, chunk=chunk, log=log)
-        label = str(source)
     else:
-        label = str(url)
         _fetch(
             label,
             part,
@@ -121,8 +134,13 @@ def download(
             chunk=chunk,
             log=log,
         )
-    _verify(part, dest, expected, size, chunk)
+    try:
+        _verify(part, dest, expected, size, chunk)
+    except ChecksumError as exc:
+        _remember_mismatch(record, exc, label, expected, size)
+        raise
     os.replace(part, dest)
+    record.unlink(missing_ok=True)
     log.info("%s: saved from %s", dest, label)
     return dest
 
@@ -150,6 +168,32 @@ def _verify(part: Path, dest: Path, expected: str | None, size: int | None, chun
         if actual != expected:
             part.unlink(missing_ok=True)
             raise ChecksumError(dest, "sha256", expected, actual)
+
+
+def _identity(label: str, expected: str | None, size: int | None) -> dict:
+    """What a mismatch is a mismatch of: the same URL checked against the same values."""
+    return {"url": label, "sha256": expected, "size": size}
+
+
+def _remember_mismatch(record: Path, exc: ChecksumError, label, expected, size) -> None:
+    found = {"what": exc.what, "expected": str(exc.expected), "actual": str(exc.actual)}
+    tmp = record.with_name(record.name + ".tmp")
+    tmp.write_text(json.dumps({**_identity(label, expected, size), **found}))
+    os.replace(tmp, record)
+
+
+def _raise_known_mismatch(record: Path, dest: Path, label, expected, size) -> None:
+    """Raise the ChecksumError an earlier attempt recorded for this very download, if any."""
+    try:
+        known = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(known, dict) or any(
+        known.get(key) != value for key, value in _identity(label, expected, size).items()
+    ):
+        return
+    note = "as on the previous attempt, which downloaded the whole file; not fetched again"
+    raise ChecksumError(dest, known.get("what"), known.get("expected"), known.get("actual"), note)
 
 
 # --------------------------------------------------------------------------- local files

@@ -113,6 +113,40 @@ def test_checksum_mismatch_leaves_nothing(server, tmp_path, log):
     assert not dest.exists() and not (tmp_path / "DIV2K_train_HR.zip.part").exists()
 
 
+def test_a_retry_does_not_fetch_a_file_whose_checksum_was_wrong_again(server, tmp_path, log):
+    url = server.serve("/DIV2K_train_HR.zip", BODY)
+    dest = tmp_path / "DIV2K_train_HR.zip"
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    with pytest.raises(ChecksumError):
+        download(url, dest, sha256=wrong, log=log, **FAST)
+    with pytest.raises(ChecksumError) as again:
+        download(url, dest, sha256=wrong, log=log, refetch_mismatch=False, **FAST)
+    assert len(server.requests_for("/DIV2K_train_HR.zip")) == 1
+    assert wrong in str(again.value) and DIGEST in str(again.value)
+    assert "previous attempt" in str(again.value)
+
+    # Another checksum (the config was corrected) or a first attempt fetches again.
+    download(url, dest, sha256=DIGEST, log=log, refetch_mismatch=False, **FAST)
+    assert dest.read_bytes() == BODY and len(server.requests_for("/DIV2K_train_HR.zip")) == 2
+    assert not (tmp_path / "DIV2K_train_HR.zip.mismatch.json").exists()
+    dest.unlink()
+    with pytest.raises(ChecksumError):
+        download(url, dest, sha256=wrong, log=log, **FAST)
+    with pytest.raises(ChecksumError):
+        download(url, dest, sha256=wrong, log=log, refetch_mismatch=True, **FAST)
+    assert len(server.requests_for("/DIV2K_train_HR.zip")) == 4
+
+    # A first attempt forgets older runs' findings: a retry after it failed on the network
+    # must not report a mismatch that this run never saw.
+    server.stop()
+    with pytest.raises(DownloadError) as offline:
+        download(url, dest, sha256=wrong, log=log, retries=1, **FAST)
+    assert not isinstance(offline.value, ChecksumError)
+    with pytest.raises(DownloadError) as retried:
+        download(url, dest, sha256=wrong, log=log, retries=1, refetch_mismatch=False, **FAST)
+    assert not isinstance(retried.value, ChecksumError)
+
+
 def test_size_mismatch_is_refused_early(server, tmp_path, log):
     url = server.serve("/x.zip", BODY)
     with pytest.raises(ChecksumError, match="size"):

@@ -186,3 +186,26 @@ def test_downloaded_div2k_and_benchmark_run_end_to_end(tmp_path):
     assert re.search(r"download\s+5", forced.stdout), forced.stdout
     rebuilt = r"^(extract|ingest|patch_store|train|evaluate|evaluate_published)\s"
     assert not re.search(rebuilt, forced.stdout, re.M), forced.stdout
+
+
+def test_a_wrong_checksum_is_downloaded_once_not_once_per_retry(tmp_path):
+    """The rule's retries are for the network: a file whose SHA-256 came out wrong is not
+    fetched again by the next attempt of the same run (archives are gigabytes)."""
+    body = b"not the weights the config expects" * 1000
+    wrong = hashlib.sha256(b"the real weights").hexdigest()
+    with LocalServer(lifetime=120) as server:
+        url = server.serve("/edsr/models/edsr_x2.pt", body)
+        config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
+        config["data_dir"] = "data"
+        config["published_models"] = {
+            "theirs": {"url": url, "sha256": wrong, "model": "tiny", "task": "sr_x2"}
+        }
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+        done = snakemake(tmp_path, "--cores", "1", "data/archives/edsr_x2.pt")
+        requests = server.requests_for("/edsr/models/edsr_x2.pt")
+    assert done.returncode != 0
+    assert done.stderr.count("Trying to restart job") == 2  # the rule's three attempts ran
+    assert len(requests) == 1
+    log = (tmp_path / "results" / "logs" / "download" / "edsr_x2.pt.log").read_text()
+    assert wrong in log and hashlib.sha256(body).hexdigest() in log and "previous attempt" in log
+    assert not (tmp_path / "data" / "archives" / "edsr_x2.pt").exists()
