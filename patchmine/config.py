@@ -14,6 +14,7 @@ from pathlib import Path
 from patchmine.catalog import archive_name, download_sources
 from patchmine.datasets import first_few
 from patchmine.grid import PRODUCT_SUFFIXES, WILDCARDS
+from patchmine.models import ARCH_DEFAULTS, misplaced_keys
 from patchmine.overlap import DatasetImages
 from patchmine.tasks import Task
 
@@ -61,6 +62,14 @@ def check_config(config: dict) -> None:
         if value not in table:
             raise ConfigError(f"{key}: {kind} {value!r} is not defined (defined: {sorted(table)})")
 
+    for name, model in models.items():
+        wrong = misplaced_keys(model)
+        if wrong:
+            takes = ", ".join(ARCH_DEFAULTS[model["arch"]])
+            raise ConfigError(
+                f"models.{name}: {', '.join(map(repr, wrong))} does not apply to arch "
+                f"{model['arch']!r} (its keys: {takes})"
+            )
     for name, recipe in recipes.items():
         refer("dataset", datasets, recipe["validation"], f"recipes.{name}.validation")
     if "scorer" in config:

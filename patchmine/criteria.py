@@ -22,9 +22,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from patchmine.criterion_names import CRITERIA, STATISTICS
 from patchmine.models.precision import without_tf32
-
-CRITERIA = ("grad", "std", "freq", "loss", "rand")
 
 DEFAULT_BATCH_SIZE = 256
 
@@ -281,11 +280,8 @@ def mse_loss(
     return out
 
 
+#: The code of each pixel statistic (``criterion_names.STATISTICS``), batched the same way.
 _BATCHED: dict[str, Callable[..., np.ndarray]] = {"grad": grad, "std": std, "freq": freq}
-
-
-#: The criteria computed from the HR pixels alone, which one pass over a store can share.
-STATISTICS = ("grad", "std", "freq")
 
 
 def score_statistics(

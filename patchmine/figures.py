@@ -740,7 +740,8 @@ def histograms_figure(
         counts, edges = np.histogram(finite, bins=bins)
         base = "loss" if name == "sqrt(loss)" else name
         ax.stairs(counts, edges, fill=True, color=criterion_color(base), gid=f"hist|{name}")
-        ax.set_xlabel(f"{name} (on [0, 1] pixel values)" if name != "sqrt(loss)" else name)
+        on_pixels = name in HISTOGRAM_ORDER and name != "sqrt(loss)"  # the paper's, on [0, 1]
+        ax.set_xlabel(f"{name} (on [0, 1] pixel values)" if on_pixels else name)
         ax.set_ylabel("Number of patches")
         dropped = values.size - finite.size
         note = f", {dropped} non-finite left out" if dropped else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from patchmine.criterion_names import CRITERIA
 from patchmine.select import k_label
 from patchmine.tasks import Task
 
@@ -27,7 +28,7 @@ WILDCARDS = {
     "experiment": r"[A-Za-z0-9_-]+",
     "patch": r"\d+",
     "stride": r"\d+",
-    "criterion": r"grad|std|freq|loss|rand|all",
+    "criterion": "|".join((*CRITERIA, "all")),  # "all": the scorer's run on every patch
     "k": r"\d+|\d+\.\d+|all",
     "aug": r"aug|noaug",
     "seed": r"\d+",

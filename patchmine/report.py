@@ -35,10 +35,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from patchmine.criterion_names import CRITERIA, STATISTICS
 from patchmine.tasks import Task
 
 #: The criteria in the order the tables and legends list them by default.
-CRITERIA_ORDER: tuple[str, ...] = ("grad", "std", "freq", "loss", "rand")
+CRITERIA_ORDER: tuple[str, ...] = CRITERIA
 
 #: One fixed colour per criterion, so a criterion looks the same in every figure.
 CRITERION_COLORS: dict[str, str] = {
@@ -51,7 +52,7 @@ CRITERION_COLORS: dict[str, str] = {
 _SPARE_COLORS = ("tab:orange", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
 
 #: Panel order of Figs. 2-3 (statistics first, then the loss and its square root).
-HISTOGRAM_ORDER: tuple[str, ...] = ("grad", "std", "freq", "loss", "sqrt(loss)")
+HISTOGRAM_ORDER: tuple[str, ...] = (*STATISTICS, "loss", "sqrt(loss)")
 
 METRICS = ("psnr", "ssim")
 

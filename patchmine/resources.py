@@ -109,6 +109,10 @@ def model_runs(model: dict) -> int:
     return 1
 
 
+#: The archs :func:`model_macs` has a formula for (a test checks it covers every arch).
+_SIZED_ARCHS = ("edsr", "oisr_rk2_s", "dncnn")
+
+
 def model_macs(model: dict, scale: int) -> float:
     """Multiply-accumulates of one forward pass per input pixel (per LR pixel for SR).
 
@@ -118,6 +122,11 @@ def model_macs(model: dict, scale: int) -> float:
     per colour channel of an RGB image).
     """
     arch = model.get("arch", "edsr")
+    if arch not in _SIZED_ARCHS:
+        raise ValueError(
+            f"no cost model for arch {arch!r}: add its multiply-accumulates per pixel to "
+            "patchmine.resources.model_macs, or its jobs' SLURM time and memory would be guessed"
+        )
     c = int(model.get("channels", 64))
     if arch == "dncnn":
         layers = int(model.get("layers", 17))

@@ -623,7 +623,15 @@ def _resume(spec, last_path, model, optimizer, meter, runtime, device) -> _Progr
     if state is None:
         last_path.unlink(missing_ok=True)
         return _Progress()
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as error:  # same settings, but the network's code changed since
+        raise RuntimeError(
+            f"{last_path} (iteration {state['iteration']}) holds weights that do not fit the "
+            f"network the current code builds for {spec.model}: {error}\nIf the network's code "
+            f"was changed on purpose, delete {last_path.parent} to train this run afresh; "
+            "otherwise restore the code to resume it"
+        ) from None
     optimizer.load_state_dict(state["optimizer"])
     _set_rng_state(state["rng"], device)
     meter.total, meter.count = state["running"]

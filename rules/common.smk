@@ -4,6 +4,7 @@ import os
 from patchmine.catalog import archive_name, dataset_archives, dataset_content
 from patchmine.datasets import image_files, source_images
 from patchmine.config import canonical, check_config, recipe_identity
+from patchmine.criterion_names import STATISTICS
 from patchmine.tasks import Task
 from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime, use_workflow
 from patchmine.grid import (
@@ -85,14 +86,14 @@ def experiment_runs_meta(name: str) -> list[str]:
     return [run_file(run, "run.json") for run in experiment_runs(config, name)]
 
 
-def experiment_scores(name: str) -> list[str]:
-    """Every criterion's scores over the experiment's first store (Figs. 2-3)."""
+def experiment_scores(name: str) -> dict[str, str]:
+    """Every criterion's scores over the experiment's first store (Figs. 2-3), by criterion."""
     exp = config["experiments"][name]
     folder = f"{R}/scores/{exp['train']}/p{exp['patch_size']}_s{exp['strides'][0]}"
-    names = ["grad", "std", "freq"]
+    files = {n: f"{folder}/{n}.npy" for n in STATISTICS}
     if "scorer" in config:
-        names.append(f"loss_{Task.from_experiment(exp).name}")
-    return [f"{folder}/{n}.npy" for n in names]
+        files["loss"] = f"{folder}/loss_{Task.from_experiment(exp).name}.npy"
+    return files
 
 
 def all_targets() -> list[str]:

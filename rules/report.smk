@@ -262,7 +262,7 @@ rule convergence:
 
 rule histograms:
     input:
-        lambda w: experiment_scores(w.experiment),
+        unpack(lambda w: experiment_scores(w.experiment)),
     output:
         png=report(
             f"{R}/figures/{{experiment}}_histograms.png",

@@ -5,9 +5,7 @@ rule score_statistics:
     input:
         store=STORE,
     output:
-        grad=f"{SCORES}/grad.npy",
-        std=f"{SCORES}/std.npy",
-        freq=f"{SCORES}/freq.npy",
+        **{name: f"{SCORES}/{name}.npy" for name in STATISTICS},
     log:
         f"{R}/logs/score/{{dataset}}_p{{patch}}_s{{stride}}_statistics.log",
     conda:

@@ -1,5 +1,8 @@
 """Per-patch criteria against direct numpy transcriptions of the paper's Eqs. 4-6."""
 
+import ast
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pytest
@@ -297,8 +300,32 @@ def test_score_unknown_criterion_names_it():
         criteria.score("loss", _patches((2, 4, 4, 3)))  # no model given
 
 
-def test_criteria_tuple():
+def test_criteria_are_named_once_for_the_dag_the_config_and_the_code():
+    """criterion_names is the one list: the paper's five in its order, a batched function for
+    each pixel statistic, and the config schema's enums (a JSON Schema cannot import it)."""
+    import yaml
+
+    from patchmine.grid import WILDCARDS
+
     assert criteria.CRITERIA == ("grad", "std", "freq", "loss", "rand")
+    assert set(criteria._BATCHED) == set(criteria.STATISTICS)
+    assert WILDCARDS["criterion"].split("|") == [*criteria.CRITERIA, "all"]
+    schema_file = Path(__file__).parents[1] / "schemas" / "config.schema.yaml"
+    schema = yaml.safe_load(schema_file.read_text())
+    enums = [
+        schema["$defs"]["experiment"]["properties"]["criteria"]["items"]["enum"],
+        schema["properties"]["mine"]["properties"]["criterion"]["enum"],
+    ]
+    assert enums == [list(criteria.CRITERIA)] * 2
+    # scripts/score.py spells the statistics out: a released rule script is left as it is, since
+    # a changed script re-runs every job of its rule and so, here, every training run after it.
+    script = ast.parse((schema_file.parents[1] / "scripts" / "score.py").read_text())
+    literals = [
+        tuple(e.value for e in node.elts)
+        for node in ast.walk(script)
+        if isinstance(node, ast.Tuple) and all(isinstance(e, ast.Constant) for e in node.elts)
+    ]
+    assert criteria.STATISTICS in literals
 
 
 def test_rejects_non_nhwc():

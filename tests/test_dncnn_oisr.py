@@ -13,7 +13,8 @@ from PIL import Image
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from patchmine.models import build_model, count_parameters
+from patchmine.config import ConfigError, check_config
+from patchmine.models import ARCH_DEFAULTS, build_model, count_parameters
 from patchmine.models.dncnn import DnCNN, load_published_dncnn
 from patchmine.models.oisr import OISR_RK2, RK2Block
 
@@ -284,11 +285,36 @@ def test_schema_defaults_and_keys_per_arch():
     for spec in got.values():  # what the schema fills in, build_model accepts
         task = "denoise" if spec["arch"] == "dncnn" else "sr"
         build_model({**spec, "blocks": 1} if "blocks" in spec else {**spec, "layers": 2}, 2, task)
-    for bad, key in [
-        ({"arch": "edsr", "layers": 5}, "layers"),
-        ({"arch": "dncnn", "blocks": 5}, "blocks"),
-        ({"arch": "oisr_rk2_s", "res_scale": 0.1}, "res_scale"),
-        ({"arch": "dncnn", "layrs": 5}, "layrs"),
+        # ... and agrees with the builders' one table (where the schema leaves a key unset)
+        assert spec.items() - {"arch": spec["arch"]}.items() <= ARCH_DEFAULTS[spec["arch"]].items()
+    with pytest.raises(WorkflowError, match="layrs"):
+        validated({"m": {"arch": "dncnn", "layrs": 5}})  # no arch takes it: the schema says so
+    for bad, message in [  # a key of another arch: the config check names model, key and arch
+        (
+            {"arch": "edsr", "layers": 5},
+            r"models\.m: 'layers' does not apply to arch 'edsr' "
+            r"\(its keys: blocks, channels, res_scale\)",
+        ),
+        ({"arch": "dncnn", "blocks": 5, "res_scale": 1}, r"models\.m: 'blocks', 'res_scale'"),
+        ({"arch": "oisr_rk2_s", "res_scale": 0.1}, r"'res_scale' does not apply to arch 'oisr"),
     ]:
-        with pytest.raises(WorkflowError, match=key):
-            validated({"m": bad})
+        config = copy.deepcopy(base)
+        config["models"]["m"] = bad
+        validate(config, schema)
+        with pytest.raises(ConfigError, match=message):
+            check_config(config)
+
+
+def test_every_arch_has_a_builder_a_schema_entry_and_a_cost_model():
+    from patchmine.models import _BUILDERS
+    from patchmine.resources import model_macs
+
+    root = Path(__file__).resolve().parents[1]
+    model = yaml.safe_load((root / "schemas" / "config.schema.yaml").read_text())["$defs"]["model"]
+    assert model["properties"]["arch"]["enum"] == list(ARCH_DEFAULTS) == list(_BUILDERS)
+    every_key = {key for keys in ARCH_DEFAULTS.values() for key in keys}
+    assert model["properties"].keys() == every_key | {"arch"}
+    for arch, defaults in ARCH_DEFAULTS.items():
+        assert model_macs({"arch": arch, **defaults}, 2) > 0
+    with pytest.raises(ValueError, match=r"no cost model for arch 'vdsr'.*model_macs"):
+        model_macs({"arch": "vdsr", "layers": 20}, 2)

@@ -98,6 +98,23 @@ def test_state_of_other_settings_is_not_resumed(tmp_path):
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+def test_state_the_changed_network_code_cannot_load_is_named_and_kept(tmp_path, monkeypatch):
+    """Same settings, but the network's code changed (a wider tail, say): the saved weights no
+    longer fit. The run stops naming the state folder instead of a bare size-mismatch error,
+    and keeps the state, in case the change was a mistake to undo."""
+    lr, hr, val = _data()
+    train(_spec(iterations=8), lr, hr, val, tmp_path / "s")
+    saved = (tmp_path / "s" / "last.pt").read_bytes()
+    real_build = train_mod.build_model
+    monkeypatch.setattr(
+        train_mod, "build_model", lambda spec, **kw: real_build({**spec, "channels": 6}, **kw)
+    )
+    with pytest.raises(RuntimeError, match=r"iteration 8\) holds weights that do not fit") as info:
+        train(_spec(iterations=8), lr, hr, val, tmp_path / "s")
+    assert f"delete {tmp_path / 's'} to train this run afresh" in str(info.value)
+    assert (tmp_path / "s" / "last.pt").read_bytes() == saved
+
+
 def test_non_finite_loss_names_the_iteration_and_keeps_the_checkpoint(tmp_path, monkeypatch):
     lr, hr, val = _data()
     real_l1 = torch.nn.functional.l1_loss

@@ -1,10 +1,26 @@
-"""Restoration networks, each in a short module of plain PyTorch."""
+"""Restoration networks, each in a short module of plain PyTorch.
+
+This package's own module imports no torch (each builder imports its network), so the DAG, the
+config check and resource sizing read :data:`ARCH_DEFAULTS` without loading it.
+"""
 
 from __future__ import annotations
 
-from torch import nn
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
 
 TASKS = ("sr", "denoise")
+
+#: Every arch, the config keys it takes besides ``arch``, and their defaults: the one table
+#: that the builders, the config check and the resource sizing read (the schema's enum and
+#: defaults are tested against it).
+ARCH_DEFAULTS: dict[str, dict[str, object]] = {
+    "edsr": {"blocks": 16, "channels": 64, "res_scale": 1.0},
+    "oisr_rk2_s": {"blocks": 16, "channels": 64},
+    "dncnn": {"channels": 64, "layers": 17, "image_channels": 3, "batch_norm": True},
+}
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
@@ -12,26 +28,24 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+def misplaced_keys(spec: dict) -> list[str]:
+    """The keys of a model entry that its arch does not take (a known arch assumed)."""
+    return sorted(set(spec) - {"arch"} - set(ARCH_DEFAULTS[spec["arch"]]))
+
+
+# Each builder gets the entry with its arch's defaults filled in, its keys already checked.
+
+
 def _build_edsr(spec: dict, scale: int, task: str) -> nn.Module:
     from patchmine.models.edsr import EDSR
 
-    known = {"arch", "blocks", "channels", "res_scale"}
-    unknown = sorted(set(spec) - known)
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} in model spec for arch 'edsr'")
     return EDSR(
         scale=scale,
-        n_resblocks=int(spec.get("blocks", 16)),
-        n_feats=int(spec.get("channels", 64)),
-        res_scale=float(spec.get("res_scale", 1.0)),
+        n_resblocks=int(spec["blocks"]),
+        n_feats=int(spec["channels"]),
+        res_scale=float(spec["res_scale"]),
         denoise=(task == "denoise"),
     )
-
-
-def _check_keys(spec: dict, known: set, arch: str) -> None:
-    unknown = sorted(set(spec) - known)
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} in model spec for arch {arch!r}")
 
 
 def _build_dncnn(spec: dict, scale: int, task: str) -> nn.Module:
@@ -41,16 +55,15 @@ def _build_dncnn(spec: dict, scale: int, task: str) -> nn.Module:
     (``batch_norm: false``, the form of KAIR's published weights)."""
     from patchmine.models.dncnn import ChannelwiseDnCNN, DnCNN
 
-    _check_keys(spec, {"arch", "channels", "layers", "image_channels", "batch_norm"}, "dncnn")
     if task != "denoise":
         raise ValueError(f"arch 'dncnn' is a denoiser; task {task!r} is not supported")
     size = dict(
-        features=int(spec.get("channels", 64)),
-        depth=int(spec.get("layers", 17)),
-        batch_norm=bool(spec.get("batch_norm", True)),
+        features=int(spec["channels"]),
+        depth=int(spec["layers"]),
+        batch_norm=bool(spec["batch_norm"]),
         pixel_range=255.0,
     )
-    image_channels = int(spec.get("image_channels", 3))
+    image_channels = int(spec["image_channels"])
     if image_channels == 1:
         return ChannelwiseDnCNN(**size)
     if image_channels != 3:
@@ -61,16 +74,15 @@ def _build_dncnn(spec: dict, scale: int, task: str) -> nn.Module:
 def _build_oisr_rk2_s(spec: dict, scale: int, task: str) -> nn.Module:
     from patchmine.models.oisr import OISR_RK2
 
-    _check_keys(spec, {"arch", "blocks", "channels"}, "oisr_rk2_s")
     return OISR_RK2(
         scale=scale,
-        n_blocks=int(spec.get("blocks", 16)),
-        n_feats=int(spec.get("channels", 64)),
+        n_blocks=int(spec["blocks"]),
+        n_feats=int(spec["channels"]),
         denoise=(task == "denoise"),
     )
 
 
-_BUILDERS = {"edsr": _build_edsr, "dncnn": _build_dncnn, "oisr_rk2_s": _build_oisr_rk2_s}
+_BUILDERS = {"edsr": _build_edsr, "oisr_rk2_s": _build_oisr_rk2_s, "dncnn": _build_dncnn}
 
 
 def build_model(spec: dict, scale: int, task: str) -> nn.Module:
@@ -94,7 +106,10 @@ def build_model(spec: dict, scale: int, task: str) -> nn.Module:
     arch = spec.get("arch")
     if arch not in _BUILDERS:
         raise ValueError(f"unknown model arch {arch!r}; known: {sorted(_BUILDERS)}")
-    return _BUILDERS[arch](spec, scale, task)
+    unknown = misplaced_keys(spec)
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in model spec for arch {arch!r}")
+    return _BUILDERS[arch]({"arch": arch, **ARCH_DEFAULTS[arch], **spec}, scale, task)
 
 
-__all__ = ["TASKS", "build_model", "count_parameters"]
+__all__ = ["ARCH_DEFAULTS", "TASKS", "build_model", "count_parameters", "misplaced_keys"]
