@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 
 LOG_FIELDS = ["iteration", "loss", "lr", "val_psnr", "seconds"]
 
+#: States of a run's other settings kept in ``<state>/superseded/`` (newest first), so that an
+#: edit of a shared recipe or model that is then reverted resumes them instead of starting over.
+KEEP_SUPERSEDED = 3
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -121,6 +125,8 @@ class RunSpec:
     augment: bool
     seed: int
     indices: np.ndarray = field(repr=False)
+    #: :func:`data_digest` of the patches and validation images; :func:`train` sets it.
+    data_digest: str = ""
 
     @property
     def parsed_task(self) -> Task:
@@ -131,7 +137,7 @@ class RunSpec:
         return self.parsed_task.scale
 
     def fingerprint(self) -> str:
-        """A digest of every setting and of the exact patch indices."""
+        """A digest of every setting, of the exact patch indices and of the pixels."""
         settings = asdict(self)
         settings["recipe"].update(dict.fromkeys(OPERATIONAL_RECIPE_KEYS))  # as if unset
         settings["indices"] = hashlib.sha256(
@@ -379,18 +385,51 @@ def _set_rng_state(state: dict, device) -> None:
 
 
 def _load_resumable(last_path: Path, fingerprint: str, device) -> dict | None:
-    """The saved state to resume from, or None (with the reason logged) to start afresh."""
-    if not last_path.exists():
-        return None
-    try:
-        state = torch.load(last_path, map_location=device, weights_only=True)
-    except Exception as error:  # only reachable if the disk itself lost data
-        log.warning("%s is unreadable (%s); starting from scratch", last_path, error)
-        return None
-    if state.get("fingerprint") != fingerprint or "log" not in state:
+    """The saved state to resume from, or None (with the reason logged) to start afresh.
+
+    A ``last.pt`` of other settings is set aside (:func:`_supersede`), and one of these settings
+    set aside earlier is brought back, so that reverting an edit loses nothing."""
+    kept = _superseded(last_path) / f"{fingerprint}.pt"
+    state = _read_state(last_path, device) if last_path.exists() else None
+    if state is not None and state.get("fingerprint") == fingerprint and "log" in state:
+        return state
+    if state is not None:
+        _supersede(last_path, state.get("fingerprint") if "log" in state else None)
+    if kept.exists() and (found := _read_state(kept, device)) is not None:
+        os.replace(kept, last_path)
+        log.info("brought back this run's state set aside at iteration %d", found["iteration"])
+        return found
+    if state is not None:
         log.warning("%s belongs to other settings (or an older format); starting afresh", last_path)
+    return None
+
+
+def _read_state(path: Path, device) -> dict | None:
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:  # only reachable if the disk itself lost data
+        log.warning("%s is unreadable (%s); starting from scratch", path, error)
+        path.unlink(missing_ok=True)
         return None
-    return state
+
+
+def _superseded(last_path: Path) -> Path:
+    return last_path.parent / "superseded"
+
+
+def _supersede(last_path: Path, fingerprint: str | None) -> None:
+    """Move a ``last.pt`` of other settings to ``superseded/<its fingerprint>.pt``; keep the
+    newest :data:`KEEP_SUPERSEDED` (an older format, without a fingerprint, is dropped)."""
+    if fingerprint is None:
+        last_path.unlink()
+        return
+    folder = _superseded(last_path)
+    folder.mkdir(exist_ok=True)
+    os.replace(last_path, folder / f"{fingerprint}.pt")
+    os.utime(folder / f"{fingerprint}.pt")  # newest first, whenever it was saved
+    log.info("set this run's state of other settings aside as %s", folder / f"{fingerprint}.pt")
+    for old in sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime)[:-KEEP_SUPERSEDED]:
+        old.unlink()
 
 
 def _write_log(path: Path, rows: list) -> None:
@@ -439,6 +478,32 @@ class _Progress:
         return self.seconds + time.perf_counter() - self.t0
 
 
+def data_digest(lr_patches, hr_patches, val_pairs) -> str:
+    """A digest of the pixels a run sees: its training patches and its validation images.
+
+    Part of a run's fingerprint. A store rebuilt from changed images can keep its patch count,
+    and then a subset keeps its indices (``rand``, every patch, or top-K by chance); a validation
+    set keeps its name. Without the pixels, such a run would resume, or publish again, weights
+    trained on the old images. Hashing 150 K patches (5 GB) takes seconds, once per attempt.
+    """
+    digest = hashlib.sha256()
+
+    def add(item) -> None:
+        if isinstance(item, str):
+            digest.update(item.encode() + b"\0")
+            return
+        array = np.ascontiguousarray(item.cpu() if isinstance(item, torch.Tensor) else item)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.reshape(-1).view(np.uint8))
+
+    for item in (hr_patches, lr_patches if lr_patches is not None else "no LR"):
+        add(item)
+    for pair in val_pairs:
+        for item in pair:
+            add(item)
+    return digest.hexdigest()[:16]
+
+
 def train(
     spec: RunSpec,
     lr_patches: np.ndarray,
@@ -455,12 +520,24 @@ def train(
     bf16 and channels_last on CUDA, plain fp32 on CPU) changes speed, not the run's identity.
     Each attempt's start, resume point and end are appended to ``history.log`` there, since
     Snakemake deletes a rule's ``log:`` before each attempt of its job.
+
+    Sets ``spec.data_digest`` (:func:`data_digest`), so the spec's fingerprint afterwards is the
+    one the state holds. A ``last.pt`` of other settings or pixels is moved to ``superseded/``
+    (the newest :data:`KEEP_SUPERSEDED` are kept) and resumed from there if they come back.
     """
     runtime = (runtime or Runtime()).resolve(device)
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
+    spec.data_digest = data_digest(lr_patches, hr_patches, val_pairs)
     with _history(state_dir / "history.log"):
-        log.info("attempt on %s (%s), %d patches", device, runtime, len(hr_patches))
+        log.info(
+            "attempt on %s (%s), %d patches, pixels %s, fingerprint %s",
+            device,
+            runtime,
+            len(hr_patches),
+            spec.data_digest,
+            spec.fingerprint(),
+        )
         try:
             _run(spec, lr_patches, hr_patches, val_pairs, state_dir, device, runtime)
         except BaseException as error:
@@ -621,7 +698,6 @@ def _resume(spec, last_path, model, optimizer, meter, runtime, device) -> _Progr
     """Load ``last.pt`` into the model, optimizer, loss meter and RNGs when it is this run's."""
     state = _load_resumable(last_path, spec.fingerprint(), device)
     if state is None:
-        last_path.unlink(missing_ok=True)
         return _Progress()
     try:
         model.load_state_dict(state["model"])

@@ -98,6 +98,64 @@ def test_state_of_other_settings_is_not_resumed(tmp_path):
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+def test_a_store_rebuilt_from_other_pixels_is_trained_afresh_not_published_again(tmp_path):
+    """Changed training images can leave the patch count, and so the subset's indices, as they
+    were: the run must see that its pixels changed."""
+    lr, hr, val = _data()
+    other_lr, other_hr, _ = _data(seed=1)
+    train(_spec(iterations=8), lr, hr, val, tmp_path / "s")
+    train(_spec(iterations=8), other_lr, other_hr, val, tmp_path / "s")
+    train(_spec(iterations=8), other_lr, other_hr, val, tmp_path / "fresh")
+    wa, wb = _weights(tmp_path / "s"), _weights(tmp_path / "fresh")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_a_validation_set_of_other_images_is_not_resumed(tmp_path):
+    """Its name unchanged, its images changed: the log's PSNRs and the best checkpoint would
+    otherwise mix the two sets."""
+    lr, hr, val = _data()
+    _, _, other_val = _data(seed=2)
+    train(_spec(iterations=12), lr, hr, val, tmp_path / "s")
+    train(_spec(iterations=12), lr, hr, other_val, tmp_path / "s")
+    train(_spec(iterations=12), lr, hr, other_val, tmp_path / "fresh")
+    logs = [(tmp_path / d / "log.csv").read_text().splitlines() for d in ("s", "fresh")]
+    assert [row.split(",")[3] for row in logs[0]] == [row.split(",")[3] for row in logs[1]]
+
+
+def test_a_reverted_edit_brings_the_state_set_aside_back(tmp_path):
+    """A shared recipe edited by mistake, then put back: the finished state is not lost."""
+    lr, hr, val = _data()
+    train(_spec(iterations=8), lr, hr, val, tmp_path / "s")
+    first = _weights(tmp_path / "s")
+    edited = _spec(iterations=8, lr_milestones=(4,))
+    train(edited, lr, hr, val, tmp_path / "s")
+    assert [p.stem for p in (tmp_path / "s" / "superseded").glob("*.pt")] == [
+        _trained_fingerprint(_spec(iterations=8), lr, hr, val)
+    ]
+    train(_spec(iterations=8), lr, hr, val, tmp_path / "s")
+    history = (tmp_path / "s" / "history.log").read_text()
+    assert "brought back this run's state set aside at iteration 8" in history
+    assert all(torch.equal(first[k], _weights(tmp_path / "s")[k]) for k in first)
+    assert [p.stem for p in (tmp_path / "s" / "superseded").glob("*.pt")] == [edited.fingerprint()]
+
+
+def test_only_the_newest_states_set_aside_are_kept(tmp_path):
+    lr, hr, val = _data()
+    for milestone in range(1, train_mod.KEEP_SUPERSEDED + 3):
+        train(_spec(iterations=4, lr_milestones=(milestone,)), lr, hr, val, tmp_path / "s")
+    kept = {p.stem for p in (tmp_path / "s" / "superseded").glob("*.pt")}
+    newest = [  # the first run of all is the one dropped; the last is the current state
+        _trained_fingerprint(_spec(iterations=4, lr_milestones=(m,)), lr, hr, val)
+        for m in range(2, train_mod.KEEP_SUPERSEDED + 2)
+    ]
+    assert kept == set(newest)
+
+
+def _trained_fingerprint(spec, lr, hr, val):
+    spec.data_digest = train_mod.data_digest(lr, hr, val)
+    return spec.fingerprint()
+
+
 def test_state_the_changed_network_code_cannot_load_is_named_and_kept(tmp_path, monkeypatch):
     """Same settings, but the network's code changed (a wider tail, say): the saved weights no
     longer fit. The run stops naming the state folder instead of a bare size-mismatch error,
