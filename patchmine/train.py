@@ -384,24 +384,56 @@ def _set_rng_state(state: dict, device) -> None:
         torch.cuda.set_rng_state(state["cuda"].cpu(), device)
 
 
-def _load_resumable(last_path: Path, fingerprint: str, device) -> dict | None:
+def _load_resumable(last_path: Path, spec: RunSpec, device) -> dict | None:
     """The saved state to resume from, or None (with the reason logged) to start afresh.
 
-    A ``last.pt`` of other settings is set aside (:func:`_supersede`), and one of these settings
+    A state of this run trained towards fewer iterations goes on (:func:`_shorter_run_of`). A
+    ``last.pt`` of other settings is set aside (:func:`_supersede`), and one of these settings
     set aside earlier is brought back, so that reverting an edit loses nothing."""
-    kept = _superseded(last_path) / f"{fingerprint}.pt"
+    fingerprint = spec.fingerprint()
     state = _read_state(last_path, device) if last_path.exists() else None
     if state is not None and state.get("fingerprint") == fingerprint and "log" in state:
         return state
+    if state is not None and _shorter_run_of(spec, state):
+        log.info(
+            "%s is this run trained to %d of %d iterations: going on to %d",
+            last_path,
+            state["iteration"],
+            state.get("iterations", state["iteration"]),
+            spec.recipe.iterations,
+        )
+        return state
     if state is not None:
+        log.warning(
+            "%s was saved under other settings or pixels (fingerprint %s, now %s)",
+            last_path,
+            state.get("fingerprint"),
+            fingerprint,
+        )
         _supersede(last_path, state.get("fingerprint") if "log" in state else None)
+    kept = _superseded(last_path) / f"{fingerprint}.pt"
     if kept.exists() and (found := _read_state(kept, device)) is not None:
         os.replace(kept, last_path)
         log.info("brought back this run's state set aside at iteration %d", found["iteration"])
         return found
     if state is not None:
-        log.warning("%s belongs to other settings (or an older format); starting afresh", last_path)
+        log.warning("starting afresh")
     return None
+
+
+def _shorter_run_of(spec: RunSpec, state: dict) -> bool:
+    """Whether ``state`` is this run with only ``iterations`` smaller, so that going on from it
+    ends where an uninterrupted run of ``spec`` would: batches and the learning rate are
+    functions of the iteration alone. Not when the shorter run validated at an end that is not
+    a multiple of ``val_every``: the longer run has no such row in its log or choice of best."""
+    shorter = state.get("iterations", state["iteration"])  # finished states before the key
+    recipe = spec.recipe
+    if "log" not in state or not state["iteration"] <= shorter < recipe.iterations:
+        return False
+    if state["iteration"] == shorter and shorter % recipe.val_every:
+        return False
+    cut = replace(spec, recipe=replace(recipe, iterations=shorter))
+    return cut.fingerprint() == state.get("fingerprint")
 
 
 def _read_state(path: Path, device) -> dict | None:
@@ -611,7 +643,7 @@ def _run(spec, lr_patches, hr_patches, val_pairs, state_dir: Path, device, runti
                 _validate(spec, model, val_pairs, device, meter, progress, done, state_dir)
             if is_checkpoint or stopping:
                 parts = (model, optimizer, meter, progress, runtime)
-                _save_last(last_path, spec.fingerprint(), parts, done, device)
+                _save_last(last_path, spec, parts, done, device)
             if stopping:
                 raise TrainingStopped(
                     f"{stop.name} received: stopped after iteration {done} of {recipe.iterations}"
@@ -627,15 +659,16 @@ def _finite_weights(model: torch.nn.Module) -> bool:
     return bool(torch.stack([p.detach().isfinite().all() for p in model.parameters()]).all())
 
 
-def _save_last(last_path, fingerprint, parts, done, device) -> None:
+def _save_last(last_path, spec: RunSpec, parts, done, device) -> None:
     """Write ``last.pt``: everything a resumed run needs to continue as if never stopped."""
     model, optimizer, meter, progress, runtime = parts
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "iteration": done,
+        "iterations": spec.recipe.iterations,  # of its recipe: a longer one may go on from here
         "seconds": progress.elapsed(),
-        "fingerprint": fingerprint,
+        "fingerprint": spec.fingerprint(),
         "runtime": asdict(runtime),
         "best": progress.best,
         "log": progress.rows,
@@ -696,7 +729,7 @@ def stop_signals(signals=(signal.SIGTERM, signal.SIGINT)):
 
 def _resume(spec, last_path, model, optimizer, meter, runtime, device) -> _Progress:
     """Load ``last.pt`` into the model, optimizer, loss meter and RNGs when it is this run's."""
-    state = _load_resumable(last_path, spec.fingerprint(), device)
+    state = _load_resumable(last_path, spec, device)
     if state is None:
         return _Progress()
     try:

@@ -92,10 +92,48 @@ def test_resume_after_a_crash_ends_with_the_same_weights(tmp_path, kill_at):
 def test_state_of_other_settings_is_not_resumed(tmp_path):
     lr, hr, val = _data()
     train(_spec(iterations=8), lr, hr, val, tmp_path / "s")
-    train(_spec(iterations=12), lr, hr, val, tmp_path / "s")
-    train(_spec(iterations=12), lr, hr, val, tmp_path / "fresh")
+    train(_spec(iterations=8, lr_milestones=(4,)), lr, hr, val, tmp_path / "s")
+    train(_spec(iterations=8, lr_milestones=(4,)), lr, hr, val, tmp_path / "fresh")
     wa, wb = _weights(tmp_path / "s"), _weights(tmp_path / "fresh")
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def _same_run(a, b):
+    """Same weights and the same log rows apart from wall-clock seconds."""
+    wa, wb = _weights(a), _weights(b)
+    logs = [
+        [row.rsplit(",", 1)[0] for row in (d / "log.csv").read_text().splitlines()] for d in (a, b)
+    ]
+    return all(torch.equal(wa[k], wb[k]) for k in wa) and logs[0] == logs[1]
+
+
+def test_more_iterations_go_on_from_the_shorter_runs_state(tmp_path, kill_at):
+    """Batches and learning rate are functions of the iteration: a finished run of 8 (or one
+    stopped at 4 of 12) continued to 16 is the run of 16 trained straight through."""
+    lr, hr, val = _data()
+    train(_spec(iterations=16), lr, hr, val, tmp_path / "straight")
+    train(_spec(iterations=8), lr, hr, val, tmp_path / "finished")
+    kill_at(6)
+    with pytest.raises(KeyboardInterrupt):
+        train(_spec(iterations=12), lr, hr, val, tmp_path / "stopped")
+    kill_at(None)
+    for name, shorter in (("finished", 8), ("stopped", 12)):
+        train(_spec(iterations=16), lr, hr, val, tmp_path / name)
+        history = (tmp_path / name / "history.log").read_text()
+        assert f"trained to {8 if shorter == 8 else 4} of {shorter} iterations: going on to 16" in (
+            history
+        )
+        assert _same_run(tmp_path / name, tmp_path / "straight")
+
+
+def test_a_shorter_run_that_validated_off_the_cadence_starts_afresh(tmp_path):
+    """A run of 6 validated at 6 (its end), which a run of 12 validating every 4 never does."""
+    lr, hr, val = _data()
+    train(_spec(iterations=6), lr, hr, val, tmp_path / "s")
+    train(_spec(iterations=12), lr, hr, val, tmp_path / "s")
+    train(_spec(iterations=12), lr, hr, val, tmp_path / "fresh")
+    assert "going on" not in (tmp_path / "s" / "history.log").read_text()
+    assert _same_run(tmp_path / "s", tmp_path / "fresh")
 
 
 def test_a_store_rebuilt_from_other_pixels_is_trained_afresh_not_published_again(tmp_path):
