@@ -136,9 +136,12 @@ class RunSpec:
     def scale(self) -> int:
         return self.parsed_task.scale
 
-    def fingerprint(self) -> str:
-        """A digest of every setting, of the exact patch indices and of the pixels."""
+    def fingerprint(self, *, pixels: bool = True) -> str:
+        """A digest of every setting, of the exact patch indices and of the pixels (without
+        them, ``pixels=False``: the fingerprint of states saved before they were part of it)."""
         settings = asdict(self)
+        if not pixels:
+            del settings["data_digest"]
         settings["recipe"].update(dict.fromkeys(OPERATIONAL_RECIPE_KEYS))  # as if unset
         settings["indices"] = hashlib.sha256(
             np.ascontiguousarray(self.indices, np.int64)
@@ -387,13 +390,15 @@ def _set_rng_state(state: dict, device) -> None:
 def _load_resumable(last_path: Path, spec: RunSpec, device) -> dict | None:
     """The saved state to resume from, or None (with the reason logged) to start afresh.
 
-    A state of this run trained towards fewer iterations goes on (:func:`_shorter_run_of`). A
-    ``last.pt`` of other settings is set aside (:func:`_supersede`), and one of these settings
-    set aside earlier is brought back, so that reverting an edit loses nothing."""
+    A state of this run trained towards fewer iterations goes on (:func:`_shorter_run_of`),
+    a copy of it kept. A ``last.pt`` of other settings is set aside in ``superseded/``, and one
+    of these settings set aside earlier is brought back, so that reverting an edit loses
+    nothing. The newest :data:`KEEP_SUPERSEDED` set aside are kept."""
     fingerprint = spec.fingerprint()
     state = _read_state(last_path, device) if last_path.exists() else None
-    if state is not None and state.get("fingerprint") == fingerprint and "log" in state:
+    if state is not None and _same_run(spec, state, last_path):
         return state
+    folder = _superseded(last_path)
     if state is not None and _shorter_run_of(spec, state):
         log.info(
             "%s is this run trained to %d of %d iterations: going on to %d",
@@ -402,7 +407,11 @@ def _load_resumable(last_path: Path, spec: RunSpec, device) -> dict | None:
             state.get("iterations", state["iteration"]),
             spec.recipe.iterations,
         )
+        _set_aside(last_path, state["fingerprint"], keep_original=True)
+        _prune(folder)
         return state
+    kept = folder / f"{fingerprint}.pt"
+    found = _read_state(kept, device) if kept.exists() else None
     if state is not None:
         log.warning(
             "%s was saved under other settings or pixels (fingerprint %s, now %s)",
@@ -410,15 +419,37 @@ def _load_resumable(last_path: Path, spec: RunSpec, device) -> dict | None:
             state.get("fingerprint"),
             fingerprint,
         )
-        _supersede(last_path, state.get("fingerprint") if "log" in state else None)
-    kept = _superseded(last_path) / f"{fingerprint}.pt"
-    if kept.exists() and (found := _read_state(kept, device)) is not None:
+        if "log" in state and state.get("fingerprint"):
+            _set_aside(last_path, state["fingerprint"])
+        else:  # a format older than any resumable one
+            last_path.unlink()
+    if found is not None:
         os.replace(kept, last_path)
         log.info("brought back this run's state set aside at iteration %d", found["iteration"])
-        return found
-    if state is not None:
+    elif state is not None:
         log.warning("starting afresh")
-    return None
+    _prune(folder)
+    return found
+
+
+def _same_run(spec: RunSpec, state: dict, last_path: Path) -> bool:
+    """Whether ``state`` is this run's. A state saved before pixels were part of the
+    fingerprint (it has no ``iterations`` key) is matched on the settings alone, with a
+    warning: its pixels cannot be checked, and starting it over would lose its work."""
+    if "log" not in state:
+        return False
+    if state.get("fingerprint") == spec.fingerprint():
+        return True
+    if "iterations" not in state and state.get("fingerprint") == spec.fingerprint(pixels=False):
+        log.warning(
+            "%s was saved before a run's pixels were part of its fingerprint: resuming it "
+            "without checking that its training and validation images are unchanged (if they "
+            "changed, delete %s)",
+            last_path,
+            last_path.parent,
+        )
+        return True
+    return False
 
 
 def _shorter_run_of(spec: RunSpec, state: dict) -> bool:
@@ -433,7 +464,7 @@ def _shorter_run_of(spec: RunSpec, state: dict) -> bool:
     if state["iteration"] == shorter and shorter % recipe.val_every:
         return False
     cut = replace(spec, recipe=replace(recipe, iterations=shorter))
-    return cut.fingerprint() == state.get("fingerprint")
+    return cut.fingerprint(pixels="iterations" in state) == state.get("fingerprint")
 
 
 def _read_state(path: Path, device) -> dict | None:
@@ -449,19 +480,32 @@ def _superseded(last_path: Path) -> Path:
     return last_path.parent / "superseded"
 
 
-def _supersede(last_path: Path, fingerprint: str | None) -> None:
-    """Move a ``last.pt`` of other settings to ``superseded/<its fingerprint>.pt``; keep the
-    newest :data:`KEEP_SUPERSEDED` (an older format, without a fingerprint, is dropped)."""
-    if fingerprint is None:
-        last_path.unlink()
-        return
+def _set_aside(last_path: Path, fingerprint: str, keep_original: bool = False) -> None:
+    """Move ``last.pt`` to ``superseded/<fingerprint>.pt`` (with ``keep_original``, link or copy
+    it there: the next save replaces ``last.pt`` by a rename, so the kept file stays whole)."""
     folder = _superseded(last_path)
     folder.mkdir(exist_ok=True)
-    os.replace(last_path, folder / f"{fingerprint}.pt")
-    os.utime(folder / f"{fingerprint}.pt")  # newest first, whenever it was saved
-    log.info("set this run's state of other settings aside as %s", folder / f"{fingerprint}.pt")
-    for old in sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime)[:-KEEP_SUPERSEDED]:
-        old.unlink()
+    target = folder / f"{fingerprint}.pt"
+    if not keep_original:
+        os.replace(last_path, target)
+    else:
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(last_path, tmp)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(last_path, tmp)
+        os.replace(tmp, target)
+    os.utime(target)  # newest first, whenever it was saved
+    log.info("%s %s to %s", "copied" if keep_original else "moved", last_path.name, target)
+
+
+def _prune(folder: Path) -> None:
+    """Keep the newest :data:`KEEP_SUPERSEDED` states set aside (after any was brought back)."""
+    if folder.is_dir():
+        kept = sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-KEEP_SUPERSEDED]:
+            old.unlink()
 
 
 def _write_log(path: Path, rows: list) -> None:

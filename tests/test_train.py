@@ -177,6 +177,46 @@ def test_a_reverted_edit_brings_the_state_set_aside_back(tmp_path):
     assert [p.stem for p in (tmp_path / "s" / "superseded").glob("*.pt")] == [edited.fingerprint()]
 
 
+def test_a_state_saved_before_pixels_were_fingerprinted_still_resumes(tmp_path, caplog):
+    """Such a state (no ``iterations`` key) carries the settings-only fingerprint, pinned here
+    as the code before pixel digests computed it; its run goes on, with a warning."""
+    lr, hr, val = _data()
+    assert _spec(iterations=8).fingerprint(pixels=False) == "ec330a2318e9dc84"
+    train(_spec(iterations=8), lr, hr, val, tmp_path / "s")
+    state = torch.load(tmp_path / "s" / "last.pt", weights_only=True)
+    del state["iterations"]
+    state["fingerprint"] = "ec330a2318e9dc84"
+    torch.save(state, tmp_path / "s" / "last.pt")
+    with caplog.at_level("WARNING", logger="patchmine.train"):
+        train(_spec(iterations=8), lr, hr, val, tmp_path / "s")
+    assert "without checking that its training and validation images are unchanged" in (caplog.text)
+    assert "publishing its weights again" in caplog.text
+    assert not (tmp_path / "s" / "superseded").exists()
+
+
+def test_a_state_set_aside_is_brought_back_even_with_the_folder_full(tmp_path):
+    lr, hr, val = _data()
+    settings = [(), *[(m,) for m in range(1, train_mod.KEEP_SUPERSEDED + 1)], ()]
+    for milestones in settings:
+        train(_spec(iterations=4, lr_milestones=milestones), lr, hr, val, tmp_path / "s")
+    last_attempt = (tmp_path / "s" / "history.log").read_text().rsplit("attempt on", 1)[1]
+    assert "brought back this run's state set aside at iteration 4" in last_attempt
+    assert len(list((tmp_path / "s" / "superseded").glob("*.pt"))) == train_mod.KEEP_SUPERSEDED
+
+
+def test_a_run_continued_to_more_iterations_keeps_the_shorter_state(tmp_path):
+    """Raising ``iterations`` and putting it back brings the shorter run's state back."""
+    lr, hr, val = _data()
+    train(_spec(iterations=8), lr, hr, val, tmp_path / "s")
+    first = (tmp_path / "s" / "last.pt").read_bytes()
+    train(_spec(iterations=16), lr, hr, val, tmp_path / "s")
+    train(_spec(iterations=8), lr, hr, val, tmp_path / "s")
+    assert "brought back this run's state set aside at iteration 8" in (
+        (tmp_path / "s" / "history.log").read_text()
+    )
+    assert (tmp_path / "s" / "last.pt").read_bytes() == first
+
+
 def test_only_the_newest_states_set_aside_are_kept(tmp_path):
     lr, hr, val = _data()
     for milestone in range(1, train_mod.KEEP_SUPERSEDED + 3):
