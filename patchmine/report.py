@@ -909,7 +909,7 @@ RUN_COLUMNS = {
     "task": "", "model": "", "params": ",.0f", "dataset": "", "patch": "", "stride": "",
     "criterion": "", "k_label": "", "k": "", "n_store": "", "aug": "", "seed": "", "recipe": "",
     "test_set": "", "images": "", "psnr": ".3f", "ssim": ".4f", "best_iteration": "",
-    "best_val_psnr": ".3f", "seconds": ".1f",
+    "best_val_psnr": ".3f", "seconds": ".1f", "trained_on": "",
 }  # fmt: skip
 
 

@@ -48,7 +48,9 @@ from patchmine.tasks import Task
 
 log = logging.getLogger(__name__)
 
-LOG_FIELDS = ["iteration", "loss", "lr", "val_psnr", "seconds"]
+#: ``trained_on``: the device and precision of the attempt that logged the row ("cuda bf16",
+#: "cpu fp32"), since they change the last bits of the weights but not the run's identity.
+LOG_FIELDS = ["iteration", "loss", "lr", "val_psnr", "trained_on", "seconds"]
 
 #: States of a run's other settings kept in ``<state>/superseded/`` (newest first), so that an
 #: edit of a shared recipe or model that is then reverted resumes them instead of starting over.
@@ -109,6 +111,10 @@ class Runtime:
             amp=cuda if self.amp is None else bool(self.amp),
             channels_last=cuda if self.channels_last is None else bool(self.channels_last),
         )
+
+    def label(self, device) -> str:
+        """What trained the weights, for the log: ``"cuda bf16"``, ``"cpu fp32"``."""
+        return f"{torch.device(device).type} {'bf16' if self.amp else 'fp32'}"
 
     @property
     def memory_format(self) -> torch.memory_format:
@@ -549,6 +555,7 @@ class _Progress:
     best: dict | None = None  # best.pt's content: weights, iteration, val_psnr
     rows: list = field(default_factory=list)  # log.csv's rows
     t0: float = field(default_factory=time.perf_counter)
+    trained_on: str = ""  # this attempt's Runtime.label
 
     def elapsed(self) -> float:
         return self.seconds + time.perf_counter() - self.t0
@@ -654,6 +661,7 @@ def _run(spec, lr_patches, hr_patches, val_pairs, state_dir: Path, device, runti
     checkpoint_every = recipe.checkpoint_every or recipe.val_every
     meter = LossMeter(min(recipe.val_every, checkpoint_every, recipe.iterations), device)
     progress = _resume(spec, last_path, model, optimizer, meter, runtime, device)
+    progress.trained_on = runtime.label(device)
     _sync_files(state_dir, progress.best, progress.rows)
 
     sampler = PatchSampler(
@@ -800,7 +808,10 @@ def _resume(spec, last_path, model, optimizer, meter, runtime, device) -> _Progr
         )
     else:
         log.info("resuming from %s at iteration %d", last_path, state["iteration"])
-    return _Progress(state["iteration"], state["seconds"], state["best"], state["log"])
+    rows = [
+        row if len(row) == len(LOG_FIELDS) else [*row[:-1], "", row[-1]] for row in state["log"]
+    ]
+    return _Progress(state["iteration"], state["seconds"], state["best"], rows)
 
 
 def _validate(spec, model, val_pairs, device, meter, progress, done, state_dir) -> None:
@@ -809,7 +820,8 @@ def _validate(spec, model, val_pairs, device, meter, progress, done, state_dir) 
     scores = evaluate(model, spec.parsed_task, val_pairs, device, with_ssim=False)
     psnr = float(scores["psnr"].mean())
     loss, elapsed = meter.take_mean(), progress.elapsed()
-    progress.rows.append([done, loss, recipe.lr_at(done - 1), psnr, round(elapsed, 3)])
+    row = [done, loss, recipe.lr_at(done - 1), psnr, progress.trained_on, round(elapsed, 3)]
+    progress.rows.append(row)
     _append_log(state_dir / "log.csv", progress.rows[-1])
     rate = (done - progress.start) / max(elapsed - progress.seconds, 1e-9)
     log.info(
@@ -859,7 +871,8 @@ def publish(state_dir: str | os.PathLike, model_out: str | os.PathLike, log_out:
 
 
 def run_summary(path, run: dict, spec: RunSpec, n_store: int, log_csv) -> dict:
-    """Write ``run.json``: the run's parameters, patch counts and its best validation point."""
+    """Write ``run.json``: the run's parameters, patch counts, its best validation point and
+    what trained it (``trained_on``: each device and precision its log rows name)."""
     with open(log_csv, newline="") as handle:
         rows = list(csv.DictReader(handle))
     best = max(rows, key=lambda r: float(r["val_psnr"]))
@@ -870,6 +883,7 @@ def run_summary(path, run: dict, spec: RunSpec, n_store: int, log_csv) -> dict:
         "best_iteration": int(best["iteration"]),
         "best_val_psnr": float(best["val_psnr"]),
         "seconds": float(rows[-1]["seconds"]),
+        "trained_on": ", ".join(sorted({r.get("trained_on") or "" for r in rows} - {""})),
         "fingerprint": spec.fingerprint(),
     }
     with open(path, "w") as handle:

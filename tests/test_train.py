@@ -1,5 +1,6 @@
 """The training engine: deterministic, resumable, and loud about a diverging loss."""
 
+import csv
 import math
 import shutil
 
@@ -9,7 +10,7 @@ import torch
 
 from patchmine import train as train_mod
 from patchmine.augment import apply_dihedral
-from patchmine.train import PatchSampler, Recipe, RunSpec, Runtime, train
+from patchmine.train import PatchSampler, Recipe, RunSpec, Runtime, run_summary, train
 
 MODEL = {"arch": "edsr", "blocks": 1, "channels": 8}
 
@@ -186,12 +187,28 @@ def test_a_state_saved_before_pixels_were_fingerprinted_still_resumes(tmp_path, 
     state = torch.load(tmp_path / "s" / "last.pt", weights_only=True)
     del state["iterations"]
     state["fingerprint"] = "ec330a2318e9dc84"
+    state["log"] = [[*row[:4], row[5]] for row in state["log"]]  # rows had no trained_on then
     torch.save(state, tmp_path / "s" / "last.pt")
     with caplog.at_level("WARNING", logger="patchmine.train"):
         train(_spec(iterations=8), lr, hr, val, tmp_path / "s")
     assert "without checking that its training and validation images are unchanged" in (caplog.text)
     assert "publishing its weights again" in caplog.text
     assert not (tmp_path / "s" / "superseded").exists()
+    with open(tmp_path / "s" / "log.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["iteration"], r["trained_on"]) for r in rows] == [("4", ""), ("8", "")]
+
+
+def test_the_log_and_run_json_say_what_trained_the_run(tmp_path):
+    lr, hr, val = _data()
+    spec = _spec(iterations=8)
+    state = train(spec, lr, hr, val, tmp_path / "s")
+    with open(state / "log.csv", newline="") as handle:
+        assert {row["trained_on"] for row in csv.DictReader(handle)} == {"cpu fp32"}
+    summary = run_summary(tmp_path / "run.json", {"criterion": "grad"}, spec, 40, state / "log.csv")
+    assert summary["trained_on"] == "cpu fp32"
+    assert summary["fingerprint"] == torch.load(state / "last.pt", weights_only=True)["fingerprint"]
+    assert Runtime(amp=True).label("cuda:1") == "cuda bf16"
 
 
 def test_a_state_set_aside_is_brought_back_even_with_the_folder_full(tmp_path):

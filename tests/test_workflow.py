@@ -96,6 +96,7 @@ def test_every_run_is_trained_evaluated_and_tabulated(tiny_run):
         log = pd.read_csv(run_json.parent / "train_log.csv")
         assert list(log.iteration) == [6, 12] and np.isfinite(log.val_psnr).all()
         assert meta["best_val_psnr"] == pytest.approx(log.val_psnr.max())
+        assert meta["trained_on"] == "cpu fp32" and set(log.trained_on) == {"cpu fp32"}
         per_image = list(run_json.parent.glob("eval/*.csv"))
         assert len(per_image) == (0 if meta["criterion"] == "all" else 1)
     table = pd.read_csv(results / "tables" / "tiny.csv")
