@@ -396,16 +396,16 @@ def _set_rng_state(state: dict, device) -> None:
 def _load_resumable(last_path: Path, spec: RunSpec, device) -> dict | None:
     """The saved state to resume from, or None (with the reason logged) to start afresh.
 
-    A state of this run trained towards fewer iterations goes on (:func:`_shorter_run_of`),
-    a copy of it kept. A ``last.pt`` of other settings is set aside in ``superseded/``, and one
-    of these settings set aside earlier is brought back, so that reverting an edit loses
-    nothing. The newest :data:`KEEP_SUPERSEDED` set aside are kept."""
+    A state of this run trained towards another number of iterations goes on
+    (:func:`_other_length_of`), a copy of it kept. A ``last.pt`` of other settings is set aside
+    in ``superseded/``, and one of these settings set aside earlier is brought back, so that
+    reverting an edit loses nothing. The newest :data:`KEEP_SUPERSEDED` set aside are kept."""
     fingerprint = spec.fingerprint()
     state = _read_state(last_path, device) if last_path.exists() else None
     if state is not None and _same_run(spec, state, last_path):
         return state
     folder = _superseded(last_path)
-    if state is not None and _shorter_run_of(spec, state):
+    if state is not None and _other_length_of(spec, state):
         log.info(
             "%s is this run trained to %d of %d iterations: going on to %d",
             last_path,
@@ -458,18 +458,23 @@ def _same_run(spec: RunSpec, state: dict, last_path: Path) -> bool:
     return False
 
 
-def _shorter_run_of(spec: RunSpec, state: dict) -> bool:
-    """Whether ``state`` is this run with only ``iterations`` smaller, so that going on from it
-    ends where an uninterrupted run of ``spec`` would: batches and the learning rate are
-    functions of the iteration alone. Not when the shorter run validated at an end that is not
-    a multiple of ``val_every``: the longer run has no such row in its log or choice of best."""
-    shorter = state.get("iterations", state["iteration"])  # finished states before the key
+def _other_length_of(spec: RunSpec, state: dict) -> bool:
+    """Whether ``state`` is this run with only ``iterations`` different, and not yet at the new
+    end, so that going on from it ends where an uninterrupted run of ``spec`` would: batches and
+    the learning rate are functions of the iteration alone. Not when the state's run finished
+    with a validation off the ``val_every`` cadence: ``spec``'s run has no such row in its log
+    or choice of best."""
+    other = state.get("iterations", state["iteration"])  # finished states before the key
     recipe = spec.recipe
-    if "log" not in state or not state["iteration"] <= shorter < recipe.iterations:
+    if (
+        "log" not in state
+        or not state["iteration"] < recipe.iterations
+        or other == recipe.iterations
+    ):
         return False
-    if state["iteration"] == shorter and shorter % recipe.val_every:
+    if state["iteration"] == other and other % recipe.val_every:
         return False
-    cut = replace(spec, recipe=replace(recipe, iterations=shorter))
+    cut = replace(spec, recipe=replace(recipe, iterations=other))
     return cut.fingerprint(pixels="iterations" in state) == state.get("fingerprint")
 
 

@@ -127,6 +127,20 @@ def test_more_iterations_go_on_from_the_shorter_runs_state(tmp_path, kill_at):
         assert _same_run(tmp_path / name, tmp_path / "straight")
 
 
+def test_fewer_iterations_go_on_from_a_run_stopped_before_the_new_end(tmp_path, kill_at):
+    lr, hr, val = _data()
+    train(_spec(iterations=12), lr, hr, val, tmp_path / "straight")
+    kill_at(6)
+    with pytest.raises(KeyboardInterrupt):
+        train(_spec(iterations=16), lr, hr, val, tmp_path / "s")
+    kill_at(None)
+    train(_spec(iterations=12), lr, hr, val, tmp_path / "s")
+    assert "trained to 4 of 16 iterations: going on to 12" in (
+        (tmp_path / "s" / "history.log").read_text()
+    )
+    assert _same_run(tmp_path / "s", tmp_path / "straight")
+
+
 def test_a_shorter_run_that_validated_off_the_cadence_starts_afresh(tmp_path):
     """A run of 6 validated at 6 (its end), which a run of 12 validating every 4 never does."""
     lr, hr, val = _data()
