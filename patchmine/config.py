@@ -14,7 +14,7 @@ from pathlib import Path
 from patchmine.catalog import archive_name, download_sources
 from patchmine.datasets import first_few
 from patchmine.grid import PRODUCT_SUFFIXES, WILDCARDS
-from patchmine.models import ARCH_DEFAULTS, misplaced_keys
+from patchmine.models import ARCH_DEFAULTS, ARCH_TASKS, misplaced_keys
 from patchmine.overlap import DatasetImages
 from patchmine.tasks import Task
 
@@ -70,6 +70,15 @@ def check_config(config: dict) -> None:
                 f"models.{name}: {', '.join(map(repr, wrong))} does not apply to arch "
                 f"{model['arch']!r} (its keys: {takes})"
             )
+
+    def able(model: str, task: str, key: str) -> None:
+        arch, kind = models[model]["arch"], Task.parse(task).model_task
+        if kind not in ARCH_TASKS[arch]:
+            raise ConfigError(
+                f"{key}: model {model!r} is {arch}, which does not do {task} (it does: "
+                f"{', '.join(ARCH_TASKS[arch])})"
+            )
+
     for name, recipe in recipes.items():
         refer("dataset", datasets, recipe["validation"], f"recipes.{name}.validation")
     if "scorer" in config:
@@ -77,9 +86,11 @@ def check_config(config: dict) -> None:
         refer("recipe", recipes, config["scorer"]["recipe"], "scorer.recipe")
         for task, spec in config["scorer"].get("weights", {}).items():
             refer("model", models, spec["model"], f"scorer.weights.{task}.model")
+            able(spec["model"], task, f"scorer.weights.{task}.model")
     published = config.get("published_models", {})
     for name, spec in published.items():
         refer("model", models, spec["model"], f"published_models.{name}.model")
+        able(spec["model"], spec["task"], f"published_models.{name}.model")
     _check_download_names(config)
     for name, spec in datasets.items():
         if spec["source"] == "pairs":
@@ -95,6 +106,8 @@ def check_config(config: dict) -> None:
             raise ConfigError(f"targets.{name}: a correlation needs a `scorer` section")
         if target["show"] == "correlation":
             _check_correlation_geometry(config["experiments"][target["experiment"]], target, name)
+            for task in set(target["tasks"]) - set(config["scorer"].get("weights", {})):
+                able(config["scorer"]["model"], task, f"scorer.model (for targets.{name})")
     for name in config["experiments"]:
         for suffix in PRODUCT_SUFFIXES:
             if f"{name}_{suffix}" in config["experiments"]:
@@ -107,10 +120,11 @@ def check_config(config: dict) -> None:
         refer("dataset", datasets, exp["train"], f"{key}.train")
         for test in exp["test"]:
             refer("dataset", datasets, test, f"{key}.test")
+        task = Task.from_experiment(exp).name
         for model in exp["models"]:
             refer("model", models, model, f"{key}.models")
+            able(model, task, f"{key}.models")
         refer("recipe", recipes, exp["recipe"], f"{key}.recipe")
-        task = Task.from_experiment(exp).name
         for pub in exp.get("published_models", []):
             refer("published model", published, pub, f"{key}.published_models")
             if published[pub]["task"] != task:
@@ -126,6 +140,8 @@ def check_config(config: dict) -> None:
                 )
         if "loss" in exp["criteria"] and "scorer" not in config:
             raise ConfigError(f"{key}.criteria: 'loss' needs a `scorer` section")
+        if "loss" in exp["criteria"] and task not in config["scorer"].get("weights", {}):
+            able(config["scorer"]["model"], task, f"scorer.model (for {key}'s 'loss')")
         for field, value in [("patch_size", exp["patch_size"])] + [
             ("strides", s) for s in exp["strides"]
         ]:

@@ -89,8 +89,25 @@ def score_images(model, pairs, score, device="cpu") -> pd.DataFrame:
 
 
 def noisy_pairs(images, sigma: float, seed: int = 0) -> list:
-    """(name, clean, noisy) with noise fixed by (seed, name): the denoising test protocol."""
-    return [(name, hr, add_noise(hr, sigma, noise_generator(seed, name))) for name, hr in images]
+    """(name, clean, noisy) with noise fixed by (seed, name): the denoising test protocol.
+
+    A grey image (three equal channels, as a grey file is read) gets one noise field, repeated
+    on its three channels, as grey denoising is evaluated: three independent fields would let
+    an RGB network average them down to sigma/sqrt(3).
+    """
+    pairs = []
+    for name, hr in images:
+        generator = noise_generator(seed, name)
+        if hr.ndim == 3 and hr.shape[2] == 3 and _equal_channels(hr):
+            noisy = np.repeat(add_noise(hr[..., :1], sigma, generator), 3, axis=2)
+        else:
+            noisy = add_noise(hr, sigma, generator)
+        pairs.append((name, hr, noisy))
+    return pairs
+
+
+def _equal_channels(image: np.ndarray) -> bool:
+    return bool((image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all())
 
 
 def evaluate(model, task: Task, pairs, device="cpu", with_ssim: bool = True) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from patchmine.config import ConfigError, check_config
-from patchmine.models import ARCH_DEFAULTS, build_model, count_parameters
+from patchmine.models import ARCH_DEFAULTS, ARCH_TASKS, build_model, count_parameters
 from patchmine.models.dncnn import DnCNN, load_published_dncnn
 from patchmine.models.oisr import OISR_RK2, RK2Block
 
@@ -305,6 +305,41 @@ def test_schema_defaults_and_keys_per_arch():
             check_config(config)
 
 
+def test_a_network_for_another_task_is_refused_before_any_job_runs():
+    """ARCH_TASKS says which tasks each arch builds for, as build_model does."""
+    for arch, defaults in ARCH_DEFAULTS.items():
+        for kind, scale in (("sr", 2), ("denoise", 1)):
+            if kind in ARCH_TASKS[arch]:
+                build_model({"arch": arch, **defaults}, scale, kind)
+            else:
+                with pytest.raises(ValueError):
+                    build_model({"arch": arch, **defaults}, scale, kind)
+    root = Path(__file__).resolve().parents[1]
+    schema = str(root / "schemas" / "config.schema.yaml")
+    config = yaml.safe_load((root / "tests" / "data" / "tiny_config.yaml").read_text())
+    config["models"]["dn"] = {"arch": "dncnn", "channels": 8, "layers": 3}
+    sr = copy.deepcopy(config)
+    sr["experiments"]["tiny"]["models"] = ["dn"]
+    as_scorer = copy.deepcopy(config)
+    as_scorer["scorer"]["model"] = "dn"
+    published = copy.deepcopy(config)
+    published["published_models"] = {
+        "theirs": {"url": "https://example.org/dn.pt", "model": "dn", "task": "sr_x2"}
+    }
+    for bad, message in [
+        (
+            sr,
+            r"experiments\.tiny\.models: model 'dn' is dncnn, which does not do sr_x2 "
+            r"\(it does: denoise\)",
+        ),
+        (as_scorer, r"scorer\.model \(for experiments\.tiny's 'loss'\): model 'dn' is dncnn"),
+        (published, r"published_models\.theirs\.model: model 'dn' is dncnn"),
+    ]:
+        validate(bad, schema)
+        with pytest.raises(ConfigError, match=message):
+            check_config(bad)
+
+
 def test_every_arch_has_a_builder_a_schema_entry_and_a_cost_model():
     from patchmine.models import _BUILDERS
     from patchmine.resources import model_macs
@@ -312,6 +347,7 @@ def test_every_arch_has_a_builder_a_schema_entry_and_a_cost_model():
     root = Path(__file__).resolve().parents[1]
     model = yaml.safe_load((root / "schemas" / "config.schema.yaml").read_text())["$defs"]["model"]
     assert model["properties"]["arch"]["enum"] == list(ARCH_DEFAULTS) == list(_BUILDERS)
+    assert list(ARCH_TASKS) == list(ARCH_DEFAULTS)
     every_key = {key for keys in ARCH_DEFAULTS.values() for key in keys}
     assert model["properties"].keys() == every_key | {"arch"}
     for arch, defaults in ARCH_DEFAULTS.items():

@@ -6,6 +6,7 @@ from conftest import BENCHMARK, need
 
 from patchmine.criteria import mse_loss
 from patchmine.datasets import benchmark_images, ingest
+from patchmine.degrade import add_noise, noise_generator
 from patchmine.evaluate import evaluate, noisy_pairs, task_pairs
 from patchmine.imresize import imresize
 from patchmine.metrics import psnr
@@ -44,6 +45,22 @@ def test_denoise_protocol_scores_the_noisy_input_at_its_noise_level():
     assert abs(table.psnr.iloc[0] - 20 * np.log10(255 / 25)) < 0.2
     out = np.clip(np.round(pairs[0][2]), 0, 255).astype(np.uint8)
     assert table.psnr.iloc[0] == psnr(out, clean)
+
+
+def test_a_grey_image_gets_one_noise_field_and_a_colour_one_three():
+    """An RGB network could average three independent fields on a grey image's three equal
+    channels down to sigma/sqrt(3); grey denoising is scored with one field."""
+    rng = np.random.default_rng(0)
+    grey = np.repeat(rng.integers(0, 256, (64, 64, 1), dtype=np.uint8), 3, axis=2)
+    colour = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    (_, _, noisy_grey), (_, _, noisy_colour) = noisy_pairs([("g", grey), ("c", colour)], 25)
+    assert np.array_equal(noisy_grey[..., 0], noisy_grey[..., 2])
+    assert abs(float((noisy_grey[..., 0] - grey[..., 0]).std()) - 25) < 1.0
+    averaged = noisy_grey.mean(axis=2) - grey[..., 0]
+    assert abs(float(averaged.std()) - 25) < 1.0  # averaging the channels removes nothing
+    # a colour image's noise is as before: one draw over all three channels
+    expected = add_noise(colour, 25, noise_generator(0, "c"))
+    np.testing.assert_array_equal(noisy_colour, expected)
 
 
 def test_noise_is_fixed_per_image_name():

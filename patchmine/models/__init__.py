@@ -28,6 +28,15 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+#: The tasks (``Task.model_task``) each arch can be built for; the config check reads it, so a
+#: denoiser named in a super-resolution experiment is refused before any job runs.
+ARCH_TASKS: dict[str, tuple[str, ...]] = {
+    "edsr": ("sr", "denoise"),
+    "oisr_rk2_s": ("sr", "denoise"),
+    "dncnn": ("denoise",),
+}
+
+
 def misplaced_keys(spec: dict) -> list[str]:
     """The keys of a model entry that its arch does not take (a known arch assumed)."""
     return sorted(set(spec) - {"arch"} - set(ARCH_DEFAULTS[spec["arch"]]))
@@ -112,4 +121,11 @@ def build_model(spec: dict, scale: int, task: str) -> nn.Module:
     return _BUILDERS[arch]({"arch": arch, **ARCH_DEFAULTS[arch], **spec}, scale, task)
 
 
-__all__ = ["ARCH_DEFAULTS", "TASKS", "build_model", "count_parameters", "misplaced_keys"]
+__all__ = [
+    "ARCH_DEFAULTS",
+    "ARCH_TASKS",
+    "TASKS",
+    "build_model",
+    "count_parameters",
+    "misplaced_keys",
+]
