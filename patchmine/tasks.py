@@ -48,6 +48,13 @@ class Task:
         return float(self.level) if self.kind == "denoise" else 0.0
 
     @property
+    def protocol(self) -> str:
+        """The task and how it is scored, for titles: tables of two sigmas must not look alike."""
+        if self.kind == "sr":
+            return f"x{self.level} SR, Y-channel PSNR, {self.level}-pixel border shaved"
+        return f"σ {self.level} denoising, RGB PSNR, no border shaved"
+
+    @property
     def model_task(self) -> str:
         """The ``task`` argument of :func:`patchmine.models.build_model`."""
         return self.kind

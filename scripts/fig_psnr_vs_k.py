@@ -3,13 +3,15 @@ zoomed panel (b) when at least two K reach `report: zoom_k_min`."""
 
 from patchmine.figures import placeholder_figure, plot_psnr_vs_k, save_figure
 from patchmine.report import experiment_results
+from patchmine.tasks import Task
 from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
 tests, results, expected = experiment_results(sm.config, sm.wildcards.experiment, sm.input.runs)
 test_set = tests[0]
-title = f"{sm.wildcards.experiment}: PSNR vs number of patches ({test_set})"
+task = Task.from_experiment(sm.config["experiments"][sm.wildcards.experiment])
+title = f"{sm.wildcards.experiment}: PSNR vs number of patches ({test_set}; {task.protocol})"
 if results.empty:
     fig = placeholder_figure(title, ["No run of this experiment has finished yet."])
     save_figure(fig, sm.output.png, sm.output.pdf)

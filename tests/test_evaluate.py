@@ -113,3 +113,9 @@ def test_to_grey_is_exact_for_equal_channels():
 
     v = np.arange(256, dtype=np.uint8).reshape(16, 16)
     np.testing.assert_array_equal(to_grey(np.repeat(v[..., None], 3, axis=2)), v)
+
+
+def test_each_task_names_its_protocol_for_titles():
+    """Two denoising experiments' tables differ by sigma; an SR one says what its PSNR is."""
+    assert Task.parse("dn_s15").protocol == "σ 15 denoising, RGB PSNR, no border shaved"
+    assert Task.parse("sr_x3").protocol == "x3 SR, Y-channel PSNR, 3-pixel border shaved"
