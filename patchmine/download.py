@@ -84,7 +84,7 @@ def download(
     timeout: float = 60,
     chunk: int = 1 << 20,
     log: logging.Logger | logging.LoggerAdapter | None = None,
-    refetch_mismatch: bool = True,
+    refetch_mismatch: bool | None = None,
 ) -> Path:
     """Download ``url`` to ``dest`` resumably and verified; return ``dest`` as a Path.
 
@@ -97,7 +97,9 @@ def download(
     A ChecksumError is remembered in ``<dest>.mismatch.json``. With ``refetch_mismatch=False``
     (a Snakemake retry of the same run) a call that finds that record for the same URL and
     checksum raises it again at once: a server that sent the wrong bytes for a whole file will
-    send them again, and the archives are gigabytes.
+    send them again, and the archives are gigabytes. ``None`` (the default) means False in a
+    retried rule job (``PATCHMINE_JOB_ATTEMPT`` above 1, set by ``patchmine.workflow.start``)
+    and True everywhere else.
 
     Raises HTTPStatusError (4xx, not retried), ChecksumError (bad size/digest; the ``.part``
     is deleted) or DownloadError (retries exhausted, bad URL).
@@ -114,6 +116,8 @@ def download(
     source = _local_source(url)
     label = str(source if source is not None else url)
     record = dest.with_name(dest.name + ".mismatch.json")
+    if refetch_mismatch is None:
+        refetch_mismatch = os.environ.get("PATCHMINE_JOB_ATTEMPT", "1") == "1"
     if refetch_mismatch:
         record.unlink(missing_ok=True)  # only what this run's attempts found counts
     else:

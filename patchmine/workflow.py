@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 
@@ -23,6 +24,9 @@ def start(snakemake) -> logging.Logger:
     logger = logging.getLogger(f"patchmine.rule.{snakemake.rule}")
     global _JOB_GPUS
     _JOB_GPUS = int(getattr(snakemake.resources, "gpu", 0) or 0)
+    # which attempt of its job this is (a rule's ``attempt`` resource), for code that must tell
+    # a retry from a new run without a rule script passing it (``download``)
+    os.environ[ATTEMPT_ENV] = str(int(getattr(snakemake.resources, "attempt", 1) or 1))
 
     def excepthook(kind, value, tb):
         logger.error("%s failed", snakemake.rule, exc_info=(kind, value, tb))
@@ -30,6 +34,9 @@ def start(snakemake) -> logging.Logger:
     sys.excepthook = excepthook
     return logger
 
+
+#: The environment variable :func:`start` sets to the job's attempt (1 unless retried).
+ATTEMPT_ENV = "PATCHMINE_JOB_ATTEMPT"
 
 #: GPUs the running rule's job was given (its ``gpu`` resource), once :func:`start` has run.
 _JOB_GPUS: int | None = None

@@ -18,7 +18,7 @@ rule download:  # on the login node: compute nodes often have no way out to the 
         cpus_per_task=job_cpus,
         mem_mb=job_mem_mb("download", config),
         runtime=job_runtime("download", config),
-        attempt=lambda wildcards, attempt: attempt,  # a retry does not refetch a wrong checksum
+        attempt=lambda wildcards, attempt: attempt,  # download(): a retry keeps a bad checksum
     script:
         "../scripts/download.py"
 

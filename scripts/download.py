@@ -1,8 +1,4 @@
-"""Rule download: one archive, resumable and verified; a failed attempt keeps its .part.
-
-Only a run's first attempt fetches a file whose checksum came out wrong before: the rule's
-retries are for network failures, not for a server that sends the wrong gigabytes.
-"""
+"""Rule download: one archive, resumable and verified; a failed attempt keeps its .part."""
 
 import logging
 
@@ -13,10 +9,4 @@ from patchmine.workflow import start
 start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
 entry = download_table(sm.config)[sm.wildcards.archive]
-download(
-    entry["url"],
-    sm.output[0],
-    sha256=entry["sha256"],
-    log=logging.getLogger("download"),
-    refetch_mismatch=sm.resources.attempt == 1,
-)
+download(entry["url"], sm.output[0], sha256=entry["sha256"], log=logging.getLogger("download"))
