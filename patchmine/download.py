@@ -22,6 +22,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from patchmine.workflow import job_attempt
+
 __all__ = ["ChecksumError", "DownloadError", "HTTPStatusError", "download", "sha256sum"]
 
 _LOG = logging.getLogger(__name__)
@@ -98,8 +100,7 @@ def download(
     (a Snakemake retry of the same run) a call that finds that record for the same URL and
     checksum raises it again at once: a server that sent the wrong bytes for a whole file will
     send them again, and the archives are gigabytes. ``None`` (the default) means False in a
-    retried rule job (``PATCHMINE_JOB_ATTEMPT`` above 1, set by ``patchmine.workflow.start``)
-    and True everywhere else.
+    retried rule job (:func:`patchmine.workflow.job_attempt` above 1) and True everywhere else.
 
     Raises HTTPStatusError (4xx, not retried), ChecksumError (bad size/digest; the ``.part``
     is deleted) or DownloadError (retries exhausted, bad URL).
@@ -117,7 +118,7 @@ def download(
     label = str(source if source is not None else url)
     record = dest.with_name(dest.name + ".mismatch.json")
     if refetch_mismatch is None:
-        refetch_mismatch = os.environ.get("PATCHMINE_JOB_ATTEMPT", "1") == "1"
+        refetch_mismatch = job_attempt() == 1
     if refetch_mismatch:
         record.unlink(missing_ok=True)  # only what this run's attempts found counts
     else:

@@ -38,6 +38,13 @@ def start(snakemake) -> logging.Logger:
 #: The environment variable :func:`start` sets to the job's attempt (1 unless retried).
 ATTEMPT_ENV = "PATCHMINE_JOB_ATTEMPT"
 
+
+def job_attempt() -> int:
+    """Which attempt of its job the running rule script is, as :func:`start` recorded it from
+    the rule's ``attempt`` resource: 1 unless Snakemake retried the job, and 1 outside a rule."""
+    return int(os.environ.get(ATTEMPT_ENV, "1"))
+
+
 #: GPUs the running rule's job was given (its ``gpu`` resource), once :func:`start` has run.
 _JOB_GPUS: int | None = None
 
