@@ -39,6 +39,7 @@ import os
 from collections.abc import Callable
 
 from patchmine.grid import scorer_model
+from patchmine.models import ARCH_DEFAULTS
 from patchmine.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -104,9 +105,15 @@ def gpus(device: str) -> int:
 def model_runs(model: dict) -> int:
     """Forward passes of the network per colour image: 3 for a grey DnCNN (``image_channels: 1``,
     run on each colour channel as a batch of grey images), else 1."""
-    if model.get("arch") == "dncnn" and int(model.get("image_channels", 3)) == 1:
+    if model.get("arch") == "dncnn" and int(_filled(model)["image_channels"]) == 1:
         return 3
     return 1
+
+
+def _filled(model: dict) -> dict:
+    """A model entry of a known arch with the arch's defaults (``models.ARCH_DEFAULTS``) for
+    what it leaves out."""
+    return {**ARCH_DEFAULTS[model.get("arch", "edsr")], **model}
 
 
 #: The archs :func:`model_macs` has a formula for (a test checks it covers every arch).
@@ -127,13 +134,13 @@ def model_macs(model: dict, scale: int) -> float:
             f"no cost model for arch {arch!r}: add its multiply-accumulates per pixel to "
             "patchmine.resources.model_macs, or its jobs' SLURM time and memory would be guessed"
         )
-    c = int(model.get("channels", 64))
+    spec = _filled(model)
+    c = int(spec["channels"])
     if arch == "dncnn":
-        layers = int(model.get("layers", 17))
-        image_channels = int(model.get("image_channels", 3))
+        layers, image_channels = int(spec["layers"]), int(spec["image_channels"])
         once = 9.0 * (c * c * max(layers - 2, 0) + 2 * image_channels * c)
         return model_runs(model) * once
-    blocks = int(model.get("blocks", 16))
+    blocks = int(spec["blocks"])
     upsampler = 9.0 * c * c * scale * scale if scale > 1 else 0.0
     return 9.0 * c * c * (2 * blocks + 1) + upsampler + 9.0 * 3 * c * (1 + scale * scale)
 
