@@ -4,7 +4,7 @@ import os
 
 from snakemake.utils import min_version, validate
 
-from patchmine.config import default_config_file
+from patchmine.config import check_as_written, default_config_file
 from patchmine.mine import expand_shorthand
 
 min_version("9.0")
@@ -21,6 +21,7 @@ if not workflow.overwrite_configfiles:
 
 
 expand_shorthand(config)  # `--config mine=<folder>`
+check_as_written(config)  # before the schema's defaults hide what was written
 validate(config, "schemas/config.schema.yaml")
 
 

@@ -54,6 +54,37 @@ class ConfigError(ValueError):
     """A configuration mistake; the message names the key and the value."""
 
 
+#: An experiment's task-specific keys: each belongs to one task only.
+TASK_KEYS = {"scale": "sr", "sigma": "denoise"}
+
+
+def check_as_written(config: dict) -> None:
+    """Raise :class:`ConfigError` for a task key under the other task, before schema defaults
+    fill the config in: once they have, a written ``sigma: 50`` cannot be told from the default,
+    and an experiment that forgot ``task: denoise`` would silently train x2 SR. Entries of the
+    wrong shape are left to the schema, whose messages name them."""
+    experiments = config.get("experiments")
+    if not isinstance(experiments, dict):
+        return
+    for name, exp in experiments.items():
+        if not isinstance(exp, dict):
+            continue
+        task = exp.get("task", "sr")
+        for key, owner in TASK_KEYS.items():
+            if key in exp and task in TASK_KEYS.values() and task != owner:
+                fix = (
+                    "add `task: denoise`, or remove `sigma`"
+                    if owner == "denoise"
+                    else "remove `scale` (denoising keeps the image size)"
+                )
+                raise ConfigError(
+                    f"experiments.{name}.{key}: {exp[key]!r} applies to task {owner!r} only, "
+                    f"and the experiment's task is {task!r}"
+                    + ("" if "task" in exp else " (the default)")
+                    + f": {fix}"
+                )
+
+
 def check_config(config: dict) -> None:
     """Raise :class:`ConfigError` for the first cross-reference or geometry mistake found."""
     datasets, models, recipes = config["datasets"], config["models"], config["recipes"]

@@ -10,7 +10,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from patchmine.config import ConfigError, check_config
+from patchmine.config import ConfigError, check_as_written, check_config
 from patchmine.grid import PRODUCT_SUFFIXES
 from patchmine.report import LAYOUTS
 
@@ -404,3 +404,40 @@ def test_a_pair_whose_lr_would_be_its_own_hr_file_is_refused(tmp_path):
 def test_hr_name_marks_the_name_once(tmp_path, hr_name, message):
     with pytest.raises(ConfigError, match=rf"datasets\.real\.hr_name: .*{message}"):
         _checked(_real_pairs(tmp_path, hr_name=hr_name))
+
+
+@pytest.mark.parametrize(
+    "name", ["config.yaml", "configs/paper.yaml", "tests/data/tiny_config.yaml"]
+)
+def test_shipped_configs_pass_the_as_written_check(name):
+    check_as_written(_load(name))
+
+
+@pytest.mark.parametrize(
+    "written, named",
+    [
+        # forgot `task: denoise`: after the schema's defaults this is x2 SR, silently
+        ({"sigma": 50}, ["experiments.demo.sigma: 50", "'sr' (the default)", "task: denoise"]),
+        ({"task": "sr", "sigma": 15}, ["experiments.demo.sigma: 15", "task is 'sr':"]),
+        ({"task": "denoise", "scale": 4}, ["experiments.demo.scale: 4", "remove `scale`"]),
+    ],
+)
+def test_a_key_of_the_other_task_is_refused_as_written(written, named):
+    config = _load()
+    exp = config["experiments"]["demo"]
+    for key in ("task", "scale"):
+        exp.pop(key, None)
+    exp.update(written)
+    with pytest.raises(ConfigError) as info:
+        check_as_written(config)
+    for words in named:
+        assert words in str(info.value)
+    # the schema's defaults make both keys present, so the check must come first
+    validate(config, SCHEMA)
+    assert {"task", "scale", "sigma"} <= config["experiments"]["demo"].keys()
+
+
+def test_the_as_written_check_leaves_malformed_entries_to_the_schema():
+    check_as_written({"experiments": ["not", "a", "mapping"]})
+    check_as_written({"experiments": {"demo": "nor this"}})
+    check_as_written({"experiments": {"demo": {"task": "segment", "sigma": 5}}})

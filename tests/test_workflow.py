@@ -114,13 +114,21 @@ def test_second_run_has_nothing_to_do(tiny_run):
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
-def test_bad_config_stops_before_any_job(tmp_path):
+@pytest.mark.parametrize(
+    "key, value, named",
+    [
+        ("patchsize", 32, "patchsize"),
+        # a denoising experiment that forgot `task: denoise` would otherwise train x2 SR
+        ("sigma", 50, "experiments.tiny.sigma: 50 applies to task 'denoise' only"),
+    ],
+)
+def test_bad_config_stops_before_any_job(tmp_path, key, value, named):
     config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
-    config["experiments"]["tiny"]["patchsize"] = 32
+    config["experiments"]["tiny"][key] = value
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     done = snakemake(tmp_path, "--cores", "1", "--dry-run")
     assert done.returncode != 0
-    assert "patchsize" in done.stdout + done.stderr
+    assert named in done.stdout + done.stderr
     assert not (tmp_path / "results").exists()
 
 
