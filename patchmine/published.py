@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -47,6 +47,8 @@ TEST_SET_ALIASES = {
 }
 #: Table IV rows that report other authors' networks: shown for reference, never matched.
 OTHER_METHODS = {"CARN", "FALSR-A", "OISR-RK2-s"}
+#: What the paper trained every network of Tables I-IV on (Sec. IV-A2).
+PAPER_TRAINING = "DIV2K's 800 training images"
 #: Decimals the paper prints per metric.
 DECIMALS = {"psnr": 2, "ssim": 4, "rho": 4}
 
@@ -86,6 +88,22 @@ def parse_k(column: str) -> int:
         raise ValueError(f"not a number of patches: {column!r}")
     scale = {"": 1, "k": 1000, "m": 1_000_000}[match[2].lower()]
     return round(float(match[1]) * scale)
+
+
+def paper_training_sets(config: Mapping) -> list[str]:
+    """The config's datasets that hold the paper's training images: DIV2K's training split,
+    all 800 of them (``first``/``last`` unset or spanning them)."""
+    from patchmine.catalog import DIV2K_IDS
+
+    lo, hi = DIV2K_IDS["train"]
+    return sorted(
+        name
+        for name, spec in config.get("datasets", {}).items()
+        if spec.get("source") == "div2k"
+        and spec.get("split") == "train"
+        and spec.get("first", lo) <= lo
+        and spec.get("last", hi) >= hi
+    )
 
 
 def cell_match(cell: Mapping) -> Match:
@@ -181,8 +199,12 @@ def _test_set_mask(series: pd.Series, paper_name: str) -> pd.Series:
     return series.astype(str).str.lower().isin(names)
 
 
-def _select(results: pd.DataFrame, match: Match) -> tuple[pd.DataFrame, str]:
-    """Rows of ``results`` that ``match`` selects, or none and the first condition that failed."""
+def _select(
+    results: pd.DataFrame, match: Match, train_sets: Collection[str] | None = None
+) -> tuple[pd.DataFrame, str]:
+    """Rows of ``results`` that ``match`` selects, or none and the first condition that failed.
+    With ``train_sets``, a trained run counts only when it was trained on one of them (published
+    weights were not trained here)."""
     sel = results
     conditions = list(match.filters.items())
     for col, value in conditions:
@@ -192,6 +214,13 @@ def _select(results: pd.DataFrame, match: Match) -> tuple[pd.DataFrame, str]:
         if sel.empty:
             shown = format_k(value) if col == "k" else value
             return sel, f"no run with {col} = {shown}"
+    if train_sets is not None and "dataset" in sel.columns:
+        weights = sel["published"].notna() if "published" in sel.columns else False
+        kept = sel[sel["dataset"].isin(list(train_sets)) | weights]
+        if kept.empty:
+            others = ", ".join(sorted(sel["dataset"].unique()))
+            return kept, f"no run trained on {PAPER_TRAINING} (runs here trained on: {others})"
+        sel = kept
     if match.test_set:
         sel = sel[_test_set_mask(sel["test_set"], match.test_set)]
         if sel.empty:
@@ -228,8 +257,35 @@ def _pick(sel: pd.DataFrame, free_k: bool) -> tuple[pd.DataFrame, str]:
             best = 0
             note = f"first of {len(groups)} matching settings"
         _, chosen = groups[best]
+        recipes = sorted(sel["recipe"].unique()) if "recipe" in sel.columns else []
+        if len(recipes) > 1:  # their validation PSNRs may come from different sets
+            note += f" of recipes {', '.join(recipes)}"
     else:
         chosen = groups[0][1]
+    return chosen, note
+
+
+def _row_setting(
+    res: pd.DataFrame, match: Match, test_sets: list[str], train_sets: Collection[str] | None
+) -> tuple[pd.DataFrame, str] | None:
+    """The one setting a row that fixes no K (Table IV) is filled from, on every test set: the
+    setting evaluated on most of the row's test sets, and among those the best by validation
+    PSNR. Chosen per cell, K could differ between a row's columns, each set's candidates being
+    the runs evaluated on it. None when nothing matches (each cell then says why)."""
+    sel, why = _select(res, Match(match.filters), train_sets)
+    if why:
+        return None
+    on_row = sel[sum(_test_set_mask(sel["test_set"], name) for name in test_sets) > 0]
+    keys = [k for k in _IDENTITY if k in on_row.columns]
+    groups = [g for _, g in on_row.groupby(keys, sort=True, dropna=False)] if keys else [on_row]
+    reach = [g["test_set"].str.lower().nunique() for g in groups]
+    if not groups or max(reach) == 0:
+        return None
+    widest = [g for g, r in zip(groups, reach, strict=True) if r == max(reach)]
+    chosen, note = _pick(pd.concat(widest), free_k=True)
+    if len(groups) > len(widest):
+        fewer = f"{len(groups) - len(widest)} evaluated on fewer of the row's sets"
+        note = f"{note}; {fewer}" if note else fewer
     return chosen, note
 
 
@@ -253,6 +309,7 @@ def compare(
     published: pd.DataFrame | None = None,
     extra: pd.DataFrame | None = None,
     expected: pd.DataFrame | None = None,
+    train_sets: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Every published number beside this run's counterpart.
 
@@ -261,14 +318,21 @@ def compare(
     (table, row, column, value) rows (e.g. Fig. 7's correlations); ``expected`` the (run, test
     set) points the configuration asks for (:func:`patchmine.report.expected_points`, with the
     model columns), so that a cell whose run is configured but not finished says so rather than
-    reading as never configured. One row per published number
-    (Table IV: PSNR and SSIM separately) with ``paper``, ``ours`` (mean over seeds; NaN when
-    nothing matches), ``difference`` = ours - paper, ``n_seeds``, ``ours_from`` (which runs, or
-    why none) and ``source``.
+    reading as never configured; ``train_sets`` the datasets that hold the paper's training
+    images (:func:`paper_training_sets`): runs trained on other images never fill a cell. A row
+    that fixes no K (Table IV) is filled from one setting on all its test sets. One row per
+    published number (Table IV: PSNR and SSIM separately) with ``paper``, ``ours`` (mean over
+    seeds; NaN when nothing matches), ``difference`` = ours - paper, ``n_seeds``, ``ours_from``
+    (which runs, or why none) and ``source``.
     """
     published = load_published() if published is None else published
     res = normalise(results) if len(results) else pd.DataFrame()
     planned = normalise(expected) if expected is not None and len(expected) else None
+    row_sets: dict[tuple[str, str], list[str]] = {}
+    for cell in published.to_dict("records"):
+        if cell.get("test_set"):
+            row_sets.setdefault((cell["table"], cell["row"]), []).append(cell["test_set"])
+    settings: dict[tuple[str, str], tuple[pd.DataFrame, str] | None] = {}
     rows = []
     for cell in published.to_dict("records"):
         match = cell_match(cell)
@@ -282,11 +346,24 @@ def compare(
             found = _extra_value(extra, cell)
             why = "" if found is not None else "not computed in this run"
         else:
-            sel, why = _select(res, match) if len(res) else (res, "no finished runs")
-            if not why:
+            sel, why = _select(res, match, train_sets) if len(res) else (res, "no finished runs")
+            if not why and match.free_k:
+                key = (cell["table"], cell["row"])
+                if key not in settings:
+                    settings[key] = _row_setting(res, match, row_sets[key], train_sets)
+                rows_of_row, note = settings[key]  # not None: this cell's runs match
+                chosen = rows_of_row[_test_set_mask(rows_of_row["test_set"], match.test_set)]
+                if chosen.empty:
+                    chosen = None
+                    k = rows_of_row["k"].iloc[0] if "k" in rows_of_row.columns else np.nan
+                    at = f"K = {format_k(int(k))}" if pd.notna(k) else "setting"
+                    why = f"no evaluation on {match.test_set} at the row's {at}"
+                else:
+                    why = _describe(chosen, note)
+            elif not why:
                 chosen, note = _pick(sel, match.free_k)
                 why = _describe(chosen, note)
-            elif planned is not None and not _select(planned, match)[1]:
+            elif planned is not None and not _select(planned, match, train_sets)[1]:
                 why = f"{NOT_FINISHED} ({why})"
         for metric, paper in metrics:
             ours, n = np.nan, 0

@@ -4,7 +4,7 @@ made by other rules (`extra`: Fig. 7's correlations)."""
 
 import pandas as pd
 
-from patchmine.published import compare, summary_line, write_comparison
+from patchmine.published import compare, paper_training_sets, summary_line, write_comparison
 from patchmine.report import configured_points, stack_tables
 from patchmine.workflow import input_files, start
 
@@ -18,6 +18,7 @@ comparison = compare(
     results,
     extra=extra if len(extra) else None,
     expected=configured_points(sm.config, sm.params.experiments),
+    train_sets=paper_training_sets(sm.config),
 )
 scope = getattr(sm.wildcards, "experiment", "every experiment")
 title = f"{scope} vs the paper (Soh & Cho, arXiv 2207.01075)"

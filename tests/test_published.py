@@ -1,10 +1,12 @@
 """The paper's published numbers (our own transcription) and their comparison with a run's."""
 
 from itertools import product
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from conftest import PAPER, need
 
 from patchmine import published
@@ -250,3 +252,87 @@ def test_write_comparison(tmp_path):
     assert "12 of the paper's 80 published numbers have a counterpart here" in text
     page = html.read_text()
     assert "<h1>tiny vs the paper</h1>" in page and "<td>31.65</td>" in page
+
+
+def _benchmark_runs(k: int, test_sets: tuple[str, ...], val: float) -> pd.DataFrame:
+    """Grad+ runs at K on the given test sets, 0.5 dB over the paper's Table IV, seed 0."""
+    table4 = published.load_published().query("table == 'IV' and row == 'Ours (EDSR baseline)'")
+    paper = dict(zip(table4["column"], table4["value"], strict=True))
+    return pd.DataFrame(
+        [
+            dict(task="sr_x2", model="edsr_baseline", arch="edsr", blocks=16, channels=64,
+                 dataset="div2k_train", patch=96, stride=120, criterion="grad", aug="aug",
+                 k=k, seed=0, recipe="paper", test_set=name, ssim=0.9, best_val_psnr=val,
+                 psnr=paper["BSD100" if name == "B100" else name] + 0.5)
+            for name in test_sets
+        ]
+    )  # fmt: skip
+
+
+def test_table4_fills_a_row_from_one_k_on_every_test_set():
+    # Table IV's experiment evaluates 80K on all four sets; Table I's grid evaluates 110K (better
+    # validation PSNR) on Urban100 only. Chosen per cell, Urban100 alone would read 110K.
+    four = ("Set5", "Set14", "B100", "Urban100")
+    results = pd.concat(
+        [_benchmark_runs(80_000, four, val=33.0), _benchmark_runs(110_000, ("Urban100",), 34.0)]
+    )
+    comparison = published.compare(results, train_sets=["div2k_train"])
+    row = comparison.query("row == 'Ours (EDSR baseline)' and metric == 'psnr'")
+    assert row["ours_from"].str.contains("K = 80K").all(), row["ours_from"].tolist()
+    assert row["difference"].to_numpy() == pytest.approx([0.5] * 4)
+    assert row["ours_from"].str.contains("1 evaluated on fewer of the row's sets").all()
+    # with the same reach, validation decides, once for the row
+    both = pd.concat(
+        [_benchmark_runs(80_000, four, val=33.0), _benchmark_runs(110_000, four, val=34.0)]
+    )
+    row = published.compare(both).query("row == 'Ours (EDSR baseline)' and metric == 'psnr'")
+    assert row["ours_from"].str.contains("K = 110K").all()
+    # the chosen K lacks a set another K has: the cell stays empty and says so
+    gap = pd.concat(
+        [_benchmark_runs(80_000, four[:3], val=35.0), _benchmark_runs(110_000, four[3:], 34.0)]
+    )
+    row = published.compare(gap).query("row == 'Ours (EDSR baseline)' and metric == 'psnr'")
+    urban = row.set_index("column").loc["Urban100"]
+    assert np.isnan(urban["ours"])
+    assert urban["ours_from"] == "no evaluation on Urban100 at the row's K = 80K"
+
+
+def test_runs_trained_on_other_images_never_fill_a_cell():
+    own = paper_grid().assign(dataset="my_photos")
+    comparison = published.compare(own, train_sets=["div2k_train"])
+    assert comparison["ours"].isna().all()
+    grad = comparison.query("table == 'I' and row == 'Grad+' and column == '10K'").iloc[0]
+    assert grad["ours_from"] == (
+        "no run trained on DIV2K's 800 training images (runs here trained on: my_photos)"
+    )
+    mixed = pd.concat([own, paper_grid().assign(dataset="div2k_train")], ignore_index=True)
+    with_div2k = published.compare(mixed, train_sets=["div2k_train"])
+    plain = published.compare(paper_grid())
+    np.testing.assert_array_equal(with_div2k["ours"].to_numpy(), plain["ours"].to_numpy())
+    # published weights were not trained here: the Baseline row is filled whatever the sets
+    base = published.compare(_published_rows(), train_sets=["div2k_train"])
+    assert base.query("row.str.startswith('Baseline')")["ours"].notna().sum() == 4
+
+
+def test_paper_training_sets_are_all_800_div2k_training_images():
+    root = Path(__file__).resolve().parents[1]
+    paper = yaml.safe_load((root / "configs" / "paper.yaml").read_text())
+    assert published.paper_training_sets(paper) == ["div2k_train"]
+    datasets = {
+        "full": {"source": "div2k", "split": "train"},
+        "explicit": {"source": "div2k", "split": "train", "first": 1, "last": 800},
+        "part": {"source": "div2k", "split": "train", "last": 100},
+        "valid": {"source": "div2k", "split": "valid"},
+        "photos": {"source": "folder", "path": "/data/photos"},
+    }
+    assert published.paper_training_sets({"datasets": datasets}) == ["explicit", "full"]
+
+
+def test_settings_of_several_recipes_say_so():
+    two = pd.concat(
+        [paper_grid(), paper_grid().assign(recipe="short", best_val_psnr=40.0)],
+        ignore_index=True,
+    )
+    cell = published.compare(two).query("table == 'I' and row == 'Grad' and column == '10K'")
+    why = cell["ours_from"].iloc[0]
+    assert "best validation PSNR of 2 matching settings of recipes paper, short" in why
