@@ -32,6 +32,7 @@ from patchmine.images import (
     read_image,
     write_png,
 )
+from patchmine.sources import record_sources
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,44 @@ def _class_end(pattern: str, start: int) -> int:
     return end if end > 0 and "/" not in pattern[start:end] else -1
 
 
+#: A file that marks a folder as patchmine's results (written when a run starts): a folder of
+#: images read with ``**/*`` never reads the workflow's own output back in, as mining ``.`` from
+#: the working directory would (each run's PNGs and plots becoming the next run's images).
+RESULTS_MARKER = ".patchmine-results"
+
+
+def mark_results_folder(folder: str | os.PathLike) -> None:
+    """Mark ``folder`` (created if need be) as patchmine's results (:data:`RESULTS_MARKER`)."""
+    marker = Path(folder) / RESULTS_MARKER
+    if not marker.is_file():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(
+            "patchmine's results: folders of images read with '**/*' skip this folder\n",
+            encoding="utf-8",
+        )
+
+
+def _outside_results(folder: Path, found: list[Path]) -> list[Path]:
+    """``found`` without what lies in a results folder (:data:`RESULTS_MARKER`) below ``folder``."""
+    marked: dict[Path, bool] = {}
+
+    def inside(path: Path) -> bool:
+        for parent in path.relative_to(folder).parents:
+            if parent == Path("."):
+                continue
+            if parent not in marked:
+                marked[parent] = (folder / parent / RESULTS_MARKER).is_file()
+            if marked[parent]:
+                return True
+        return False
+
+    kept = [p for p in found if not inside(p)]
+    skipped = sorted(str(folder / d) for d, is_marked in marked.items() if is_marked)
+    if skipped:
+        log.info("image folder %s: not reading patchmine's results in %s", folder, skipped[0])
+    return kept
+
+
 def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceImage]:
     """Every image file in ``folder`` matching ``pattern``, sorted by name.
 
@@ -137,6 +176,7 @@ def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceI
         for p in folder.glob(case_insensitive(pattern))
         if not any(part.startswith(".") for part in p.relative_to(folder).parts)
     ]
+    found = _outside_results(folder, found)
     files = sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     other = sorted(
         p.name for p in found if p.is_file() and p.suffix.lower() not in IMAGE_EXTENSIONS
@@ -344,6 +384,7 @@ def ingest(
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ValueError(f"dataset has several images named {duplicates}")
+    record_sources(image_files(images), root / "manifest.csv")
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         done = list(pool.map(lambda im: _ingest_one(im, root, scales, min_size), images))
     rows = [row for kept, row in done if kept]

@@ -24,8 +24,9 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from patchmine.datasets import SourceImage, load_image_pair
+from patchmine.datasets import SourceImage, image_files, load_image_pair
 from patchmine.images import image_size
+from patchmine.sources import record_sources
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def build_store(
     """
     check_geometry(patch_size, stride, scales)
     out_path = Path(out_path)
+    record_sources(image_files(images), out_path)  # before reading (patchmine.sources)
     sizes = [image_size(im.path) for im in images]
     corners = [patch_corners(h, w, patch_size, stride, scales) for h, w in sizes]
     total = int(sum(len(ys) for ys, _ in corners))

@@ -1,12 +1,14 @@
 # Paths, grids and checks shared by every rule file.
+import glob
 import os
 
 from patchmine.catalog import archive_name, dataset_archives, dataset_content
-from patchmine.datasets import image_files, source_images
+from patchmine.datasets import image_files, mark_results_folder, source_images
 from patchmine.config import canonical, check_config, recipe_identity
 from patchmine.criterion_names import STATISTICS
 from patchmine.tasks import Task
 from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime, use_workflow
+from patchmine.sources import outdate_if_changed
 from patchmine.grid import (
     RUN_PATTERN,
     WILDCARDS,
@@ -22,6 +24,16 @@ from patchmine.grid import (
 )
 from patchmine.mine import add_mining, mine_scales
 from patchmine.report import report_targets
+
+# A folder of images read with '**/*' never reads the results back in (mining `.` from the
+# working directory): marked here when they exist, before any folder is listed, and at the start.
+if os.path.isdir(config["results"]):
+    mark_results_folder(config["results"])
+
+
+onstart:
+    mark_results_folder(config["results"])
+
 
 # The `mine` section as a plan (None without one); a folder in it becomes a dataset named
 # after it (mine.folder_dataset_name).
@@ -187,9 +199,20 @@ def dataset_inputs(dataset: str) -> list[str]:
     files = [str(path) for path in image_files(source_images(spec, DATA))]
     # Snakemake reads braces in an input path ("shot {1}.png") as a wildcard, with no escape for
     # an input function's paths: such files are stood for by their folders (images added or
-    # removed there still re-run the jobs; an edit in place of that one file does not)
+    # removed there still re-run the jobs, and an edit of that one file is seen below)
     braced = {brace_free_folder(f) for f in files if "{" in f or "}" in f}
-    return [f for f in files if "{" not in f and "}" not in f] + sorted(braced)
+    inputs = [f for f in files if "{" not in f and "}" not in f] + sorted(braced)
+    # an image replaced by an older file, or a braced one edited: its jobs' products are outdated
+    # so that they are made again (patchmine.sources); once per dataset and plan
+    if dataset not in OUTDATE_CHECKED:
+        OUTDATE_CHECKED.add(dataset)
+        made = [f"{R}/data/{dataset}/manifest.csv"]
+        made += glob.glob(STORE.format(dataset=dataset, patch="*", stride="*"))
+        outdate_if_changed(made, inputs)
+    return inputs
+
+
+OUTDATE_CHECKED = set()
 
 
 def brace_free_folder(path: str) -> str:

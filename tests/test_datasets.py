@@ -19,6 +19,7 @@ from patchmine.datasets import (
     ingest,
     load_pairs,
     lr_path,
+    mark_results_folder,
     paired_images,
     read_manifest,
     skimage_images,
@@ -284,6 +285,19 @@ def test_a_folders_pattern_ignores_case(tmp_path):
     Image.fromarray(_image((20, 20, 3), 5)).save(tmp_path / "Raw" / "c.PNG")
     assert [im.name for im in folder_images(tmp_path, "*.jpg")] == ["IMG_0001", "img_0002"]
     assert [im.name for im in folder_images(tmp_path, "raw/*.png")] == ["c"]
+
+
+def test_a_folder_read_with_subfolders_never_reads_patchmines_results(tmp_path):
+    # mining `.` with '**/*' from the working directory: results/ lies inside the folder read
+    for sub, name in [(".", "a.png"), ("trip", "b.png"), ("results/mined/x/png/HR", "c.png")]:
+        (tmp_path / sub).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(_image((20, 20, 3))).save(tmp_path / sub / name)
+    assert len(folder_images(tmp_path, "**/*")) == 3  # not marked: an ordinary folder
+    mark_results_folder(tmp_path / "results")
+    mark_results_folder(tmp_path / "results")  # idempotent
+    assert [im.name for im in folder_images(tmp_path, "**/*")] == ["a", "b"]
+    # the results themselves, named as the folder, are read as asked
+    assert [im.name for im in folder_images(tmp_path / "results", "**/*")] == ["c"]
 
 
 def test_exif_orientation_is_applied_to_pixels_and_sizes(tmp_path):

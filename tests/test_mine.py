@@ -1,6 +1,7 @@
 """Mining your own images: the config's `mine` section, and the kept patches as written."""
 
 import copy
+import os
 import re
 from pathlib import Path
 
@@ -324,6 +325,17 @@ def test_one_line_mines_a_folder_and_keeps_the_top_half_by_gradient(tmp_path):
     for spelling in (f"mine={folder}/", "mine=my photos"):
         again = snakemake(tmp_path, "-n", "mine", "--config", spelling)
         assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    assert (tmp_path / "results" / ".patchmine-results").is_file()  # never read as images
+    # a photograph replaced by another of an older time (`cp -p`, `mv`, `rsync -a`): Snakemake
+    # alone sees no newer input; the store's record of what it read does
+    older = tmp_path / "rocket.png"
+    shutil.copy(skimage_images(["rocket"])[0].path, older)
+    os.utime(older, (1_000_000_000, 1_000_000_000))
+    os.replace(older, folder / "coffee.png")
+    replaced = snakemake(tmp_path, "-n", "mine", "--config", f"mine={folder}")
+    assert replaced.returncode == 0, replaced.stderr[-3000:]
+    assert re.search(r"patch_store\s+1", replaced.stdout), replaced.stdout
+    assert "of the images it was made from changed since" in replaced.stdout + replaced.stderr
     # a new photograph in the folder: the store is cut again and the mining redone
     shutil.copy(skimage_images(["chelsea"])[0].path, folder / "chelsea.png")
     more = snakemake(tmp_path, "-n", "mine", "--config", f"mine={folder}")
