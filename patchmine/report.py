@@ -61,7 +61,19 @@ RUN_KEYS: tuple[str, ...] = (
     "task", "model", "dataset", "patch", "stride", "recipe", "criterion", "augment", "k_label",
 )  # fmt: skip
 #: Run keys that may become extra row keys when they vary (``k_label`` is a column, not a row).
-_SETTING_KEYS = ("task", "dataset", "patch", "recipe", "model", "stride", "criterion", "augment")
+_SETTING_KEYS = (
+    "task",
+    "dataset",
+    "patch",
+    "recipe",
+    "model",
+    "stride",
+    "criterion",
+    "augment",
+    "k_label",  # K as configured (a count, or a fraction a store turns into a count)
+)
+#: Keys that a table's columns already tell apart (one column per K).
+_COLUMN_KEYS = {"k": ("k", "k_label"), "test_set": ("test_set",)}
 
 #: Decimals shown per metric (the paper: PSNR 2, SSIM 4).
 DECIMALS = {"psnr": 2, "ssim": 4}
@@ -292,6 +304,9 @@ def series_label(values: Mapping) -> str:
         "stride": lambda v: f"stride {v}",
         "patch": lambda v: f"patch {v}",
         "k": lambda v: format_k(int(v)),
+        "k_label": lambda v: (
+            f"K = {format_k(int(v))}" if str(v).isdigit() else f"K = {v} of the store"
+        ),
     }
     front = [labels.get(k, lambda v, k=k: f"{k} {v}")(v) for k, v in values.items()]
     return " / ".join(front + parts)
@@ -344,7 +359,10 @@ def results_table(
     varying = [
         k
         for k in extra_keys
-        if k not in rows and k != columns and k in both.columns and both[k].nunique() > 1
+        if k not in rows
+        and k not in _COLUMN_KEYS.get(columns, (columns,))
+        and k in both.columns
+        and both[k].nunique() > 1
     ]
     row_keys = varying + list(rows)
     for key in row_keys:

@@ -576,6 +576,20 @@ def test_table4_benchmarks():
     assert f"<b>{cell['Urban100 PSNR']:.2f}</b>/<b>{cell['Urban100 SSIM']:.4f}</b>" in html
 
 
+def test_table4_never_averages_two_ks_into_one_row():
+    res = grid_results()
+    res = res[(res["stride"] == 120) & (res["model"] == "edsr_16") & (res["k"] != 90_000)]
+    table = report.benchmark_table(res, test_sets=["Set5", "Urban100"])
+    assert list(table.index) == ["K = 70K / edsr_16", "K = 80K / edsr_16"]
+    for k, label in ((70_000, "K = 70K / edsr_16"), (80_000, "K = 80K / edsr_16")):
+        urban = res[(res["k"] == k) & (res["test_set"] == "Urban100")]["psnr"].mean()
+        assert table.loc[label, "Urban100 PSNR"] == pytest.approx(urban)
+    # a fraction of the store, still to be trained, is named as configured
+    planned = res.assign(k=np.nan, k_label="0.5").drop(columns=["psnr", "ssim"])
+    waiting = report.benchmark_table(res, expected=pd.concat([res, planned]))
+    assert "K = 0.5 of the store / edsr_16" in waiting.index
+
+
 def test_table4_lists_published_models_first():
     res = grid_results()
     res = res[(res["stride"] == 120) & (res["k"] == 80_000)]
