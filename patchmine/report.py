@@ -29,7 +29,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -985,6 +985,14 @@ def run_files(config: Mapping, run, tests: Sequence[str]) -> list[str]:
     return [f"{folder}/run.json", f"{folder}/train_log.csv"] + [
         f"{folder}/eval/{test}.csv" for test in tests
     ]
+
+
+def partial_inputs(allow_partial: bool, targets: Collection[str]) -> bool:
+    """Whether tables and figures are drawn from the runs finished so far: with
+    ``allow_partial``, for named ``targets`` (``snakemake table1``, which then schedules no
+    training). Without targets, or with ``all``, the invocation trains every run, so drawing its
+    products first would leave them "not finished yet" at its end."""
+    return allow_partial and bool(targets) and "all" not in targets
 
 
 def report_runs(config: Mapping, name: str, allow_partial: bool = False) -> list:

@@ -2,12 +2,14 @@
 # (`snakemake --report results/report.html`). Captions live in report/*.rst.
 #
 # Partial data. By default every table and figure waits for all the runs it shows (they are its
-# declared inputs). With `report: {allow_partial: true}` in the config, the input functions below
-# list only the runs whose files exist when Snakemake builds the DAG, so a table or figure is drawn
-# from what has finished and says on itself what is missing (the full list of runs reaches the
-# scripts as params). Unfinished runs are then not scheduled by these rules, and the next
-# invocation after more runs finish draws the products again: their input set changed, which is
-# one of Snakemake's rerun triggers.
+# declared inputs). With `report: {allow_partial: true}` in the config, a named target
+# (`snakemake table1`, a file) lists only the runs whose files exist when Snakemake builds the
+# DAG, so a table or figure is drawn from what has finished and says on itself what is missing
+# (the full list of runs reaches the scripts as params); unfinished runs are then not scheduled,
+# and the next invocation after more runs finish draws the products again: their input set
+# changed, which is one of Snakemake's rerun triggers. The whole workflow (no target, or `all`)
+# trains every run anyway, so its products wait for them and come out complete
+# (report.partial_inputs).
 import re
 
 from patchmine.report import (
@@ -15,6 +17,7 @@ from patchmine.report import (
     config_signature,
     figure_label,
     grid_signature,
+    partial_inputs,
     report_inputs,
     report_targets,
 )
@@ -25,6 +28,12 @@ report: "../report/workflow.rst"
 
 REPORT = config.get("report", {})
 ALLOW_PARTIAL = bool(REPORT.get("allow_partial", False))
+
+
+def partial_now() -> bool:
+    """Whether this invocation's report products draw from the runs finished so far."""
+    return partial_inputs(ALLOW_PARTIAL, workflow.dag_settings.targets)
+
 ZOOM_K_MIN = int(REPORT.get("zoom_k_min", 60000))  # Fig. 6b: "zoomed above 60 K"
 EXPERIMENT = "|".join(re.escape(name) for name in config["experiments"])
 # Experiments with tables (a correlation-only experiment has none)
@@ -44,8 +53,8 @@ rule report_all:
 
 rule run_results:
     input:
-        meta=lambda w: report_inputs(config, w.experiment, "meta", ALLOW_PARTIAL),
-        evals=lambda w: report_inputs(config, w.experiment, "evals", ALLOW_PARTIAL),
+        meta=lambda w: report_inputs(config, w.experiment, "meta", partial_now()),
+        evals=lambda w: report_inputs(config, w.experiment, "evals", partial_now()),
     output:
         csv=f"{R}/tables/{{experiment}}_runs.csv",
         html=report(
@@ -230,8 +239,8 @@ rule aug_gain:
 
 rule convergence:
     input:
-        meta=lambda w: report_inputs(config, w.experiment, "meta", ALLOW_PARTIAL),
-        logs=lambda w: report_inputs(config, w.experiment, "logs", ALLOW_PARTIAL),
+        meta=lambda w: report_inputs(config, w.experiment, "meta", partial_now()),
+        logs=lambda w: report_inputs(config, w.experiment, "logs", partial_now()),
     output:
         png=report(
             f"{R}/figures/{{experiment}}_convergence.png",

@@ -675,3 +675,11 @@ def test_allow_partial_lists_only_finished_runs(tiny_config, tmp_path):
     assert evals == [f"{tmp_path}/runs/{done.path}/eval/tiny_test.csv"]
     assert len(report.report_inputs(tiny_config, "tiny", "meta")) == len(every)
     assert len(report.expected_runs(tiny_config, "tiny")) == len(every)
+
+
+def test_partial_inputs_only_for_named_targets():
+    assert report.partial_inputs(True, {"table1"})
+    assert report.partial_inputs(True, {"results/tables/tiny.md"})
+    assert not report.partial_inputs(True, set())  # the default target: every run is trained
+    assert not report.partial_inputs(True, {"all", "table1"})
+    assert not report.partial_inputs(False, {"table1"})
