@@ -48,6 +48,7 @@ from patchmine.report import (
     format_k,
     missing_points,
     normalise,
+    pick_convergence_criterion,
     series_label,
     spare_color,
 )
@@ -479,16 +480,6 @@ def plot_aug_gain(results, path_png, path_pdf=None, **kwargs) -> pd.DataFrame:
 # --- Fig. 4 ---------------------------------------------------------------------------------
 
 
-def pick_convergence_criterion(criteria: Sequence[str]) -> str:
-    """The criterion Fig. 4 follows: "loss", as in the paper, when the runs have it."""
-    criteria = list(dict.fromkeys(str(c) for c in criteria))
-    if not criteria:
-        raise ValueError("no runs to draw convergence curves of")
-    if "loss" in criteria:
-        return "loss"
-    return next((c for c in CRITERIA_ORDER if c in criteria), criteria[0])
-
-
 def convergence_figure(
     logs: Sequence[tuple[Mapping, pd.DataFrame]],
     criterion: str | None = None,
@@ -583,6 +574,7 @@ def convergence_figure(
         have = {
             (m.get("aug"), str(m["k"]), m.get("seed"), m.get("model"), m.get("stride"))
             for m, _ in logs
+            if str(m["criterion"]) == criterion
         }
         absent = [
             e

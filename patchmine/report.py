@@ -979,12 +979,38 @@ LAYOUTS = {"strides": "Table II", "params": "Table III", "benchmarks": "Table IV
 _KIND_LAYOUT = {"strides": "strides", "models": "params", "benchmarks": "benchmarks"}
 
 
-def run_files(config: Mapping, run, tests: Sequence[str]) -> list[str]:
-    """The files of a finished run that the tables and figures read."""
+#: The files of a finished run that tables and figures read, by kind.
+RUN_FILE_KINDS = ("meta", "logs", "evals")
+
+
+def run_files(
+    config: Mapping, run, tests: Sequence[str], kinds: Sequence[str] = RUN_FILE_KINDS
+) -> list[str]:
+    """The files of a finished run that the tables and figures read: ``run.json`` (meta),
+    ``train_log.csv`` (logs) and ``eval/<test>.csv`` (evals), of the ``kinds`` asked for."""
     folder = f"{config['results']}/runs/{run.path}"
-    return [f"{folder}/run.json", f"{folder}/train_log.csv"] + [
-        f"{folder}/eval/{test}.csv" for test in tests
-    ]
+    files = {
+        "meta": [f"{folder}/run.json"],
+        "logs": [f"{folder}/train_log.csv"],
+        "evals": [f"{folder}/eval/{test}.csv" for test in tests],
+    }
+    return [f for kind in kinds for f in files[kind]]
+
+
+def pick_convergence_criterion(criteria: Sequence[str]) -> str:
+    """The criterion Fig. 4 follows: "loss", as in the paper, when the runs have it."""
+    criteria = list(dict.fromkeys(str(c) for c in criteria))
+    if not criteria:
+        raise ValueError("no runs to draw convergence curves of")
+    if "loss" in criteria:
+        return "loss"
+    return next((c for c in CRITERIA_ORDER if c in criteria), criteria[0])
+
+
+def convergence_criterion(config: Mapping, name: str) -> str:
+    """The criterion whose runs Fig. 4 draws (:func:`pick_convergence_criterion` of the
+    experiment's criteria): the only runs the figure waits for."""
+    return pick_convergence_criterion(config["experiments"][name]["criteria"])
 
 
 def partial_inputs(allow_partial: bool, targets: Collection[str]) -> bool:
@@ -995,28 +1021,41 @@ def partial_inputs(allow_partial: bool, targets: Collection[str]) -> bool:
     return allow_partial and bool(targets) and "all" not in targets
 
 
-def report_runs(config: Mapping, name: str, allow_partial: bool = False) -> list:
-    """The runs an experiment's tables and figures wait for: all of them; with ``allow_partial``
-    only those whose files exist now (see rules/report.smk)."""
+def report_runs(
+    config: Mapping,
+    name: str,
+    allow_partial: bool = False,
+    reads: Sequence[str] = RUN_FILE_KINDS,
+    criterion: str | None = None,
+) -> list:
+    """The runs an experiment's tables and figures wait for (those of ``criterion`` when given):
+    all of them; with ``allow_partial`` only those whose files of the kinds the product
+    ``reads`` exist now (see rules/report.smk)."""
     from patchmine.grid import experiment_runs
 
-    runs = experiment_runs(config, name)
+    runs = [r for r in experiment_runs(config, name) if criterion in (None, r.criterion)]
     if not allow_partial:
         return runs
     tests = config["experiments"][name]["test"]
-    return [r for r in runs if all(Path(f).exists() for f in run_files(config, r, tests))]
+    return [r for r in runs if all(Path(f).exists() for f in run_files(config, r, tests, reads))]
 
 
-def report_inputs(config: Mapping, name: str, what: str, allow_partial: bool = False) -> list:
+def report_inputs(
+    config: Mapping,
+    name: str,
+    what: str,
+    allow_partial: bool = False,
+    reads: Sequence[str] = RUN_FILE_KINDS,
+    criterion: str | None = None,
+) -> list:
     """``what`` = "meta" (run.json), "logs" (train_log.csv) or "evals" (eval/<test>.csv) of
-    :func:`report_runs`."""
+    :func:`report_runs`: a product reading several kinds asks for each with the same ``reads``,
+    so that its lists pair up run by run."""
     tests = config["experiments"][name]["test"]
-    index = {"meta": [0], "logs": [1], "evals": list(range(2, 2 + len(tests)))}[what]
     return [
         f
-        for run in report_runs(config, name, allow_partial)
-        for i, f in enumerate(run_files(config, run, tests))
-        if i in index
+        for run in report_runs(config, name, allow_partial, reads, criterion)
+        for f in run_files(config, run, tests, [what])
     ]
 
 

@@ -476,6 +476,11 @@ def test_fig4_names_unfinished_runs():
     fig, data = figures.convergence_figure(logs, expected=expected)
     assert data.attrs["missing"] == ["Partial data - not finished yet, left out: with "
                                      "augmentation: K = 100K."]  # fmt: skip
+    # a loss run without its log is missing, though a grad run of the same K, seed and
+    # augmentation has one
+    assert logs[0][0]["criterion"] == "loss" and logs[-1][0]["criterion"] == "grad"
+    fig, data = figures.convergence_figure(logs[1:], expected=expected)
+    assert "no augmentation: K = 10K; with augmentation: K = 100K" in data.attrs["missing"][0]
 
 
 # --- Fig. 7 ---------------------------------------------------------------------------------
@@ -675,6 +680,22 @@ def test_allow_partial_lists_only_finished_runs(tiny_config, tmp_path):
     assert evals == [f"{tmp_path}/runs/{done.path}/eval/tiny_test.csv"]
     assert len(report.report_inputs(tiny_config, "tiny", "meta")) == len(every)
     assert len(report.expected_runs(tiny_config, "tiny")) == len(every)
+
+
+def test_fig4_waits_for_its_criterions_runs_and_not_their_test_scores(tiny_config, tmp_path):
+    tiny_config["results"] = str(tmp_path)
+    assert report.convergence_criterion(tiny_config, "tiny") == "loss"  # as in the paper
+    loss = report.report_runs(tiny_config, "tiny", criterion="loss")
+    assert loss and {r.criterion for r in loss} == {"loss"}
+    assert len(loss) < len(report.report_runs(tiny_config, "tiny"))
+    trained = loss[0]  # trained, not yet evaluated
+    for f in report.run_files(tiny_config, trained, ["tiny_test"], ["meta", "logs"]):
+        Path(f).parent.mkdir(parents=True, exist_ok=True)
+        Path(f).write_text("x")
+    reads = ("meta", "logs")
+    logs = report.report_inputs(tiny_config, "tiny", "logs", True, reads, "loss")
+    assert logs == [f"{tmp_path}/runs/{trained.path}/train_log.csv"]
+    assert report.report_inputs(tiny_config, "tiny", "meta", True, ("meta", "evals")) == []
 
 
 def test_partial_inputs_only_for_named_targets():

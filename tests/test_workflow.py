@@ -155,6 +155,13 @@ def test_allow_partial_draws_named_targets_early_and_the_whole_run_complete(tmp_
     assert {rules[a] for a, b in edges if b in tables} == {"train", "evaluate"}
 
 
+def test_fig4_trains_only_the_criterion_it_draws(tmp_path):
+    shutil.copy(ROOT / "tests" / "data" / "tiny_config.yaml", tmp_path / "config.yaml")
+    rules, edges = _dag(tmp_path, "results/figures/tiny_convergence.png")
+    trained = [job for job, rule in rules.items() if rule == "train"]
+    assert len(trained) == 3  # Fig. 4's loss runs, with and without augmentation, and the scorer
+
+
 def test_a_target_named_like_a_rule_is_named(tmp_path):
     config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
     config["targets"] = {"train": {"experiment": "tiny", "show": "table"}}
