@@ -23,7 +23,12 @@ from patchmine.grid import (
     target_files,
 )
 from patchmine.mine import add_mining, mine_scales
-from patchmine.report import report_targets
+from patchmine.report import (
+    convergence_criterion,
+    partial_inputs,
+    report_inputs,
+    report_targets,
+)
 
 # A folder of images read with '**/*' never reads the results back in (mining `.` from the
 # working directory): marked here when they exist, before any folder is listed, and at the start.
@@ -229,3 +234,23 @@ def dataset_downloads(dataset: str) -> list[str]:
         f"{DATA}/extracted/{name}.txt"
         for name in dataset_archives(config["datasets"][dataset])
     ]
+
+
+# Which runs the report's products wait for (see rules/report.smk on partial data).
+REPORT = config.get("report", {})
+ALLOW_PARTIAL = bool(REPORT.get("allow_partial", False))
+
+
+def partial_now() -> bool:
+    """Whether this invocation's report products draw from the runs finished so far."""
+    return partial_inputs(ALLOW_PARTIAL, workflow.dag_settings.targets)
+
+
+RESULTS = ("meta", "evals")  # a run's results: its settings and its test scores
+
+
+def convergence_inputs(experiment: str, what: str) -> list:
+    """Fig. 4's training logs: of the criterion it draws only, test scores not needed."""
+    criterion = convergence_criterion(config, experiment)
+    reads = ("meta", "logs")
+    return report_inputs(config, experiment, what, partial_now(), reads, criterion)

@@ -15,35 +15,14 @@ import re
 from patchmine.report import (
     LAYOUTS,
     config_signature,
-    convergence_criterion,
     figure_label,
     grid_signature,
-    partial_inputs,
-    report_inputs,
     report_targets,
 )
 
 
 report: "../report/workflow.rst"
 
-
-REPORT = config.get("report", {})
-ALLOW_PARTIAL = bool(REPORT.get("allow_partial", False))
-
-
-def partial_now() -> bool:
-    """Whether this invocation's report products draw from the runs finished so far."""
-    return partial_inputs(ALLOW_PARTIAL, workflow.dag_settings.targets)
-
-
-RESULTS = ("meta", "evals")  # a run's results: its settings and its test scores
-
-
-def convergence_inputs(experiment: str, what: str) -> list:
-    """Fig. 4's training logs: of the criterion it draws only, test scores not needed."""
-    criterion = convergence_criterion(config, experiment)
-    reads = ("meta", "logs")
-    return report_inputs(config, experiment, what, partial_now(), reads, criterion)
 
 ZOOM_K_MIN = int(REPORT.get("zoom_k_min", 60000))  # Fig. 6b: "zoomed above 60 K"
 EXPERIMENT = "|".join(re.escape(name) for name in config["experiments"])
@@ -64,8 +43,12 @@ rule report_all:
 
 rule run_results:
     input:
-        meta=lambda w: report_inputs(config, w.experiment, "meta", partial_now(), RESULTS),
-        evals=lambda w: report_inputs(config, w.experiment, "evals", partial_now(), RESULTS),
+        meta=lambda w: report_inputs(
+            config, w.experiment, "meta", partial_now(), RESULTS
+        ),
+        evals=lambda w: report_inputs(
+            config, w.experiment, "evals", partial_now(), RESULTS
+        ),
     output:
         csv=f"{R}/tables/{{experiment}}_runs.csv",
         html=report(
