@@ -279,8 +279,10 @@ def psnr_vs_k_figure(
             )
     notes = []
     if missing is not None and len(missing):
-        notes = _missing_note(missing, keys)
-        _mark_missing(axes, panels, missing, keys, palette)
+        missing, notes = _partial_points(missing, means, keys)
+        notes = _missing_note(missing, keys) + notes if len(missing) else notes
+        if len(missing):
+            _mark_missing(axes, panels, missing, keys, palette)
     for p, (ax, lo) in enumerate(zip(axes, panels, strict=True)):
         _k_axis(ax)
         ax.set_ylabel(ylabel or _METRIC_AXIS[metric])
@@ -296,6 +298,33 @@ def psnr_vs_k_figure(
     data = data[cols]
     data.attrs["missing"] = notes
     return fig, data
+
+
+def _partial_points(
+    missing: pd.DataFrame, means: pd.DataFrame, keys: Sequence[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Split the ``missing`` (run, test set) points into the runs of points not drawn at all
+    (returned) and those of points drawn from fewer seeds than configured, named in a note line:
+    "Grad: K = 32 (1 of 2 seeds)", as Table I marks such a cell."""
+
+    def point(row: Mapping) -> tuple:
+        k = row["k"]
+        return (*(str(row[key]) for key in keys), int(k) if pd.notna(k) else None)
+
+    drawn = {point(r): (int(r["n_seeds"]), r) for r in means.to_dict("records")}
+    rows = missing.to_dict("records")
+    partial = [point(r) in drawn for r in rows]
+    lacking: dict[tuple, int] = {}
+    for r, is_partial in zip(rows, partial, strict=True):
+        if is_partial:
+            lacking[point(r)] = lacking.get(point(r), 0) + 1
+    items = []
+    for key, lack in lacking.items():
+        n, row = drawn[key]
+        label = series_label({k: row[k] for k in keys})
+        items.append(f"{label}: K = {format_k(int(row['k']))} ({n} of {n + lack} seeds)")
+    lines = [f"Partial data - mean over the seeds finished so far: {'; '.join(items)}."]
+    return missing[[not p for p in partial]], lines if items else []
 
 
 def _mark_missing(axes, panels, missing, keys, palette) -> None:

@@ -44,6 +44,8 @@ OUTPUT_FILES = {
     "summary": "summary.md",
     "histogram": "scores.png",
 }
+#: The folder of a mine's PNGs, beside its files (when ``png`` is on).
+PNG_FOLDER = "png"
 #: Patches read, written and encoded at a time.
 BLOCK = 4096
 
@@ -129,7 +131,7 @@ class MinePlan:
 
     def png_dir(self, results: str) -> str | None:
         """The folder of PNGs (``HR/``, ``LR_bicubic/X<s>/``), when ``png`` is on."""
-        return f"{self.folder(results)}/png" if self.png else None
+        return f"{self.folder(results)}/{PNG_FOLDER}" if self.png else None
 
 
 def add_mining(config: dict) -> MinePlan | None:
@@ -231,9 +233,16 @@ def export_mined(
     ``workers`` threads (Pillow's encoder releases the GIL). ``source`` says where the images
     come from (:func:`describe_source`); it goes into the summary and the HDF5 attributes. The
     HDF5 file, the PNG folder and the tables are written under temporary names and renamed when
-    complete. Returns the summary's numbers.
+    complete; without ``png_dir``, PNGs an earlier run left beside the files are removed (they
+    would show another selection). Returns the summary's numbers.
     """
     from patchmine.figures import plot_mined_scores
+
+    if png_dir is None:
+        stale = Path(outputs["patches"]).parent / PNG_FOLDER
+        if stale.is_dir():
+            log.info("removing %s: PNGs of an earlier selection (png is off now)", stale)
+            shutil.rmtree(stale)
 
     scores = np.asarray(scores, dtype=np.float64)
     with open_store(store_path) as store:

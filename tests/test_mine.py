@@ -260,6 +260,9 @@ def test_png_folders_hold_every_kept_patch_named_by_image_and_corner(store, tmp_
     # mining again with fewer patches leaves no PNG of the earlier, larger subset behind
     _export(path, scores, "3", tmp_path)
     assert len(list((tmp_path / "png" / "HR").iterdir())) == 3
+    # with png off, none of an earlier selection's PNGs stays beside the new files
+    _export(path, -scores, "3", tmp_path, png=False)
+    assert not (tmp_path / "png").exists()
 
 
 def test_scores_that_do_not_fit_the_store_are_refused(store, tmp_path):

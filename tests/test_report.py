@@ -393,6 +393,20 @@ def test_partial_figure_names_missing_points(results):
     marks = [ln for ln in fig.axes[0].lines if ln.get_gid() == "missing|Std"]
     assert np.asarray(marks[0].get_xdata()).tolist() == [1500, 10_000]
     assert len(data) == len(CRITS) * 2 * len(KS) - 2  # data lists only what was drawn
+    # a point drawn from fewer seeds than configured is said to be so, as Table I marks it,
+    # not listed as left out
+    fewer = (part["criterion"] == "rand") & (part["k"] == 250) & (part["seed"] == 2)
+    fig, data = figures.psnr_vs_k_figure(
+        part[~fewer], test_set="Urban100", expected=expected_for(results)
+    )
+    assert data.attrs["missing"] == [
+        "Partial data - not finished yet, left out: Std: K = 1.5K, 10K.",
+        "Partial data - mean over the seeds finished so far: Rand: K = 250 (2 of 3 seeds); "
+        "Rand+: K = 250 (2 of 3 seeds).",
+    ]
+    assert [ln.get_gid() for ln in fig.axes[0].lines if "missing" in ln.get_gid()] == [
+        "missing|Std"
+    ]
     # complete data and complete expectations: no note
     fig, data = figures.psnr_vs_k_figure(
         results, test_set="Urban100", expected=expected_for(results)
