@@ -197,6 +197,9 @@ def test_table4_baseline_is_the_published_model_evaluated_here():
         b = plain[plain["row"] == row]["ours"].to_numpy()
         np.testing.assert_array_equal(a, b)
     assert plain[plain["row"].str.startswith("Baseline")]["ours"].isna().all()
+    assert (plain[plain["row"].str.startswith("Baseline")]["ours_from"] == (
+        "no published model evaluated here (a `published_models` entry)"
+    )).all()  # fmt: skip
 
 
 def test_table4_baseline_never_averages_two_published_models():
@@ -249,7 +252,7 @@ def test_write_comparison(tmp_path):
     assert "| Grad+ | 10K | 31.65 | 31.55 | +0.10 |" in text
     assert "| Grad+ | 30K | – | 31.98 | – | no run with k = 30K |" in text
     # Table I: 4 rows x 2 K; Table IV, EDSR baseline: PSNR and SSIM on Urban100 and BSD100
-    assert "12 of the paper's 80 published numbers have a counterpart here" in text
+    assert "12 of the paper's 56 published numbers have a counterpart here" in text
     page = html.read_text()
     assert "<h1>tiny vs the paper</h1>" in page and "<td>31.65</td>" in page
 
