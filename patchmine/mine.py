@@ -134,6 +134,21 @@ class MinePlan:
         return f"{self.folder(results)}/{PNG_FOLDER}" if self.png else None
 
 
+def _refuse_a_folder_of_the_same_name(name: str, spec: dict) -> None:
+    """``mine.images`` names a dataset and, as a path, a folder that is not that dataset's: the
+    user may well mean the folder (a dataset of the demo is called ``demo_val``)."""
+    if not Path(name).is_dir():
+        return
+    own = spec.get("path") or spec.get("hr")
+    if own and os.path.realpath(own) == os.path.realpath(name):
+        return
+    raise ConfigError(
+        f"mine.images: {name!r} names both the dataset datasets.{name} ({spec['source']}) and "
+        f"the folder {os.path.abspath(name)}; write mine=./{name} to mine the folder, or rename "
+        "one of them"
+    )
+
+
 def add_mining(config: dict) -> MinePlan | None:
     """The config's ``mine`` section as a plan (None without one).
 
@@ -148,6 +163,7 @@ def add_mining(config: dict) -> MinePlan | None:
     images = spec["images"]
     if images in datasets:
         dataset = images
+        _refuse_a_folder_of_the_same_name(images, datasets[images])
     else:
         # one folder, one dataset, however it is spelled (~, relative, a trailing slash)
         images = os.path.abspath(os.path.expanduser(images))

@@ -168,6 +168,17 @@ def test_mistakes_are_named_before_any_job(tmp_path):
         add_mining(config)
 
 
+def test_a_name_of_both_a_dataset_and_a_folder_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photos").mkdir()  # a folder here, named like the config's scikit-image set
+    with pytest.raises(ConfigError, match=r"names both the dataset datasets.photos \(skimage\)"):
+        add_mining(_validated("photos"))
+    assert add_mining(_validated("./photos")).dataset == folder_dataset_name("photos")
+    config = _validated("photos")  # the dataset is that folder: nothing to choose between
+    config["datasets"]["photos"] = {"source": "folder", "path": str(tmp_path / "photos")}
+    assert add_mining(config).dataset == "photos"
+
+
 def test_loss_needs_a_scorer_and_a_scale_and_reads_that_tasks_scores():
     with pytest.raises(ConfigError, match="needs a `scorer` section and at least one"):
         add_mining(_validated({"images": "photos", "criterion": "loss"}))
