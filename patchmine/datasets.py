@@ -129,14 +129,20 @@ RESULTS_MARKER = ".patchmine-results"
 
 
 def mark_results_folder(folder: str | os.PathLike) -> None:
-    """Mark ``folder`` (created if need be) as patchmine's results (:data:`RESULTS_MARKER`)."""
+    """Mark ``folder`` (created if need be) as patchmine's results (:data:`RESULTS_MARKER`). A
+    folder that cannot be written (archived results, read-only) is left unmarked, with a
+    warning: it can still be reported on."""
     marker = Path(folder) / RESULTS_MARKER
-    if not marker.is_file():
+    if marker.is_file():
+        return
+    try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(
             "patchmine's results: folders of images read with '**/*' skip this folder\n",
             encoding="utf-8",
         )
+    except OSError as err:
+        log.warning("cannot mark %s as patchmine's results (%s)", folder, err)
 
 
 def _outside_results(folder: Path, found: list[Path]) -> list[Path]:

@@ -362,6 +362,8 @@ def compare(
                     k = rows_of_row["k"].iloc[0] if "k" in rows_of_row.columns else np.nan
                     at = f"K = {format_k(int(k))}" if pd.notna(k) else "setting"
                     why = f"no evaluation on {match.test_set} at the row's {at}"
+                    waiting = planned is not None and not _select(planned, match, train_sets)[1]
+                    why = f"{NOT_FINISHED} ({why})" if waiting else why
                 else:
                     why = _describe(chosen, note)
             elif not why:

@@ -1013,11 +1013,17 @@ def convergence_criterion(config: Mapping, name: str) -> str:
     return pick_convergence_criterion(config["experiments"][name]["criteria"])
 
 
-def partial_inputs(allow_partial: bool, targets: Collection[str]) -> bool:
+def partial_inputs(
+    allow_partial: bool, targets: Collection[str], main_process: bool = True
+) -> bool:
     """Whether tables and figures are drawn from the runs finished so far: with
     ``allow_partial``, for named ``targets`` (``snakemake table1``, which then schedules no
     training). Without targets, or with ``all``, the invocation trains every run, so drawing its
-    products first would leave them "not finished yet" at its end."""
+    products first would leave them "not finished yet" at its end. A job's own process (on a
+    cluster node) has no targets: it lists the runs that exist, which are the ones the main
+    process gave it, or more (all of them, when it waited for them)."""
+    if not main_process:
+        return allow_partial
     return allow_partial and bool(targets) and "all" not in targets
 
 

@@ -78,10 +78,15 @@ def outdate_if_changed(made: Iterable[str | os.PathLike], inputs: list[str]) -> 
         changed = changed_sources(product)
         if not changed or not times:
             continue
-        info = os.stat(product)
-        before = min(times) - 1
+        before = max(min(times) - 1, 0)
+        try:
+            info = os.stat(product)
+            if info.st_mtime > before:
+                os.utime(product, (info.st_atime, before))
+        except OSError as err:  # gone meanwhile (its job re-makes it), or not ours to touch
+            log.warning("%s: its images changed, but it cannot be re-dated (%s)", product, err)
+            continue
         if info.st_mtime > before:
-            os.utime(product, (info.st_atime, before))
             log.warning(
                 "%s is re-made: %d of the images it was made from changed since (size or time "
                 "differs from when it was read), e.g. %s",

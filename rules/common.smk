@@ -212,7 +212,8 @@ def dataset_inputs(dataset: str) -> list[str]:
     if dataset not in OUTDATE_CHECKED:
         OUTDATE_CHECKED.add(dataset)
         made = [f"{R}/data/{dataset}/manifest.csv"]
-        made += glob.glob(STORE.format(dataset=dataset, patch="*", stride="*"))
+        stores = os.path.dirname(STORE.format(dataset=dataset, patch=0, stride=0))
+        made += glob.glob(os.path.join(glob.escape(stores), "p*_s*.h5"))
         outdate_if_changed(made, inputs)
     return inputs
 
@@ -243,7 +244,8 @@ ALLOW_PARTIAL = bool(REPORT.get("allow_partial", False))
 
 def partial_now() -> bool:
     """Whether this invocation's report products draw from the runs finished so far."""
-    return partial_inputs(ALLOW_PARTIAL, workflow.dag_settings.targets)
+    targets = workflow.dag_settings.targets
+    return partial_inputs(ALLOW_PARTIAL, targets, workflow.is_main_process)
 
 
 RESULTS = ("meta", "evals")  # a run's results: its settings and its test scores

@@ -300,6 +300,13 @@ def test_a_folder_read_with_subfolders_never_reads_patchmines_results(tmp_path):
     assert [im.name for im in folder_images(tmp_path / "results", "**/*")] == ["c"]
 
 
+def test_results_that_cannot_be_written_are_left_unmarked(tmp_path, caplog):
+    folder = tmp_path / "archived"
+    folder.write_text("a file where the results folder would be")  # mkdir fails, as read-only
+    mark_results_folder(folder)
+    assert "cannot mark" in caplog.text
+
+
 def test_exif_orientation_is_applied_to_pixels_and_sizes(tmp_path):
     from patchmine.images import image_size
 

@@ -718,3 +718,6 @@ def test_partial_inputs_only_for_named_targets():
     assert not report.partial_inputs(True, set())  # the default target: every run is trained
     assert not report.partial_inputs(True, {"all", "table1"})
     assert not report.partial_inputs(False, {"table1"})
+    # a job's own process on a cluster node has no targets: it lists what exists, as asked
+    assert report.partial_inputs(True, set(), main_process=False)
+    assert not report.partial_inputs(False, set(), main_process=False)

@@ -75,3 +75,19 @@ def test_an_unchanged_copy_elsewhere_is_not_a_change(tmp_path):
     assert changed_sources(made) == []
     record_path(made).write_text("{not json")
     assert changed_sources(made) == []  # unreadable: re-written by the job's next run
+
+
+def test_a_product_that_cannot_be_redated_is_named_and_skipped(tmp_path, caplog, monkeypatch):
+    src = tmp_path / "a.png"
+    _png(src, 0)
+    made = tmp_path / "theirs.h5"
+    record_sources([src], made)
+    made.write_bytes(b"store")
+    _replace_keeping_an_old_time(src, seed=3)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("not ours")
+
+    monkeypatch.setattr(os, "utime", refuse)  # another user's file, or one deleted meanwhile
+    assert outdate_if_changed([made], [str(src)]) == []
+    assert "cannot be re-dated (not ours)" in caplog.text
