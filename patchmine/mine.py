@@ -134,6 +134,25 @@ class MinePlan:
         return f"{self.folder(results)}/{PNG_FOLDER}" if self.png else None
 
 
+def describe_scorer(config: dict, task: str) -> str:
+    """Which network ranks patches by loss, in words: mining by loss is only as good as its
+    scorer, and the one-line form uses whichever config is read (the demo's is a small one)."""
+    scorer = config["scorer"]
+    published = (scorer.get("weights") or {}).get(task)
+    if published:
+        name = published["url"].rstrip("/").rsplit("/", 1)[-1]
+        return f"patches are ranked by the {task} error of published weights {name}"
+    model = config.get("models", {}).get(scorer["model"])  # undefined: check_config names it
+    recipe = config.get("recipes", {}).get(scorer["recipe"])
+    what = ", ".join(f"{key} {value}" for key, value in (model or {}).items())
+    length = f" ({recipe['iterations']} iterations)" if recipe else ""
+    return (
+        f"patches are ranked by the {task} error of scorer {scorer['model']!r}"
+        f"{f' ({what})' if what else ''}, trained by recipe {scorer['recipe']!r}{length} on every "
+        "patch cut here; a config's `scorer` section chooses another"
+    )
+
+
 def _refuse_a_folder_of_the_same_name(name: str, spec: dict) -> None:
     """``mine.images`` names a dataset and, as a path, a folder that is not that dataset's: the
     user may well mean the folder (a dataset of the demo is called ``demo_val``)."""
@@ -201,6 +220,8 @@ def add_mining(config: dict) -> MinePlan | None:
             "mine.criterion: 'loss' ranks patches by a super-resolution scorer's error: it needs "
             "a `scorer` section and at least one of mine.scales"
         )
+    if spec["criterion"] == "loss":
+        log.warning("mine: %s", describe_scorer(config, f"sr_x{scales[0]}"))
     source = datasets[dataset]
     if source["source"] == "pairs" and scales != (source["scale"],):
         raise ConfigError(

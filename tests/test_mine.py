@@ -192,6 +192,21 @@ def test_loss_needs_a_scorer_and_a_scale_and_reads_that_tasks_scores():
     assert add_mining(_validated({"images": "photos"})).scores_name == "grad"
 
 
+def test_mining_by_loss_says_which_network_ranks_the_patches(caplog):
+    config = _validated({"images": "photos", "criterion": "loss"})
+    config["models"] = {"small": {"arch": "edsr", "blocks": 4, "channels": 24}}
+    config["recipes"] = {"short": {"iterations": 200}}
+    config["scorer"] = {"model": "small", "recipe": "short"}
+    add_mining(config)
+    assert (
+        "ranked by the sr_x2 error of scorer 'small' (arch edsr, blocks 4, channels 24), trained "
+        "by recipe 'short' (200 iterations) on every patch cut here" in caplog.text
+    )
+    config["scorer"]["weights"] = {"sr_x2": {"url": "https://host/edsr_baseline_x2.pt"}}
+    add_mining(config)
+    assert "sr_x2 error of published weights edsr_baseline_x2.pt" in caplog.text
+
+
 def test_the_mined_store_holds_the_plans_scales_and_only_that_store():
     plan = MinePlan("photos", 48, 48, "grad", "0.5", (2, 3), True)
     assert mine_scales(plan, "photos", 48, 48) == {2, 3}
