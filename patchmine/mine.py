@@ -28,6 +28,7 @@ import pandas as pd
 import yaml
 from PIL import Image
 
+from patchmine.catalog import archive_name
 from patchmine.config import ConfigError
 from patchmine.select import k_label, top_k_of_store
 from patchmine.store import CHUNK_PATCHES, open_store, read_rows
@@ -140,7 +141,7 @@ def describe_scorer(config: dict, task: str) -> str:
     scorer = config["scorer"]
     published = (scorer.get("weights") or {}).get(task)
     if published:
-        name = published["url"].rstrip("/").rsplit("/", 1)[-1]
+        name = archive_name(published["url"])
         return f"patches are ranked by the {task} error of published weights {name}"
     model = config.get("models", {}).get(scorer["model"])  # undefined: check_config names it
     recipe = config.get("recipes", {}).get(scorer["recipe"])
