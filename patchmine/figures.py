@@ -279,10 +279,9 @@ def psnr_vs_k_figure(
             )
     notes = []
     if missing is not None and len(missing):
-        missing, notes = _partial_points(missing, means, keys)
-        notes = _missing_note(missing, keys) + notes if len(missing) else notes
-        if len(missing):
-            _mark_missing(axes, panels, missing, keys, palette)
+        missing, partial = _partial_points(missing, means, keys)
+        notes = _missing_note(missing, keys) + partial
+        _mark_missing(axes, panels, missing, keys, palette)
     for p, (ax, lo) in enumerate(zip(axes, panels, strict=True)):
         _k_axis(ax)
         ax.set_ylabel(ylabel or _METRIC_AXIS[metric])

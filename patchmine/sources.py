@@ -81,12 +81,13 @@ def outdate_if_changed(made: Iterable[str | os.PathLike], inputs: list[str]) -> 
         before = max(min(times) - 1, 0)
         try:
             info = os.stat(product)
-            if info.st_mtime > before:
+            first_seen = info.st_mtime > before  # not yet re-dated by an earlier plan
+            if first_seen:
                 os.utime(product, (info.st_atime, before))
         except OSError as err:  # gone meanwhile (its job re-makes it), or not ours to touch
             log.warning("%s: its images changed, but it cannot be re-dated (%s)", product, err)
             continue
-        if info.st_mtime > before:
+        if first_seen:
             log.warning(
                 "%s is re-made: %d of the images it was made from changed since (size or time "
                 "differs from when it was read), e.g. %s",
