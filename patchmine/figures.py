@@ -15,7 +15,7 @@ Each ``*_figure`` function returns the ``matplotlib.figure.Figure`` and a table 
 each ``plot_*`` function saves PNG (and PDF) and returns the table. Lines and markers carry a
 ``gid`` ("curve|<label>|<panel>", "best|<label>|<panel>") to find them again.
 
-Partial data: pass ``expected`` (:func:`patchmine.report.expected_points`) and the points the
+Partial data: pass ``expected`` (:func:`patchmine.tables.expected_points`) and the points the
 configuration asks for that have not finished are named in a note on the figure and marked with
 an "x" on the K axis; without ``expected`` a figure shows what it is given.
 
@@ -39,19 +39,16 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from patchmine.report import (
+from patchmine.labels import (
     CRITERIA_ORDER,
     HISTOGRAM_ORDER,
-    _select,
     criterion_color,
-    describe_missing,
     format_k,
-    missing_points,
-    normalise,
-    pick_convergence_criterion,
     series_label,
     spare_color,
 )
+from patchmine.report import pick_convergence_criterion
+from patchmine.tables import describe_missing, missing_points, normalise, select_test_set
 
 _METRIC_AXIS = {"psnr": "PSNR (dB)", "ssim": "SSIM"}
 #: Parameters that may tell curves apart, in legend order.
@@ -210,7 +207,7 @@ def psnr_vs_k_figure(
     Returns the figure and what was plotted (the series columns, k, the metric, n_seeds,
     is_best, color, linestyle, label); ``data.attrs["missing"]`` lists unfinished points.
     """
-    sub = _select(results, test_set, metric) if len(results) else None
+    sub = select_test_set(results, test_set, metric) if len(results) else None
     if test_set is None and sub is not None:
         test_set = str(sub["test_set"].iloc[0]) if len(sub) else None
     exp = None
@@ -423,7 +420,7 @@ def aug_gain_figure(
     (and any other parameter that varies). A point needs both runs; the best (largest) gain of
     each curve gets a triangle. Returns the figure and (series, k, with, without, gain,
     is_best, color, label)."""
-    sub = _select(results, test_set, metric)
+    sub = select_test_set(results, test_set, metric)
     test_set = test_set or str(sub["test_set"].iloc[0])
     exp = None
     if expected is not None and len(expected):

@@ -26,7 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from patchmine.report import _as_bool, format_k, frame_html, html_page, normalise
+from patchmine.labels import format_k
+from patchmine.render import frame_html, html_page
+from patchmine.tables import as_bool, normalise
 from patchmine.tasks import Task
 
 PAPER = "Soh & Cho, arXiv 2207.01075"
@@ -190,7 +192,7 @@ NOT_FINISHED = "configured here, not finished yet"
 
 def _equals(series: pd.Series, value) -> pd.Series:
     if isinstance(value, bool):
-        return series.map(_as_bool) == value
+        return series.map(as_bool) == value
     if isinstance(value, int | float):
         return pd.to_numeric(series, errors="coerce") == value
     return series.astype(str).str.lower() == str(value).lower()
@@ -318,9 +320,9 @@ def compare(
     """Every published number beside this run's counterpart.
 
     ``results`` is the long results table (with ``arch``, ``blocks``, ``channels`` from
-    :func:`patchmine.report.add_model_columns`); ``extra`` holds numbers made elsewhere, as
+    :func:`patchmine.tables.add_model_columns`); ``extra`` holds numbers made elsewhere, as
     (table, row, column, value) rows (e.g. Fig. 7's correlations); ``expected`` the (run, test
-    set) points the configuration asks for (:func:`patchmine.report.expected_points`, with the
+    set) points the configuration asks for (:func:`patchmine.tables.expected_points`, with the
     model columns), so that a cell whose run is configured but not finished says so rather than
     reading as never configured; ``train_sets`` the datasets that hold the paper's training
     images (:func:`paper_training_sets`): runs trained on other images never fill a cell. A row

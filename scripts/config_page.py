@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from patchmine.report import html_page
+from patchmine.render import html_page
 from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821

@@ -2,12 +2,9 @@
 
 from pathlib import Path
 
-from patchmine.report import (
-    criteria_table,
-    experiment_results,
-    tables_page,
-    write_tables,
-)
+from patchmine.render import tables_page, write_tables
+from patchmine.report import experiment_results
+from patchmine.tables import criteria_table
 from patchmine.tasks import Task
 from patchmine.workflow import start
 

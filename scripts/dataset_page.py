@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from patchmine.report import frame_html, html_page
+from patchmine.render import frame_html, html_page
 from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821

@@ -1,7 +1,8 @@
 """Rule aug_gain: an experiment's runs -> Fig. 5: PSNR gain of augmentation vs number of patches."""
 
 from patchmine.figures import placeholder_figure, plot_aug_gain, save_figure
-from patchmine.report import experiment_results, missing_points
+from patchmine.report import experiment_results
+from patchmine.tables import missing_points
 from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821

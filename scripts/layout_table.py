@@ -3,15 +3,9 @@
 
 from pathlib import Path
 
-from patchmine.report import (
-    benchmark_table,
-    experiment_results,
-    params_table,
-    read_runs,
-    stride_table,
-    tables_page,
-    write_tables,
-)
+from patchmine.render import tables_page, write_tables
+from patchmine.report import experiment_results, read_runs
+from patchmine.tables import benchmark_table, params_table, stride_table
 from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821

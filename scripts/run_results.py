@@ -2,14 +2,10 @@
 
 from pathlib import Path
 
-from patchmine.report import (
-    add_model_columns,
-    expected_points,
-    expected_runs,
-    missing_points,
-    runs_html,
-)
+from patchmine.render import runs_html
+from patchmine.report import expected_runs
 from patchmine.results import collect_results
+from patchmine.tables import add_model_columns, expected_points, missing_points
 from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821

@@ -1,6 +1,6 @@
-"""Tests of patchmine.report and patchmine.figures on synthetic results whose means are known in
-closed form: tables, bold best values, the data drawn in each figure (read back from the figure's
-artists), best-point markers, partial data, and the report rules' target lists."""
+"""Tests of patchmine.tables, render, report and figures on synthetic results whose means are
+known in closed form: tables, bold best values, the data drawn in each figure (read back from the
+figure's artists), best-point markers, partial data, and the report rules' target lists."""
 
 from itertools import product
 from pathlib import Path
@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from patchmine import figures, report
+from patchmine import figures, render, report, tables
+from patchmine.labels import format_k, format_params, row_label
 
 KS = (250, 1500, 10_000, 151_300)
 K_LABELS = {250: "250", 1500: "1500", 10_000: "10000", 151_300: "1.0"}  # sort badly as text
@@ -66,55 +67,55 @@ def parse_markdown(md: str) -> tuple[list[str], list[str], list[list[str]]]:
      (999, "999"), (0, "0"), (10_001, "10.001K"), (2_500_000, "2.5M"), (70_000, "70K")],
 )  # fmt: skip
 def test_format_k(k, label):
-    assert report.format_k(k) == label
+    assert format_k(k) == label
 
 
 def test_format_k_labels_are_unique():
     ks = list(range(0, 3000)) + list(range(150_000, 152_000)) + [999_999, 1_000_000, 1_000_001]
-    assert len({report.format_k(k) for k in ks}) == len(ks)
+    assert len({format_k(k) for k in ks}) == len(ks)
 
 
 # --- criteria_table -------------------------------------------------------------------------
 
 
 def test_table_values_are_seed_means(results):
-    table = report.criteria_table(results, test_set="Urban100")
+    table = tables.criteria_table(results, test_set="Urban100")
     for crit, augment, k in product(CRITS, (False, True), KS):
-        cell = table.loc[report.row_label(crit, augment), report.format_k(k)]
+        cell = table.loc[row_label(crit, augment), format_k(k)]
         assert cell == pytest.approx(base(crit, augment, k), abs=1e-9)
 
 
 def test_table_order(results):
-    table = report.criteria_table(results, test_set="Urban100")
+    table = tables.criteria_table(results, test_set="Urban100")
     assert list(table.index) == ["Grad", "Std", "Loss", "Rand", "Grad+", "Std+", "Loss+", "Rand+"]
     assert list(table.columns) == ["250", "1.5K", "10K", "151.3K"]
     assert table.attrs["k"] == list(KS)
-    custom = report.criteria_table(results, test_set="Urban100", order=("loss", "grad"))
+    custom = tables.criteria_table(results, test_set="Urban100", order=("loss", "grad"))
     # criteria missing from `order` follow, sorted, rather than vanish
     assert list(custom.index)[:4] == ["Loss", "Grad", "Rand", "Std"]
 
 
 def test_table_test_set_and_metric(results):
-    set5 = report.criteria_table(results, test_set="Set5")
+    set5 = tables.criteria_table(results, test_set="Set5")
     assert set5.loc["Grad+", "10K"] == pytest.approx(base("grad", True, 10_000, "Set5"))
-    ssim = report.criteria_table(results, test_set="Urban100", metric="ssim")
+    ssim = tables.criteria_table(results, test_set="Urban100", metric="ssim")
     assert ssim.loc["Loss", "250"] == pytest.approx(base("loss", False, 250) / 40.0)
     with pytest.raises(ValueError, match="test sets"):
-        report.criteria_table(results)  # two test sets: ambiguous
+        tables.criteria_table(results)  # two test sets: ambiguous
     with pytest.raises(ValueError, match="metric"):
-        report.criteria_table(results, test_set="Set5", metric="lpips")
+        tables.criteria_table(results, test_set="Set5", metric="lpips")
     with pytest.raises(ValueError, match="B100"):
-        report.criteria_table(results, test_set="B100")
+        tables.criteria_table(results, test_set="B100")
     only = results[results["test_set"] == "Set5"]
-    pd.testing.assert_frame_equal(report.criteria_table(only), set5)
+    pd.testing.assert_frame_equal(tables.criteria_table(only), set5)
 
 
 def test_table_missing_cell_is_nan_and_dash(results):
     drop = (results["criterion"] == "rand") & (results["k"] == 10_000) & ~results["augment"]
-    table = report.criteria_table(results[~drop], test_set="Urban100")
+    table = tables.criteria_table(results[~drop], test_set="Urban100")
     assert np.isnan(table.loc["Rand", "10K"])
     assert table.loc["Rand+", "10K"] == pytest.approx(base("rand", True, 10_000))
-    _, labels, cells = parse_markdown(report.table_markdown(table))
+    _, labels, cells = parse_markdown(render.table_markdown(table))
     assert cells[labels.index("Rand")][list(table.columns).index("10K")] == "–"
 
 
@@ -122,8 +123,8 @@ def test_table_missing_cell_is_nan_and_dash(results):
 
 
 def test_bold_cells_are_column_maxima(results):
-    table = report.criteria_table(results, test_set="Urban100")
-    header, labels, cells = parse_markdown(report.table_markdown(table, decimals=3))
+    table = tables.criteria_table(results, test_set="Urban100")
+    header, labels, cells = parse_markdown(render.table_markdown(table, decimals=3))
     assert header == list(table.columns) and labels == list(table.index)
     bold = {(r, c) for r, row in enumerate(cells) for c, t in enumerate(row) if t.startswith("**")}
     expected = {(int(np.argmax(table[col].to_numpy())), c) for c, col in enumerate(table.columns)}
@@ -137,7 +138,7 @@ def test_bold_ties_at_displayed_precision():
         {"10K": [32.071, 32.069, 31.0], "20K": [32.074, 32.076, 30.0], "30K": [1.0, 2.0, 2.0]},
         index=pd.Index(["Grad", "Loss", "Rand"], name="Criteria"),
     )
-    _, _, cells = parse_markdown(report.table_markdown(table))
+    _, _, cells = parse_markdown(render.table_markdown(table))
     assert [row[0] for row in cells] == ["**32.07**", "**32.07**", "31.00"]
     assert [row[1] for row in cells] == ["32.07", "**32.08**", "30.00"]
     assert [row[2] for row in cells] == ["1.00", "**2.00**", "**2.00**"]
@@ -145,37 +146,37 @@ def test_bold_ties_at_displayed_precision():
 
 def test_best_mask_ignores_missing_cells():
     table = pd.DataFrame({"10K": [np.nan, 1.0], "20K": [np.nan, np.nan]}, index=["Grad", "Loss"])
-    mask = report.best_mask(table)
+    mask = render.best_mask(table)
     assert mask.to_numpy().tolist() == [[False, False], [True, False]]
 
 
 def test_write_table_round_trips(results, tmp_path):
-    table = report.criteria_table(results, test_set="Urban100")
+    table = tables.criteria_table(results, test_set="Urban100")
     csv, md = tmp_path / "sub" / "t.csv", tmp_path / "t.md"
-    report.write_table(table, csv, md)
+    render.write_table(table, csv, md)
     back = pd.read_csv(csv, index_col=0)
     np.testing.assert_array_equal(back.to_numpy(), table.to_numpy())  # full precision
     assert list(back.columns) == list(table.columns) and list(back.index) == list(table.index)
-    assert md.read_text(encoding="utf-8") == report.table_markdown(table)
+    assert md.read_text(encoding="utf-8") == render.table_markdown(table)
 
 
 def test_tables_of_several_test_sets_keep_every_set(results, tmp_path):
     sets = sorted(results["test_set"].unique())
     assert len(sets) > 1
-    tables = {t: report.criteria_table(results, test_set=t) for t in sets}
-    report.write_tables(tables, tmp_path / "t.csv", tmp_path / "t.md")
+    by_set = {t: tables.criteria_table(results, test_set=t) for t in sets}
+    render.write_tables(by_set, tmp_path / "t.csv", tmp_path / "t.md")
     back = pd.read_csv(tmp_path / "t.csv", index_col=[0, 1])
     for t in sets:
-        np.testing.assert_array_equal(back.loc[t].to_numpy(), tables[t].to_numpy())
+        np.testing.assert_array_equal(back.loc[t].to_numpy(), by_set[t].to_numpy())
     md = (tmp_path / "t.md").read_text(encoding="utf-8")
     for t in sets:
-        assert f"## Test set {t}\n\n{report.table_markdown(tables[t])}" in md
-    report.write_tables({sets[0]: tables[sets[0]]}, tmp_path / "1.csv", tmp_path / "1.md")
-    assert (tmp_path / "1.md").read_text() == report.table_markdown(tables[sets[0]])
+        assert f"## Test set {t}\n\n{render.table_markdown(by_set[t])}" in md
+    render.write_tables({sets[0]: by_set[sets[0]]}, tmp_path / "1.csv", tmp_path / "1.md")
+    assert (tmp_path / "1.md").read_text() == render.table_markdown(by_set[sets[0]])
 
 
 def test_criteria_rows_follow_the_given_order(results):
-    table = report.criteria_table(results, test_set="Urban100", order=["loss", "grad"])
+    table = tables.criteria_table(results, test_set="Urban100", order=["loss", "grad"])
     plain = [label for label in table.index if not label.endswith("+")]
     assert plain[:2] == ["Loss", "Grad"]
 
@@ -270,7 +271,7 @@ def artists(fig, kind: str) -> dict:
 
 
 def test_fig6_curves_are_the_table_rows(results):
-    table = report.criteria_table(results, test_set="Urban100")
+    table = tables.criteria_table(results, test_set="Urban100")
     fig, data = figures.psnr_vs_k_figure(results, test_set="Urban100")
     curves, best = artists(fig, "curve"), artists(fig, "best")
     assert {label for label, _ in curves} == set(table.index)
@@ -329,7 +330,7 @@ def expected_for(results: pd.DataFrame) -> pd.DataFrame:
         {"criterion": c, "k": K_LABELS[k], "aug": "aug" if a else "noaug", "seed": s}
         for c, a, k, s in product(CRITS, (False, True), KS, range(len(SEED_OFFSETS)))
     ]
-    return report.expected_points(runs, ["Urban100", "Set5"], results)
+    return tables.expected_points(runs, ["Urban100", "Set5"], results)
 
 
 def test_expected_points_resolve_k():
@@ -341,10 +342,10 @@ def test_expected_points_resolve_k():
         [dict(criterion="grad", aug="aug", k_label="0.5", k=50, n_store=101, seed=0,
               dataset="d", patch=96, stride=120, test_set="T", psnr=30.0)]
     )  # fmt: skip
-    expected = report.expected_points(runs, ["T"], done)
+    expected = tables.expected_points(runs, ["T"], done)
     assert expected["k"].tolist() == [50, 25]  # from the run, and round(0.25 * 101)
     assert expected["augment"].tolist() == [True, False]
-    assert np.isnan(report.expected_points(runs, ["T"], None)["k"]).all()
+    assert np.isnan(tables.expected_points(runs, ["T"], None)["k"]).all()
 
 
 def test_partial_table_marks_missing_and_partial_cells(results):
@@ -353,27 +354,27 @@ def test_partial_table_marks_missing_and_partial_cells(results):
     )
     part = results[~drop]
     expected = expected_for(results)
-    table = report.criteria_table(part, test_set="Urban100", expected=expected)
+    table = tables.criteria_table(part, test_set="Urban100", expected=expected)
     assert np.isnan(table.loc["Grad+", "10K"])
     assert ("Grad+", "10K") in table.attrs["missing"]
     assert ("Rand", "250", 2, 3) in table.attrs["partial"]
-    md = report.table_markdown(table)
+    md = render.table_markdown(table)
     _, labels, cells = parse_markdown(md.split("\n\n")[0])
-    assert cells[labels.index("Rand")][0].endswith(report.PARTIAL_MARK)
-    assert cells[labels.index("Grad+")][2] == report.MISSING_TEXT
+    assert cells[labels.index("Rand")][0].endswith(render.PARTIAL_MARK)
+    assert cells[labels.index("Grad+")][2] == render.MISSING_TEXT
     assert "not finished yet: Grad+ at 10K" in md and "Rand at 250 (2 of 3 seeds)" in md
-    html = report.table_html(table)
+    html = render.table_html(table)
     assert "Grad+ at 10K" in html and "class='missing'" in html
     # nothing finished at all: the expected table, every cell missing
-    empty = report.criteria_table(part.iloc[0:0], test_set="Urban100", expected=expected)
+    empty = tables.criteria_table(part.iloc[0:0], test_set="Urban100", expected=expected)
     assert empty.shape == table.shape and empty.isna().all().all()
 
 
 def test_nothing_finished_yet_still_names_every_cell():
     runs = [{"criterion": c, "k": k, "aug": "aug", "seed": 0} for c in ("grad", "rand")
             for k in ("0.25", "0.5")]  # fmt: skip
-    expected = report.expected_points(runs, ["Urban100"], None)  # no store size known yet
-    table = report.criteria_table(pd.DataFrame(), expected=expected)
+    expected = tables.expected_points(runs, ["Urban100"], None)  # no store size known yet
+    table = tables.criteria_table(pd.DataFrame(), expected=expected)
     assert list(table.columns) == ["0.25 of the store", "0.5 of the store"]
     assert list(table.index) == ["Grad+", "Rand+"] and table.isna().all().all()
     assert len(table.attrs["missing"]) == 4 and table.attrs["k"] == [None, None]
@@ -420,7 +421,7 @@ def test_partial_figure_names_missing_points(results):
 def test_fig5_gain_is_table_difference(results):
     results = results.copy()  # make the gain depend on K, so each curve has one best point
     results.loc[results["augment"], "psnr"] += np.log10(results["k"]) * results["k"] / 1e6
-    table = report.criteria_table(results, test_set="Urban100")
+    table = tables.criteria_table(results, test_set="Urban100")
     fig, data = figures.aug_gain_figure(results, test_set="Urban100")
     curves, best = artists(fig, "curve"), artists(fig, "best")
     for crit in CRITS:
@@ -468,7 +469,7 @@ def test_fig4_convergence_curves():
         if meta["seed"]:
             continue
         panel = int(meta["aug"] == "aug")
-        label = f"K = {report.format_k(meta['k_count'])}"
+        label = f"K = {format_k(meta['k_count'])}"
         x, y = curves[label, panel]
         np.testing.assert_array_equal(x, log["iteration"])
         np.testing.assert_allclose(y, log["val_psnr"] + 0.05)  # mean of seeds 0 and 1
@@ -558,32 +559,32 @@ def grid_results() -> pd.DataFrame:
 
 def test_table2_strides():
     res = grid_results()
-    table = report.stride_table(res[res["model"] == "edsr_16"], test_set="Urban100")
+    table = tables.stride_table(res[res["model"] == "edsr_16"], test_set="Urban100")
     assert table.index.name == "Strides" and list(table.index) == ["120", "60"]
     assert list(table.columns) == ["70K", "80K", "90K"]
     assert table.loc["120", "80K"] == pytest.approx(32.015)
-    _, _, cells = parse_markdown(report.table_markdown(table))
+    _, _, cells = parse_markdown(render.table_markdown(table))
     assert cells[0] == ["**32.00**", "**32.02**", "**32.00**"]
 
 
 def test_table3_params_and_no_silent_averaging():
     res = grid_results()
-    table = report.params_table(res[res["stride"] == 120], test_set="Urban100")
+    table = tables.params_table(res[res["stride"] == 120], test_set="Urban100")
     assert list(table.index) == ["1.37 M", "9.6 M"] and table.index.name == "Params"
     assert table.loc["9.6 M", "80K"] == pytest.approx(32.615)
     # strides vary too: they become part of the rows instead of being averaged together
-    both = report.params_table(res, test_set="Urban100")
+    both = tables.params_table(res, test_set="Urban100")
     assert len(both) == 4 and all(" / " in label for label in both.index)
 
 
 def test_table4_benchmarks():
     res = grid_results()
     res = res[(res["stride"] == 120) & (res["k"] == 80_000)]
-    table = report.benchmark_table(res, test_sets=["Set5", "Urban100"])
+    table = tables.benchmark_table(res, test_sets=["Set5", "Urban100"])
     assert list(table.columns) == ["Params", "Set5 PSNR", "Set5 SSIM", "Urban100 PSNR",
                                    "Urban100 SSIM"]  # fmt: skip
     assert table.loc["edsr_128", "Urban100 PSNR"] == pytest.approx(32.615)
-    md = report.benchmark_markdown(table)
+    md = render.benchmark_markdown(table)
     header, labels, cells = parse_markdown(md)
     assert header == ["Params", "Set5", "Urban100"]
     row = cells[labels.index("edsr_128")]
@@ -591,21 +592,21 @@ def test_table4_benchmarks():
     bold = f"**{cell['Urban100 PSNR']:.2f}**/**{cell['Urban100 SSIM']:.4f}**"
     assert row[0] == "9.6 M" and row[2] == bold
     assert "**" not in "".join(cells[labels.index("edsr_16")])
-    html = report.table_html(table, benchmark=True)
+    html = render.table_html(table, benchmark=True)
     assert f"<b>{cell['Urban100 PSNR']:.2f}</b>/<b>{cell['Urban100 SSIM']:.4f}</b>" in html
 
 
 def test_table4_never_averages_two_ks_into_one_row():
     res = grid_results()
     res = res[(res["stride"] == 120) & (res["model"] == "edsr_16") & (res["k"] != 90_000)]
-    table = report.benchmark_table(res, test_sets=["Set5", "Urban100"])
+    table = tables.benchmark_table(res, test_sets=["Set5", "Urban100"])
     assert list(table.index) == ["K = 70K / edsr_16", "K = 80K / edsr_16"]
     for k, label in ((70_000, "K = 70K / edsr_16"), (80_000, "K = 80K / edsr_16")):
         urban = res[(res["k"] == k) & (res["test_set"] == "Urban100")]["psnr"].mean()
         assert table.loc[label, "Urban100 PSNR"] == pytest.approx(urban)
     # a fraction of the store, still to be trained, is named as configured
     planned = res.assign(k=np.nan, k_label="0.5").drop(columns=["psnr", "ssim"])
-    waiting = report.benchmark_table(res, expected=pd.concat([res, planned]))
+    waiting = tables.benchmark_table(res, expected=pd.concat([res, planned]))
     assert "K = 0.5 of the store / edsr_16" in waiting.index
 
 
@@ -618,21 +619,21 @@ def test_table4_lists_published_models_first():
                  test_set="Urban100", psnr=40.0, ssim=0.99, params=1369859)
         ]
     )  # fmt: skip
-    table = report.benchmark_table(res, test_sets=["Set5", "Urban100"], published=published)
-    plain = report.benchmark_table(res, test_sets=["Set5", "Urban100"])
+    table = tables.benchmark_table(res, test_sets=["Set5", "Urban100"], published=published)
+    plain = tables.benchmark_table(res, test_sets=["Set5", "Urban100"])
     assert list(table.index) == ["edsr_official (published weights)", *plain.index]
     first = table.iloc[0]
     assert first["Urban100 PSNR"] == 40.0 and first["Params"] == 1369859
     assert np.isnan(first["Set5 PSNR"]) and np.isnan(first["Set5 SSIM"])
     pd.testing.assert_frame_equal(table.iloc[1:], plain, check_names=False)
-    header, labels, cells = parse_markdown(report.benchmark_markdown(table))
+    header, labels, cells = parse_markdown(render.benchmark_markdown(table))
     assert labels[0] == "edsr_official (published weights)"
     assert cells[0][2] == "**40.00**/**0.9900**"  # best of the column, like any row
 
 
 def test_write_table_html_page(results, tmp_path):
-    table = report.criteria_table(results, test_set="Urban100")
-    report.write_table(table, tmp_path / "t.csv", tmp_path / "t.md", html_path=tmp_path / "t.html",
+    table = tables.criteria_table(results, test_set="Urban100")
+    render.write_table(table, tmp_path / "t.csv", tmp_path / "t.md", html_path=tmp_path / "t.html",
                        title="Table I")  # fmt: skip
     page = (tmp_path / "t.html").read_text()
     assert page.startswith("<!doctype html>") and "<h1>Table I</h1>" in page
@@ -644,9 +645,9 @@ def test_model_columns():
     res = pd.DataFrame({"model": ["base", "big"], "task": ["sr_x2", "sr_x2"]})
     models = {"base": {"arch": "edsr", "blocks": 16, "channels": 64}, "big": {"arch": "edsr",
               "blocks": 128, "channels": 64}}  # fmt: skip
-    out = report.add_model_columns(res, models)
+    out = tables.add_model_columns(res, models)
     assert out["params"].tolist()[0] == 1_369_859  # the EDSR baseline at x2
-    assert report.format_params(out["params"].iloc[1]) == "9.64 M"  # the paper rounds: 9.6 M
+    assert format_params(out["params"].iloc[1]) == "9.64 M"  # the paper rounds: 9.6 M
     assert out["blocks"].tolist() == [16, 128]
 
 
