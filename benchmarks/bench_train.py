@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from patchmine.models import build_model, count_parameters
-from patchmine.train import PatchSampler, Recipe, Runtime, make_optimizer, prepare, train_step
+from patchmine.sampler import PatchSampler
+from patchmine.train import Recipe, Runtime, make_optimizer, prepare, train_step
 from patchmine.workflow import pick_device
 
 

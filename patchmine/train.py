@@ -1,23 +1,17 @@
 """One training run: the paper's recipe, iteration-based, resumable from its last checkpoint.
 
-Every random choice of step ``i`` (which patches, which flips) is a pure function of
-``(seed, i)``, and the learning rate is a function of ``i``, so a run that is killed (even with
-SIGKILL) and resumed from ``last.pt`` draws exactly the batches an uninterrupted run would have
-drawn and ends with the same weights. ``last.pt`` is the single source of truth: it also holds the
-best weights so far, the log rows and the RNG states, and ``best.pt`` and ``log.csv`` are rewritten
-from it on resume, so nothing written after the checkpoint survives into the resumed run.
+Batches (:mod:`patchmine.sampler`) and the learning rate are functions of the iteration, so a
+run that is killed (even with SIGKILL) and resumed from ``last.pt`` (:mod:`patchmine.checkpoint`)
+draws exactly the batches an uninterrupted run would have drawn and ends with the same weights.
 
-Speed: the selected patches are loaded once and kept on the training device as uint8; batches are
-gathered, augmented and converted there, with no data-loader process or host-to-device copy in
-the step. A step never waits for the device: losses stay on it until a log or checkpoint point,
-where they are read back once (and checked for NaN/inf, naming the first bad iteration).
+Speed: the patches stay on the training device as uint8 (:class:`~patchmine.sampler.PatchSampler`),
+and a step never waits for the device: losses stay on it until a log or checkpoint point, where
+they are read back once (and checked for NaN/inf, naming the first bad iteration).
 
-Stopping: SIGTERM (what SLURM sends at preemption or at the time limit, some 30 s before its
-SIGKILL) or SIGINT (Ctrl-C) makes the run finish its current step, save ``last.pt`` there and
-exit with :class:`TrainingStopped`, so a rerun resumes from that very iteration, not from the
-last periodic checkpoint. A second Ctrl-C stops at once; a second SIGTERM (SLURM sends two at
-the time limit) does not. Every attempt's start, resume point and end are appended to the run's
-``history.log``.
+Stopping: on SIGTERM or SIGINT (:mod:`patchmine.stopping`) the run finishes its current step,
+saves ``last.pt`` there and exits with :class:`~patchmine.stopping.TrainingStopped`, so a rerun
+resumes from that very iteration, not from the last periodic checkpoint. Every attempt's start,
+resume point and end are appended to the run's ``history.log``.
 """
 
 from __future__ import annotations
@@ -30,8 +24,6 @@ import logging
 import math
 import os
 import shutil
-import signal
-import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -39,22 +31,42 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from patchmine.augment import dihedral_index, random_dihedral
+from patchmine import checkpoint, stopping
+from patchmine.checkpoint import (
+    LOG_FIELDS,
+    append_log,
+    atomic_save,
+    load_resumable,
+    rng_state,
+    set_rng_state,
+    snapshot,
+    sync_files,
+)
 from patchmine.config import OPERATIONAL_RECIPE_KEYS
 from patchmine.evaluate import evaluate
 from patchmine.models import build_model
-from patchmine.store import open_store, read_rows
+from patchmine.sampler import PatchSampler, load_subset, mix_seed
+from patchmine.stopping import TrainingStopped, stop_signals
 from patchmine.tasks import Task
 
+#: The interface the rule scripts use (scripts/train.py reads ``load_subset`` from here too).
+__all__ = [
+    "Recipe",
+    "RunSpec",
+    "Runtime",
+    "data_digest",
+    "load_model",
+    "load_subset",
+    "make_optimizer",
+    "prepare",
+    "progress_bar",
+    "publish",
+    "run_summary",
+    "train",
+    "train_step",
+]
+
 log = logging.getLogger(__name__)
-
-#: ``trained_on``: the device and precision of the attempt that logged the row ("cuda bf16",
-#: "cpu fp32"), since they change the last bits of the weights but not the run's identity.
-LOG_FIELDS = ["iteration", "loss", "lr", "val_psnr", "trained_on", "seconds"]
-
-#: States of a run's other settings kept in ``<state>/superseded/`` (newest first), so that an
-#: edit of a shared recipe or model that is then reverted resumes them instead of starting over.
-KEEP_SUPERSEDED = 3
 
 
 @dataclass(frozen=True)
@@ -156,129 +168,6 @@ class RunSpec:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-class PatchSampler:
-    """Batches of (LR, HR) training pairs drawn from patches held on the device as uint8.
-
-    An epoch's order and flips are drawn on the host in one go and moved to the device once, so
-    a step itself launches only device work and never syncs: per tensor, one ``index_select``
-    that fetches the batch's pixels already flipped/rotated, and one conversion to float.
-    """
-
-    def __init__(
-        self,
-        lr: np.ndarray | None,
-        hr: np.ndarray,
-        batch_size: int,
-        augment: bool,
-        seed: int,
-        device,
-        memory_format: torch.memory_format = torch.contiguous_format,
-        sigma: float = 0.0,
-    ):
-        if len(hr) < batch_size:
-            raise ValueError(
-                f"{len(hr)} patches are fewer than one batch of {batch_size}: give the recipe a "
-                "smaller batch_size, or train on more images (smaller patches, stride)"
-            )
-        if (lr is None) == (sigma <= 0):
-            raise ValueError("give LR patches (super-resolution) or a noise sigma (denoising)")
-        # kept as stored, (N, H, W, C): a batch gathered from it is already channels-last
-        self.hr = torch.from_numpy(np.ascontiguousarray(hr)).to(device)
-        self.lr = None if lr is None else torch.from_numpy(np.ascontiguousarray(lr)).to(device)
-        self.sigma = sigma
-        if augment:
-            self._maps = [_dihedral_maps(p, device) for p in (self.lr, self.hr) if p is not None]
-        self.n, self.batch_size, self.augment, self.seed = len(hr), batch_size, augment, seed
-        self.device, self.memory_format = device, memory_format
-        self.per_epoch = self.n // batch_size  # the last incomplete batch is dropped
-        self._epoch, self._perm, self._codes = -1, None, None
-
-    def _draw_epoch(self, epoch: int) -> None:
-        """Patch order and flip codes of one epoch, a pure function of (seed, epoch)."""
-        if epoch == self._epoch:
-            return
-        g = torch.Generator().manual_seed(_mix(self.seed, epoch, 0x5EED))
-        self._perm = torch.randperm(self.n, generator=g).to(self.device)
-        if self.augment:
-            g = torch.Generator().manual_seed(_mix(self.seed, epoch, 0xA06))
-            self._codes = random_dihedral(g, self.per_epoch * self.batch_size, self.device)
-        self._epoch = epoch
-
-    def batch(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The (lr, hr) float batch of step ``iteration``, a pure function of (seed, iteration)."""
-        epoch, j = divmod(iteration, self.per_epoch)
-        self._draw_epoch(epoch)
-        rows = slice(j * self.batch_size, (j + 1) * self.batch_size)
-        idx = self._perm[rows]
-        patches = [p for p in (self.lr, self.hr) if p is not None]
-        if self.augment:
-            codes = self._codes[rows]
-            picked = [
-                _gather_transformed(p, idx, maps.index_select(0, codes))
-                for p, maps in zip(patches, self._maps, strict=True)
-            ]
-        else:
-            picked = [p.index_select(0, idx) for p in patches]
-        hr = self._to_float(picked[-1])
-        if self.lr is not None:
-            return self._to_float(picked[0]), hr
-        return hr + self._noise(iteration, hr), hr
-
-    def _noise(self, iteration: int, like: torch.Tensor) -> torch.Tensor:
-        """Gaussian noise of step ``iteration``, drawn on the device from (seed, iteration)."""
-        g = torch.Generator(device=like.device).manual_seed(_mix(self.seed, iteration, 0x2015E))
-        return torch.randn(like.shape, generator=g, device=like.device) * self.sigma
-
-    def _to_float(self, patches: torch.Tensor) -> torch.Tensor:
-        """(B, H, W, C) uint8 -> (B, C, H, W) float32 in the sampler's memory format."""
-        nchw = patches.permute(0, 3, 1, 2)
-        return nchw.to(torch.float32, memory_format=self.memory_format)
-
-
-def _dihedral_maps(patches: torch.Tensor, device) -> torch.Tensor:
-    _, h, w, _ = patches.shape
-    if h != w:
-        raise ValueError(f"dihedral augmentation needs square patches, got {h}x{w}")
-    return dihedral_index(h, device)
-
-
-def _gather_transformed(patches: torch.Tensor, idx: torch.Tensor, maps: torch.Tensor):
-    """``patches[idx]`` (N, H, W, C), each transformed by its row of gather positions ``maps``."""
-    n, h, w, c = patches.shape
-    flat = (idx * (h * w)).unsqueeze(1) + maps  # (B, H*W) positions among all pixels
-    pixels = patches.view(n * h * w, c).index_select(0, flat.view(-1))
-    return pixels.view(len(idx), h, w, c)
-
-
-def _mix(*values: int) -> int:
-    """A 63-bit seed from several integers (stable across runs and platforms)."""
-    digest = hashlib.blake2b(repr(values).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") & ((1 << 63) - 1)
-
-
-def load_subset(store_path, subset_path, task: Task):
-    """(indices, LR, HR, patches in store): the selected patches as uint8, read once, in order.
-
-    LR is None for denoising: its noisy inputs are drawn during training.
-    """
-    indices = np.load(subset_path)
-    if indices.ndim != 1 or (indices.size and np.any(np.diff(indices) <= 0)):
-        raise ValueError(f"{subset_path}: patch indices must be a strictly increasing 1-D list")
-    with open_store(store_path) as f:
-        key = f"lr_x{task.scale}" if task.kind == "sr" else None
-        if key is not None and key not in f:
-            raise KeyError(f"{store_path} has no LR patches for x{task.scale} (has {sorted(f)})")
-        n_store = int(f["hr"].shape[0])
-        if indices.size and (indices[0] < 0 or indices[-1] >= n_store):
-            raise IndexError(f"{subset_path}: indices outside the store's {n_store} patches")
-        lr = read_rows(f[key], indices) if key else None
-        return indices, lr, read_rows(f["hr"], indices), n_store
-
-
-# ---------------------------------------------------------------------------------------------
-# The step
-
-
 def prepare(model: torch.nn.Module, runtime: Runtime, device) -> torch.nn.Module:
     """Move ``model`` to ``device`` in the runtime's layout; return the module to train through
     (compiled when asked; it shares ``model``'s parameters)."""
@@ -349,206 +238,6 @@ class LossMeter:
         mean = self.total / max(self.count, 1)
         self.total, self.count = 0.0, 0
         return mean
-
-
-# ---------------------------------------------------------------------------------------------
-# Checkpoints
-
-
-def _atomic_save(obj, path: Path) -> None:
-    """Write to ``<name>.tmp``, flush it to disk, then rename: ``path`` is never half-written."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        torch.save(obj, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _snapshot(model: torch.nn.Module) -> dict:
-    """A copy of the weights that later steps will not change (stays on the device)."""
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def _rng_state(device) -> dict:
-    """Global RNG states. Nothing in a step draws from them today (batches have their own
-    generators), but a model with dropout would, so a resumed run restores them too."""
-    legacy = np.random.get_state()  # noqa: NPY002 (the global state is the point)
-    state = {
-        "torch": torch.get_rng_state(),
-        "numpy_keys": torch.from_numpy(legacy[1].astype(np.int64)),
-        "numpy_rest": [int(legacy[2]), int(legacy[3]), float(legacy[4])],
-    }
-    if torch.device(device).type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(state: dict, device) -> None:
-    torch.set_rng_state(state["torch"].cpu())
-    pos, has_gauss, gauss = state["numpy_rest"]
-    keys = state["numpy_keys"].cpu().numpy().astype(np.uint32)
-    np.random.set_state(("MT19937", keys, pos, has_gauss, gauss))  # noqa: NPY002
-    if "cuda" in state and torch.device(device).type == "cuda":
-        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
-
-
-def _load_resumable(last_path: Path, spec: RunSpec, device) -> dict | None:
-    """The saved state to resume from, or None (with the reason logged) to start afresh.
-
-    A state of this run trained towards another number of iterations goes on
-    (:func:`_other_length_of`), a copy of it kept. A ``last.pt`` of other settings is set aside
-    in ``superseded/``, and one of these settings set aside earlier is brought back, so that
-    reverting an edit loses nothing. The newest :data:`KEEP_SUPERSEDED` set aside are kept."""
-    fingerprint = spec.fingerprint()
-    state = _read_state(last_path, device) if last_path.exists() else None
-    if state is not None and _same_run(spec, state, last_path):
-        return state
-    folder = _superseded(last_path)
-    if state is not None and _other_length_of(spec, state):
-        log.info(
-            "%s is this run trained to %d of %d iterations: going on to %d",
-            last_path,
-            state["iteration"],
-            state.get("iterations", state["iteration"]),
-            spec.recipe.iterations,
-        )
-        _set_aside(last_path, state["fingerprint"], keep_original=True)
-        _prune(folder)
-        return state
-    kept = folder / f"{fingerprint}.pt"
-    found = _read_state(kept, device) if kept.exists() else None
-    if state is not None:
-        log.warning(
-            "%s was saved under other settings or pixels (fingerprint %s, now %s)",
-            last_path,
-            state.get("fingerprint"),
-            fingerprint,
-        )
-        if "log" in state and state.get("fingerprint"):
-            _set_aside(last_path, state["fingerprint"])
-        else:  # a format older than any resumable one
-            last_path.unlink()
-    if found is not None:
-        os.replace(kept, last_path)
-        log.info("brought back this run's state set aside at iteration %d", found["iteration"])
-    elif state is not None:
-        log.warning("starting afresh")
-    _prune(folder)
-    return found
-
-
-def _same_run(spec: RunSpec, state: dict, last_path: Path) -> bool:
-    """Whether ``state`` is this run's. A state saved before pixels were part of the
-    fingerprint (it has no ``iterations`` key) is matched on the settings alone, with a
-    warning: its pixels cannot be checked, and starting it over would lose its work."""
-    if "log" not in state:
-        return False
-    if state.get("fingerprint") == spec.fingerprint():
-        return True
-    if "iterations" not in state and state.get("fingerprint") == spec.fingerprint(pixels=False):
-        log.warning(
-            "%s was saved before a run's pixels were part of its fingerprint: resuming it "
-            "without checking that its training and validation images are unchanged (if they "
-            "changed, delete %s)",
-            last_path,
-            last_path.parent,
-        )
-        return True
-    return False
-
-
-def _other_length_of(spec: RunSpec, state: dict) -> bool:
-    """Whether ``state`` is this run with only ``iterations`` different, and not yet at the new
-    end, so that going on from it ends where an uninterrupted run of ``spec`` would: batches and
-    the learning rate are functions of the iteration alone. Not when the state's run finished
-    with a validation off the ``val_every`` cadence: ``spec``'s run has no such row in its log
-    or choice of best."""
-    other = state.get("iterations", state["iteration"])  # finished states before the key
-    recipe = spec.recipe
-    if (
-        "log" not in state
-        or not state["iteration"] < recipe.iterations
-        or other == recipe.iterations
-    ):
-        return False
-    if state["iteration"] == other and other % recipe.val_every:
-        return False
-    cut = replace(spec, recipe=replace(recipe, iterations=other))
-    return cut.fingerprint(pixels="iterations" in state) == state.get("fingerprint")
-
-
-def _read_state(path: Path, device) -> dict | None:
-    try:
-        return torch.load(path, map_location=device, weights_only=True)
-    except Exception as error:  # only reachable if the disk itself lost data
-        log.warning("%s is unreadable (%s); starting from scratch", path, error)
-        path.unlink(missing_ok=True)
-        return None
-
-
-def _superseded(last_path: Path) -> Path:
-    return last_path.parent / "superseded"
-
-
-def _set_aside(last_path: Path, fingerprint: str, keep_original: bool = False) -> None:
-    """Move ``last.pt`` to ``superseded/<fingerprint>.pt`` (with ``keep_original``, link or copy
-    it there: the next save replaces ``last.pt`` by a rename, so the kept file stays whole)."""
-    folder = _superseded(last_path)
-    folder.mkdir(exist_ok=True)
-    target = folder / f"{fingerprint}.pt"
-    if not keep_original:
-        os.replace(last_path, target)
-    else:
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.unlink(missing_ok=True)
-        try:
-            os.link(last_path, tmp)
-        except OSError:  # a file system without hard links
-            shutil.copyfile(last_path, tmp)
-        os.replace(tmp, target)
-    os.utime(target)  # newest first, whenever it was saved
-    log.info("%s %s to %s", "copied" if keep_original else "moved", last_path.name, target)
-
-
-def _prune(folder: Path) -> None:
-    """Keep the newest :data:`KEEP_SUPERSEDED` states set aside (after any was brought back)."""
-    if folder.is_dir():
-        kept = sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime)
-        for old in kept[:-KEEP_SUPERSEDED]:
-            old.unlink()
-
-
-def _write_log(path: Path, rows: list) -> None:
-    """Rewrite ``log.csv`` from the checkpoint's rows (atomically, like every state file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(LOG_FIELDS)
-        writer.writerows(rows)
-    os.replace(tmp, path)
-
-
-def _append_log(path: Path, row: list) -> None:
-    with open(path, "a", newline="") as handle:
-        csv.writer(handle).writerow(row)
-
-
-def _sync_files(state_dir: Path, best: dict | None, rows: list) -> None:
-    """Make ``best.pt`` and ``log.csv`` agree with the state we start from, dropping leftovers
-    (``*.tmp`` of a save that was killed, a best or log rows newer than the checkpoint)."""
-    for tmp in state_dir.glob("*.tmp"):
-        tmp.unlink()
-    best_path = state_dir / "best.pt"
-    if best is None:
-        best_path.unlink(missing_ok=True)
-    else:
-        _atomic_save(best, best_path)
-    _write_log(state_dir / "log.csv", rows)
-
-
-# ---------------------------------------------------------------------------------------------
-# The run
 
 
 @dataclass
@@ -637,19 +326,23 @@ def train(
 
 @contextlib.contextmanager
 def _history(path: Path):
-    """Append this module's log records to ``path`` while the block runs."""
+    """Append the run's log records (this module's, its checkpoints' and its stop signals') to
+    ``path`` while the block runs."""
     handler = logging.FileHandler(path, mode="a")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     handler.setLevel(logging.INFO)
-    previous_level = log.level
-    if log.getEffectiveLevel() > logging.INFO:
-        log.setLevel(logging.INFO)
-    log.addHandler(handler)
+    loggers = [log, checkpoint.log, stopping.log]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
     try:
         yield
     finally:
-        log.removeHandler(handler)
-        log.setLevel(previous_level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
         handler.close()
 
 
@@ -658,7 +351,7 @@ def _run(spec, lr_patches, hr_patches, val_pairs, state_dir: Path, device, runti
     recipe = spec.recipe
     last_path = state_dir / "last.pt"
 
-    torch.manual_seed(_mix(spec.seed, 0x1417))
+    torch.manual_seed(mix_seed(spec.seed, 0x1417))
     task = spec.parsed_task
     model = build_model(spec.model, scale=task.scale, task=task.model_task)
     net = prepare(model, runtime, device)
@@ -667,7 +360,7 @@ def _run(spec, lr_patches, hr_patches, val_pairs, state_dir: Path, device, runti
     meter = LossMeter(min(recipe.val_every, checkpoint_every, recipe.iterations), device)
     progress = _resume(spec, last_path, model, optimizer, meter, runtime, device)
     progress.trained_on = runtime.label(device)
-    _sync_files(state_dir, progress.best, progress.rows)
+    sync_files(state_dir, progress.best, progress.rows)
 
     sampler = PatchSampler(
         lr_patches,
@@ -730,63 +423,14 @@ def _save_last(last_path, spec: RunSpec, parts, done, device) -> None:
         "best": progress.best,
         "log": progress.rows,
         "running": [meter.total, meter.count],
-        "rng": _rng_state(device),
+        "rng": rng_state(device),
     }
-    _atomic_save(state, last_path)
-
-
-class TrainingStopped(RuntimeError):
-    """The run was asked to stop (SIGTERM, SIGINT) and saved ``last.pt`` first."""
-
-
-class _StopFlag:
-    signal: int | None = None
-
-    @property
-    def name(self) -> str:
-        return signal.Signals(self.signal).name if self.signal is not None else ""
-
-
-@contextlib.contextmanager
-def stop_signals(signals=(signal.SIGTERM, signal.SIGINT)):
-    """Turn the first SIGTERM/SIGINT into a flag the loop checks between steps (a step or a save
-    is never cut in half). A second SIGINT gets the handler that was there before, so a user who
-    presses Ctrl-C twice is not kept waiting; a second SIGTERM is only logged, because SLURM's
-    time limit sends one to the job step and one through ``srun`` in the same millisecond, and
-    its own escalation is SIGKILL after ``KillWait``. A signal the process was started ignoring
-    (SIGINT in a job that a shell put in the background) stays ignored. Outside the main thread
-    nothing is installed."""
-    flag = _StopFlag()
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-    previous = {}
-
-    def handler(signum, frame):
-        name = signal.Signals(signum).name
-        if flag.signal is None:
-            flag.signal = signum
-            log.warning("%s received: stopping after this step", name)
-            return
-        if signum == signal.SIGTERM:
-            log.warning("%s received again: still stopping after this step", name)
-            return
-        signal.signal(signum, previous[signum])
-        signal.raise_signal(signum)
-
-    for signum in signals:
-        if signal.getsignal(signum) is not signal.SIG_IGN:
-            previous[signum] = signal.signal(signum, handler)
-    try:
-        yield flag
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
+    atomic_save(state, last_path)
 
 
 def _resume(spec, last_path, model, optimizer, meter, runtime, device) -> _Progress:
     """Load ``last.pt`` into the model, optimizer, loss meter and RNGs when it is this run's."""
-    state = _load_resumable(last_path, spec, device)
+    state = load_resumable(last_path, spec, device)
     if state is None:
         return _Progress()
     try:
@@ -799,7 +443,7 @@ def _resume(spec, last_path, model, optimizer, meter, runtime, device) -> _Progr
             "otherwise restore the code to resume it"
         ) from None
     optimizer.load_state_dict(state["optimizer"])
-    _set_rng_state(state["rng"], device)
+    set_rng_state(state["rng"], device)
     meter.total, meter.count = state["running"]
     if state["runtime"] != asdict(runtime):
         log.warning("resuming a run started with %s under %s", state["runtime"], runtime)
@@ -827,7 +471,7 @@ def _validate(spec, model, val_pairs, device, meter, progress, done, state_dir) 
     loss, elapsed = meter.take_mean(), progress.elapsed()
     row = [done, loss, recipe.lr_at(done - 1), psnr, progress.trained_on, round(elapsed, 3)]
     progress.rows.append(row)
-    _append_log(state_dir / "log.csv", progress.rows[-1])
+    append_log(state_dir / "log.csv", progress.rows[-1])
     rate = (done - progress.start) / max(elapsed - progress.seconds, 1e-9)
     log.info(
         "%s  loss %.4f  val %.3f dB  %.1f it/s",
@@ -838,12 +482,12 @@ def _validate(spec, model, val_pairs, device, meter, progress, done, state_dir) 
     )
     if progress.best is None or psnr > progress.best["val_psnr"]:
         progress.best = {
-            "model": _snapshot(model),
+            "model": snapshot(model),
             "iteration": done,
             "val_psnr": psnr,
             "fingerprint": spec.fingerprint(),
         }
-        _atomic_save(progress.best, state_dir / "best.pt")
+        atomic_save(progress.best, state_dir / "best.pt")
 
 
 def progress_bar(done: int, total: int, rate: float, width: int = 20) -> str:
@@ -871,7 +515,7 @@ def publish(state_dir: str | os.PathLike, model_out: str | os.PathLike, log_out:
     """Copy the finished run's best weights and log to the workflow's declared outputs."""
     state_dir = Path(state_dir)
     best = torch.load(state_dir / "best.pt", map_location="cpu", weights_only=True)
-    _atomic_save(best, Path(model_out))
+    atomic_save(best, Path(model_out))
     shutil.copyfile(state_dir / "log.csv", log_out)
 
 

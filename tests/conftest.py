@@ -25,7 +25,7 @@ def benchmark_dir() -> Path:
 def kill_at(monkeypatch):
     """``kill_at(n)``: training raises KeyboardInterrupt as it draws batch ``n``, as a kill would
     land mid-run; ``kill_at(None)`` lets the next run go through."""
-    from patchmine.train import PatchSampler
+    from patchmine.sampler import PatchSampler
 
     real_batch = PatchSampler.batch
 

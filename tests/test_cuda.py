@@ -14,8 +14,9 @@ from patchmine import criteria
 from patchmine import workflow as workflow_mod
 from patchmine.evaluate import evaluate
 from patchmine.models import build_model
+from patchmine.sampler import PatchSampler
 from patchmine.tasks import Task
-from patchmine.train import PatchSampler, Recipe, RunSpec, Runtime, train
+from patchmine.train import Recipe, RunSpec, Runtime, train
 
 pytestmark = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA device (none visible to torch)"

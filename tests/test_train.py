@@ -10,7 +10,9 @@ import torch
 
 from patchmine import train as train_mod
 from patchmine.augment import apply_dihedral
-from patchmine.train import PatchSampler, Recipe, RunSpec, Runtime, run_summary, train
+from patchmine.checkpoint import KEEP_SUPERSEDED
+from patchmine.sampler import PatchSampler
+from patchmine.train import Recipe, RunSpec, Runtime, run_summary, train
 
 MODEL = {"arch": "edsr", "blocks": 1, "channels": 8}
 
@@ -227,12 +229,12 @@ def test_the_log_and_run_json_say_what_trained_the_run(tmp_path):
 
 def test_a_state_set_aside_is_brought_back_even_with_the_folder_full(tmp_path):
     lr, hr, val = _data()
-    settings = [(), *[(m,) for m in range(1, train_mod.KEEP_SUPERSEDED + 1)], ()]
+    settings = [(), *[(m,) for m in range(1, KEEP_SUPERSEDED + 1)], ()]
     for milestones in settings:
         train(_spec(iterations=4, lr_milestones=milestones), lr, hr, val, tmp_path / "s")
     last_attempt = (tmp_path / "s" / "history.log").read_text().rsplit("attempt on", 1)[1]
     assert "brought back this run's state set aside at iteration 4" in last_attempt
-    assert len(list((tmp_path / "s" / "superseded").glob("*.pt"))) == train_mod.KEEP_SUPERSEDED
+    assert len(list((tmp_path / "s" / "superseded").glob("*.pt"))) == KEEP_SUPERSEDED
 
 
 def test_a_run_continued_to_more_iterations_keeps_the_shorter_state(tmp_path):
@@ -250,12 +252,12 @@ def test_a_run_continued_to_more_iterations_keeps_the_shorter_state(tmp_path):
 
 def test_only_the_newest_states_set_aside_are_kept(tmp_path):
     lr, hr, val = _data()
-    for milestone in range(1, train_mod.KEEP_SUPERSEDED + 3):
+    for milestone in range(1, KEEP_SUPERSEDED + 3):
         train(_spec(iterations=4, lr_milestones=(milestone,)), lr, hr, val, tmp_path / "s")
     kept = {p.stem for p in (tmp_path / "s" / "superseded").glob("*.pt")}
     newest = [  # the first run of all is the one dropped; the last is the current state
         _trained_fingerprint(_spec(iterations=4, lr_milestones=(m,)), lr, hr, val)
-        for m in range(2, train_mod.KEEP_SUPERSEDED + 2)
+        for m in range(2, KEEP_SUPERSEDED + 2)
     ]
     assert kept == set(newest)
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from patchmine import train as train_mod
+from patchmine.sampler import PatchSampler
+from patchmine.stopping import TrainingStopped, stop_signals
 from patchmine.train import Recipe, RunSpec, train
 
 # A real run in a child process: tiny EDSR on synthetic patches, one thread (so the child and an
@@ -19,7 +20,8 @@ from patchmine.train import Recipe, RunSpec, train
 CHILD = """
 import sys, time
 import numpy as np, torch
-from patchmine.train import PatchSampler, Recipe, RunSpec, train
+from patchmine.sampler import PatchSampler
+from patchmine.train import Recipe, RunSpec, train
 
 torch.set_num_threads(1)
 state_dir, delay = sys.argv[1], float(sys.argv[2])
@@ -175,11 +177,11 @@ def test_kill_while_saving_leaves_the_previous_checkpoint(tmp_path, monkeypatch)
                 raise KeyboardInterrupt("killed while saving")
         real_save(obj, handle)
 
-    monkeypatch.setattr(train_mod.torch, "save", dies_in_third_last_save)
+    monkeypatch.setattr(torch, "save", dies_in_third_last_save)
     run = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         train(_spec(), lr, hr, val, run)
-    monkeypatch.setattr(train_mod.torch, "save", real_save)
+    monkeypatch.setattr(torch, "save", real_save)
     assert (run / "last.pt.tmp").exists()
     assert torch.load(run / "last.pt", weights_only=True)["iteration"] == 4
     with open(run / "log.csv", "a") as handle:  # a row written after the checkpoint, cut short
@@ -213,20 +215,20 @@ def test_a_signal_mid_step_saves_that_step_and_resuming_matches(tmp_path, monkey
     lr, hr, val = _data()
     train(_spec(), lr, hr, val, tmp_path / "straight")
 
-    real_batch = train_mod.PatchSampler.batch
+    real_batch = PatchSampler.batch
 
     def ctrl_c_at_iteration_6(self, iteration):
         if iteration == 6:
             signal.raise_signal(signal.SIGINT)  # handled now: the step still runs to its end
         return real_batch(self, iteration)
 
-    monkeypatch.setattr(train_mod.PatchSampler, "batch", ctrl_c_at_iteration_6)
+    monkeypatch.setattr(PatchSampler, "batch", ctrl_c_at_iteration_6)
     run = tmp_path / "run"
-    with pytest.raises(train_mod.TrainingStopped, match="SIGINT received: stopped after iter"):
+    with pytest.raises(TrainingStopped, match="SIGINT received: stopped after iter"):
         train(_spec(), lr, hr, val, run)
     assert torch.load(run / "last.pt", weights_only=True)["iteration"] == 7  # not 6, the periodic
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
-    monkeypatch.setattr(train_mod.PatchSampler, "batch", real_batch)
+    monkeypatch.setattr(PatchSampler, "batch", real_batch)
     train(_spec(), lr, hr, val, run)
     _same_run(tmp_path / "straight", run)
 
@@ -236,7 +238,7 @@ def test_a_second_sigterm_does_not_cut_the_save_short():
     child process, since the wrong answer is death by SIGTERM)."""
     code = (
         "import signal\n"
-        "from patchmine.train import stop_signals\n"
+        "from patchmine.stopping import stop_signals\n"
         "with stop_signals() as stop:\n"
         "    signal.raise_signal(signal.SIGTERM)\n"
         "    signal.raise_signal(signal.SIGTERM)\n"
@@ -251,7 +253,7 @@ def test_a_second_sigterm_does_not_cut_the_save_short():
 
 @pytest.mark.usefixtures("python_sigint")
 def test_a_second_ctrl_c_stops_at_once():
-    with train_mod.stop_signals() as stop:
+    with stop_signals() as stop:
         signal.raise_signal(signal.SIGINT)
         assert stop.name == "SIGINT"
         with pytest.raises(KeyboardInterrupt):
@@ -262,7 +264,7 @@ def test_a_second_ctrl_c_stops_at_once():
 def test_a_signal_the_process_ignores_stays_ignored():
     before = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        with train_mod.stop_signals() as stop:
+        with stop_signals() as stop:
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
             signal.raise_signal(signal.SIGINT)
             assert stop.signal is None
