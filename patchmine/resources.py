@@ -118,15 +118,17 @@ def _filled(model: dict) -> dict:
 
 #: The archs :func:`model_macs` has a formula for (a test checks it covers every arch).
 _SIZED_ARCHS = ("edsr", "oisr_rk2_s", "dncnn")
+#: 3x3 convs between ``channels`` maps in one body block of each blocked arch.
+CONVS_PER_BLOCK = {"edsr": 2, "oisr_rk2_s": 4}
 
 
 def model_macs(model: dict, scale: int) -> float:
     """Multiply-accumulates of one forward pass per input pixel (per LR pixel for SR).
 
-    ``blocks`` residual blocks of two 3x3 convs between ``channels`` maps, a head, a body-end conv
-    and the upsampler (9·C²·s²) for EDSR and OISR-RK2; ``layers`` convs for DnCNN, between
-    ``image_channels`` and C maps at the ends, times :func:`model_runs` (a grey DnCNN runs once
-    per colour channel of an RGB image).
+    ``blocks`` blocks of 3x3 convs between ``channels`` maps (two per EDSR residual block, four
+    per OISR RK2 block), a head, a body-end conv and the upsampler (9·C²·s²) for EDSR and OISR;
+    ``layers`` convs for DnCNN, between ``image_channels`` and C maps at the ends, times
+    :func:`model_runs` (a grey DnCNN runs once per colour channel of an RGB image).
     """
     arch = model.get("arch", "edsr")
     if arch not in _SIZED_ARCHS:
@@ -140,9 +142,9 @@ def model_macs(model: dict, scale: int) -> float:
         layers, image_channels = int(spec["layers"]), int(spec["image_channels"])
         once = 9.0 * (c * c * max(layers - 2, 0) + 2 * image_channels * c)
         return model_runs(model) * once
-    blocks = int(spec["blocks"])
+    body_convs = int(spec["blocks"]) * CONVS_PER_BLOCK[arch] + 1
     upsampler = 9.0 * c * c * scale * scale if scale > 1 else 0.0
-    return 9.0 * c * c * (2 * blocks + 1) + upsampler + 9.0 * 3 * c * (1 + scale * scale)
+    return 9.0 * c * c * body_convs + upsampler + 9.0 * 3 * c * (1 + scale * scale)
 
 
 def _flops_per_second(on_gpu: bool, threads: int) -> float:

@@ -139,16 +139,45 @@ def test_published_dncnn_set12_sigma25_psnr():
 
 
 def test_oisr_rk2_s_parameter_count():
-    # EDSR-baseline frame at x2 (head, 16 x 2 convs, body conv, x2 upsampler, tail) ...
-    frame = c3(3, 64) + 16 * 2 * c3(64, 64) + c3(64, 64) + c3(64, 256) + c3(64, 3)
-    # ... plus, per RK2 block, two per-channel PReLUs and two RK coefficients
-    expected = frame + 16 * (2 * 64 + 2)
-    assert expected == 1_371_939
-    model = OISR_RK2(scale=2)
-    assert count_parameters(model) == expected
+    # EDSR-baseline frame at x2 (head, 8 RK2 blocks x 4 convs, body conv, x2 upsampler, tail) ...
+    frame = c3(3, 64) + 8 * 4 * c3(64, 64) + c3(64, 64) + c3(64, 256) + c3(64, 3)
+    # ... plus, per RK2 block, four per-channel PReLUs and the step size
+    expected = frame + 8 * (4 * 64 + 1)
+    assert expected == 1_371_915
+    assert count_parameters(OISR_RK2(scale=2)) == expected
     assert round(expected / 1e6, 2) == 1.37  # the paper's Table IV
-    fixed = OISR_RK2(scale=2, learnable_coeffs=False)
-    assert count_parameters(fixed) == expected - 32
+
+
+def authors_rk2s_layout(scale: int = 2, blocks: int = 8, feats: int = 64) -> dict:
+    """Key -> shape of a checkpoint of the authors' RK2-s code (CAS-CLab/OISR-PyTorch,
+    ``RK2-s/model/edsr.py`` with the ``ResBlock`` of its ``common.py``), transcribed from it:
+    EDSR's frame with conv1-conv4, relu1-relu4 (PReLU of ``feats`` slopes) and a one-element
+    ``scale1`` in every body block."""
+    conv = lambda cin, cout, k=3: {"weight": (cout, cin, k, k), "bias": (cout,)}  # noqa: E731
+    parts = {"sub_mean": conv(3, 3, 1), "add_mean": conv(3, 3, 1), "head.0": conv(3, feats)}
+    for i in range(blocks):
+        for j in range(1, 5):
+            parts[f"body.{i}.conv{j}"] = conv(feats, feats)
+            parts[f"body.{i}.relu{j}"] = {"weight": (feats,)}
+        parts[f"body.{i}"] = {"scale1": (1,)}
+    parts[f"body.{blocks}"] = conv(feats, feats)
+    stages = {2: [4], 3: [9], 4: [4, 4]}[scale]
+    for n, mult in enumerate(stages):
+        parts[f"tail.0.{2 * n}"] = conv(feats, mult * feats)
+    parts["tail.1"] = conv(feats, 3)
+    return {f"{k}.{p}": shape for k, params in parts.items() for p, shape in params.items()}
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_oisr_loads_the_authors_checkpoint_layout_strict(scale):
+    layout = authors_rk2s_layout(scale)
+    model = OISR_RK2(scale=scale)
+    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == layout
+    gen = torch.Generator().manual_seed(scale)
+    state = {k: torch.randn(shape, generator=gen) for k, shape in layout.items()}
+    model.load_state_dict(state, strict=True)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, state[key]), key
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
@@ -170,21 +199,20 @@ def test_oisr_full_size_forward_is_finite():
 
 
 def test_rk2_block_is_heun_step():
+    """The authors' forward, step by step: G1 = relu1, conv1, relu3, conv3 on y; G2 = relu2,
+    conv2, relu4, conv4 on y + G1(y); out = y + scale1 * (G1 + G2)."""
     torch.manual_seed(0)
     block = RK2Block(8)
-    y = torch.randn(2, 8, 6, 5)
-
-    def g(act, conv, t):
-        return conv(act(t))
-
     with torch.no_grad():
-        k1 = g(block.act1, block.conv1, y)
-        k2 = g(block.act2, block.conv2, y + k1)
+        for prelu in (block.relu1, block.relu2, block.relu3, block.relu4):
+            prelu.weight.uniform_(0.1, 0.4)  # distinct slopes, so a swapped layer shows
+    y = torch.randn(2, 8, 6, 5)
+    with torch.no_grad():
+        k1 = block.conv3(block.relu3(block.conv1(block.relu1(y))))
+        k2 = block.conv4(block.relu4(block.conv2(block.relu2(y + k1))))
         torch.testing.assert_close(block(y), y + 0.5 * (k1 + k2))
-        for conv in (block.conv1, block.conv2):
-            conv.weight.zero_()
-            conv.bias.zero_()
-        torch.testing.assert_close(block(y), y)  # zero vector field -> identity
+        block.scale1.fill_(0.0)
+        torch.testing.assert_close(block(y), y)  # no step -> identity
 
 
 def test_oisr_denoise_variant():
@@ -198,8 +226,8 @@ def test_oisr_denoise_variant():
 
 
 def test_build_model_new_archs():
-    oisr = build_model({"arch": "oisr_rk2_s", "blocks": 16, "channels": 64}, scale=2, task="sr")
-    assert isinstance(oisr, OISR_RK2) and count_parameters(oisr) == 1_371_939
+    oisr = build_model({"arch": "oisr_rk2_s"}, scale=2, task="sr")
+    assert isinstance(oisr, OISR_RK2) and count_parameters(oisr) == 1_371_915
     small = build_model({"arch": "oisr_rk2_s", "blocks": 2, "channels": 8}, scale=3, task="sr")
     assert small(torch.rand(1, 3, 5, 4)).shape == (1, 3, 15, 12)
 
@@ -279,7 +307,7 @@ def test_schema_defaults_and_keys_per_arch():
     got = validated({"e": {"arch": "edsr"}, "o": {"arch": "oisr_rk2_s"}, "d": {"arch": "dncnn"}})
     assert got == {
         "e": {"arch": "edsr", "blocks": 16, "channels": 64, "res_scale": 1.0},
-        "o": {"arch": "oisr_rk2_s", "blocks": 16, "channels": 64},
+        "o": {"arch": "oisr_rk2_s", "blocks": 8, "channels": 64},
         "d": {"arch": "dncnn", "channels": 64, "layers": 17},
     }
     for spec in got.values():  # what the schema fills in, build_model accepts
