@@ -281,7 +281,7 @@ def test_the_published_grey_dncnn_loads_as_a_config_model():
 
 
 def test_build_model_new_arch_errors():
-    with pytest.raises(ValueError, match="denoiser"):
+    with pytest.raises(ValueError, match="arch 'dncnn' is built for denoise only, not 'sr'"):
         build_model({"arch": "dncnn"}, scale=2, task="sr")
     with pytest.raises(ValueError, match="blocks"):
         build_model({"arch": "dncnn", "blocks": 3}, scale=1, task="denoise")
@@ -340,7 +340,7 @@ def test_a_network_for_another_task_is_refused_before_any_job_runs():
             if kind in ARCH_TASKS[arch]:
                 build_model({"arch": arch, **defaults}, scale, kind)
             else:
-                with pytest.raises(ValueError):
+                with pytest.raises(ValueError, match=f"arch '{arch}' is built for"):
                     build_model({"arch": arch, **defaults}, scale, kind)
     root = Path(__file__).resolve().parents[1]
     schema = str(root / "schemas" / "config.schema.yaml")

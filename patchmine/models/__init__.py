@@ -64,8 +64,6 @@ def _build_dncnn(spec: dict, scale: int, task: str) -> nn.Module:
     (``batch_norm: false``, the form of KAIR's published weights)."""
     from patchmine.models.dncnn import ChannelwiseDnCNN, DnCNN
 
-    if task != "denoise":
-        raise ValueError(f"arch 'dncnn' is a denoiser; task {task!r} is not supported")
     size = dict(
         features=int(spec["channels"]),
         depth=int(spec["layers"]),
@@ -119,6 +117,10 @@ def build_model(spec: dict, scale: int, task: str) -> nn.Module:
     unknown = misplaced_keys(spec)
     if unknown:
         raise ValueError(f"unknown key(s) {unknown} in model spec for arch {arch!r}")
+    if task not in ARCH_TASKS[arch]:
+        raise ValueError(
+            f"arch {arch!r} is built for {' or '.join(ARCH_TASKS[arch])} only, not {task!r}"
+        )
     return _BUILDERS[arch]({"arch": arch, **ARCH_DEFAULTS[arch], **spec}, scale, task)
 
 
