@@ -62,13 +62,20 @@ def check_as_written(config: dict) -> None:
     """Raise :class:`ConfigError` for a task key under the other task, before schema defaults
     fill the config in: once they have, a written ``sigma: 50`` cannot be told from the default,
     and an experiment that forgot ``task: denoise`` would silently train x2 SR. Entries of the
-    wrong shape are left to the schema, whose messages name them."""
+    wrong shape are left to the schema, whose messages name them.
+
+    ``scale: null`` or ``sigma: null`` removes the key (in place): a config given after another
+    (``--configfile base.yaml denoise.yaml``) can only add or replace keys, so this is how it
+    turns an experiment of the first into one of the other task."""
     experiments = config.get("experiments")
     if not isinstance(experiments, dict):
         return
     for name, exp in experiments.items():
         if not isinstance(exp, dict):
             continue
+        for key in TASK_KEYS:  # an overlay config's way to drop a key its base config sets
+            if key in exp and exp[key] is None:
+                del exp[key]
         task = exp.get("task", "sr")
         for key, owner in TASK_KEYS.items():
             if key in exp and task in TASK_KEYS.values() and task != owner:
@@ -76,7 +83,7 @@ def check_as_written(config: dict) -> None:
                     "add `task: denoise`, or remove `sigma`"
                     if owner == "denoise"
                     else "remove `scale` (denoising keeps the image size)"
-                )
+                ) + f" (a config given after this one can write `{key}: null`)"
                 raise ConfigError(
                     f"experiments.{name}.{key}: {exp[key]!r} applies to task {owner!r} only, "
                     f"and the experiment's task is {task!r}"

@@ -13,6 +13,7 @@ from snakemake.utils import validate
 from patchmine.config import ConfigError, check_as_written, check_config
 from patchmine.grid import PRODUCT_SUFFIXES
 from patchmine.report import LAYOUTS
+from patchmine.tasks import Task
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = str(ROOT / "schemas" / "config.schema.yaml")
@@ -435,6 +436,21 @@ def test_a_key_of_the_other_task_is_refused_as_written(written, named):
     # the schema's defaults make both keys present, so the check must come first
     validate(config, SCHEMA)
     assert {"task", "scale", "sigma"} <= config["experiments"]["demo"].keys()
+
+
+def test_null_drops_a_task_key_that_an_earlier_config_set():
+    """What `--configfile base.yaml denoise.yaml` gives when the second file turns an SR
+    experiment of the first into a denoising one (Snakemake merges mappings key by key)."""
+    config = _load()
+    exp = config["experiments"]["demo"]
+    exp.update({"scale": 4, "task": "denoise", "sigma": 50})
+    with pytest.raises(ConfigError, match="can write `scale: null`"):
+        check_as_written(copy.deepcopy(config))
+    exp["scale"] = None
+    check_as_written(config)
+    assert "scale" not in exp
+    validate(config, SCHEMA)
+    assert Task.from_experiment(config["experiments"]["demo"]).name == "dn_s50"
 
 
 def test_the_as_written_check_leaves_malformed_entries_to_the_schema():

@@ -132,6 +132,25 @@ def test_bad_config_stops_before_any_job(tmp_path, key, value, named):
     assert not (tmp_path / "results").exists()
 
 
+def test_a_later_config_turns_an_experiment_into_denoising(tmp_path):
+    """Snakemake merges `--configfile` mappings key by key, so a second file cannot remove the
+    first's `scale`; it writes `scale: null`."""
+    config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
+    config["experiments"]["tiny"]["scale"] = 2
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    overlay = {"experiments": {"tiny": {"task": "denoise", "sigma": 50}}}
+    (tmp_path / "denoise.yaml").write_text(yaml.safe_dump(overlay))
+    files = ("--configfile", str(tmp_path / "config.yaml"), str(tmp_path / "denoise.yaml"))
+    refused = snakemake(tmp_path, *files, "--dry-run")
+    assert refused.returncode != 0
+    assert "experiments.tiny.scale: 2 applies to task 'sr' only" in refused.stdout + refused.stderr
+    overlay["experiments"]["tiny"]["scale"] = None
+    (tmp_path / "denoise.yaml").write_text(yaml.safe_dump(overlay))
+    planned = snakemake(tmp_path, *files, "--dry-run")
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    assert "runs/dn_s50/" in planned.stdout and "sr_x2" not in planned.stdout
+
+
 def _dag(workdir: Path, *targets: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """The jobs (id -> rule) and dependencies (input job, job) `snakemake --dag` plans."""
     done = snakemake(workdir, *targets, "--dag")  # --dag takes an optional format
