@@ -120,6 +120,9 @@ def _filled(model: dict) -> dict:
 _SIZED_ARCHS = ("edsr", "oisr_rk2_s", "dncnn")
 #: 3x3 convs between ``channels`` maps in one body block of each blocked arch.
 CONVS_PER_BLOCK = {"edsr": 2, "oisr_rk2_s": 4}
+#: Feature maps one body block keeps for the backward pass: EDSR's conv inputs (its ReLU works
+#: in place); OISR's conv and PReLU inputs of both evaluations and the sum its step scales.
+MAPS_SAVED_PER_BLOCK = {"edsr": 2, "oisr_rk2_s": 9}
 
 
 def model_macs(model: dict, scale: int) -> float:
@@ -168,6 +171,18 @@ def patch_bytes(patch: int, scale: int) -> int:
 def feature_mb(pixels: float, channels: int, maps: float) -> float:
     """MB of ``maps`` float32 feature maps of ``channels`` channels over ``pixels`` pixels."""
     return 4.0 * pixels * channels * maps / MB
+
+
+def saved_maps(model: dict, scale: int) -> float:
+    """Feature maps of ``channels`` x LR pixels that a training forward keeps for its backward
+    pass: the body's (:data:`MAPS_SAVED_PER_BLOCK`; two per DnCNN layer), the ends', and the
+    upsampler's at s² the size."""
+    spec = _filled(model)
+    if spec.get("arch", "edsr") == "dncnn":
+        body = 2 * int(spec["layers"])
+    else:
+        body = MAPS_SAVED_PER_BLOCK[spec.get("arch", "edsr")] * int(spec["blocks"])
+    return body + 4 + 2 * scale * scale
 
 
 def train_runtime(
@@ -225,13 +240,12 @@ def train_mem_mb(
     """Host memory of a training run: the K patches (read once, kept), the validation set
     (``val_mb``, see :func:`validation_mb`), and on the CPU a step's saved activations and the
     largest validation image's feature maps."""
-    c = int(model.get("channels", 64))
-    blocks = int(model.get("blocks", model.get("layers", 16)))
+    c = int(_filled(model)["channels"])
     data = n_patches * patch_bytes(patch, scale) / MB + val_mb
     work = 0.0
     if not on_gpu:
-        # forward maps kept for backward plus their gradients; the upsampler's at s² the size
-        maps = 2 * (2 * blocks + 4 + 2 * scale * scale)
+        # forward maps kept for backward plus their gradients (see saved_maps)
+        maps = 2 * saved_maps(model, scale)
         runs = model_runs(model)
         work = feature_mb(runs * batch * (patch // scale) ** 2, c, maps)
         work += feature_mb(runs * max_val_lr_pixels, c, 4 + 2 * scale * scale)

@@ -10,6 +10,7 @@ import yaml
 from conftest import PAPER, need
 
 from patchmine import published
+from patchmine.tables import add_model_columns
 
 TABLE_I_ROWS = ("Loss", "Grad", "Loss+", "Grad+")
 
@@ -347,3 +348,18 @@ def test_settings_of_several_recipes_say_so():
     cell = published.compare(two).query("table == 'I' and row == 'Grad' and column == '10K'")
     why = cell["ours_from"].iloc[0]
     assert "best validation PSNR of 2 matching settings of recipes paper, short" in why
+
+
+@pytest.mark.parametrize(
+    "row, model", [("Ours (EDSR baseline)", "edsr_baseline"), ("Ours (OISR-RK2-s)", "oisr_rk2_s")]
+)
+def test_table_iv_rows_match_the_paper_presets_models(row, model):
+    """The network of each of our Table IV rows, as the paper config builds it: 1.37 M
+    parameters at x2 for both, as the paper lists them."""
+    config = yaml.safe_load((Path(__file__).parents[1] / "configs" / "paper.yaml").read_text())
+    runs = add_model_columns(pd.DataFrame({"model": [model], "task": ["sr_x2"]}), config["models"])
+    match = published.cell_match({"table": "IV", "row": row, "column": "Set5"})
+    model_keys = {k: v for k, v in match.filters.items() if k in ("arch", "blocks", "channels")}
+    assert len(model_keys) == 3
+    assert {k: runs[k].iloc[0] for k in model_keys} == model_keys
+    assert round(runs["params"].iloc[0] / 1e6, 2) == 1.37

@@ -441,3 +441,34 @@ def test_training_memory_holds_the_validation_set(tmp_path, task, per_image):
         files = Files(store="", validation=str(manifest), test="")
         asked.append(job("train", config(device="cuda"), w, files)[0])
     assert asked[1] - asked[0] == pytest.approx(res.SAFETY * 99 * per_image / res.MB, abs=100)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"arch": "edsr", "blocks": 4, "channels": 8},
+        {"arch": "oisr_rk2_s", "blocks": 3, "channels": 8},
+        {"arch": "dncnn", "channels": 8, "layers": 5},
+    ],
+)
+def test_saved_maps_bound_what_a_training_forward_keeps(spec):
+    """Measured with autograd's saved-tensor hooks: every activation a forward keeps for the
+    backward pass, in units of one ``channels`` x LR-pixels float32 map."""
+    import torch
+
+    from patchmine.models import build_model
+
+    scale, side = (1, 12) if spec["arch"] == "dncnn" else (2, 12)
+    model = build_model(spec, scale, "denoise" if spec["arch"] == "dncnn" else "sr")
+    params = {p.data_ptr() for p in model.parameters()}
+    kept: dict[int, int] = {}
+
+    def pack(tensor):
+        if tensor.data_ptr() not in params:
+            kept[tensor.data_ptr()] = tensor.numel() * tensor.element_size()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        model(torch.rand(1, 3, side, side) * 255)
+    measured = sum(kept.values()) / (4 * spec["channels"] * side * side)
+    assert measured <= res.saved_maps(spec, scale) <= 2.5 * measured  # safe, not wasteful
