@@ -64,26 +64,27 @@ def check_as_written(config: dict) -> None:
     and an experiment that forgot ``task: denoise`` would silently train x2 SR. Entries of the
     wrong shape are left to the schema, whose messages name them.
 
-    ``scale: null`` or ``sigma: null`` removes the key (in place): a config given after another
-    (``--configfile base.yaml denoise.yaml``) can only add or replace keys, so this is how it
-    turns an experiment of the first into one of the other task."""
+    ``scale: null`` under task denoise, or ``sigma: null`` under task sr, removes the key (in
+    place): a config file given after another (``--configfile base.yaml denoise.yaml``) can only
+    add or replace keys, so this is how it turns an experiment of the first into one of the
+    other task. A null of the experiment's own task is left to the schema, which refuses it."""
     experiments = config.get("experiments")
     if not isinstance(experiments, dict):
         return
     for name, exp in experiments.items():
         if not isinstance(exp, dict):
             continue
-        for key in TASK_KEYS:  # an overlay config's way to drop a key its base config sets
-            if key in exp and exp[key] is None:
-                del exp[key]
         task = exp.get("task", "sr")
+        for key, owner in TASK_KEYS.items():  # a later config file's way to drop an earlier's
+            if exp.get(key, "") is None and owner != task:
+                del exp[key]
         for key, owner in TASK_KEYS.items():
             if key in exp and task in TASK_KEYS.values() and task != owner:
                 fix = (
                     "add `task: denoise`, or remove `sigma`"
                     if owner == "denoise"
                     else "remove `scale` (denoising keeps the image size)"
-                ) + f" (a config given after this one can write `{key}: null`)"
+                ) + f" (a later --configfile can write `{key}: null`)"
                 raise ConfigError(
                     f"experiments.{name}.{key}: {exp[key]!r} applies to task {owner!r} only, "
                     f"and the experiment's task is {task!r}"

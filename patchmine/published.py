@@ -319,7 +319,7 @@ def compare(
     """Every published number beside this run's counterpart.
 
     ``results`` is the long results table (with ``arch``, ``blocks``, ``channels`` from
-    :func:`patchmine.tables.add_model_columns`); ``extra`` holds numbers made elsewhere, as
+    :func:`patchmine.results.add_model_columns`); ``extra`` holds numbers made elsewhere, as
     (table, row, column, value) rows (e.g. Fig. 7's correlations); ``expected`` the (run, test
     set) points the configuration asks for (:func:`patchmine.tables.expected_points`, with the
     model columns), so that a cell whose run is configured but not finished says so rather than

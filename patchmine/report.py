@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from patchmine.labels import CRITERIA_ORDER
-from patchmine.tables import add_model_columns, expected_points
+from patchmine.results import add_model_columns
+from patchmine.tables import expected_points
 
 
 def read_runs(path: str | Path) -> pd.DataFrame:

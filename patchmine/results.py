@@ -1,12 +1,17 @@
 """Gathering finished runs, and published models evaluated here, into long tables: one row per
-(run or published model, test set)."""
+(run or published model, test set), with each row's network described (architecture, size,
+parameter count)."""
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
+
+from patchmine.tasks import Task
 
 
 def collect_results(meta_paths: list, eval_paths: list) -> pd.DataFrame:
@@ -67,3 +72,42 @@ def collect_published(eval_paths: list, entries: dict) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def model_info(models: Mapping[str, Mapping], task: str = "sr_x2") -> dict[str, dict]:
+    """Architecture, depth, width and parameter count of each config model (built on the CPU)."""
+    from patchmine.models import build_model, count_parameters
+
+    parsed = Task.parse(task)
+    info = {}
+    for name, spec in models.items():
+        try:
+            params = count_parameters(build_model(dict(spec), parsed.scale, parsed.model_task))
+        except (ValueError, TypeError):
+            params = math.nan
+        info[name] = {
+            "arch": spec.get("arch"),
+            "blocks": spec.get("blocks", spec.get("layers")),
+            "channels": spec.get("channels"),
+            "params": params,
+        }
+    return info
+
+
+def add_model_columns(results: pd.DataFrame, models: Mapping[str, Mapping]) -> pd.DataFrame:
+    """``results`` with arch, blocks, channels and params of each row's model (per task)."""
+    out = results.copy()
+    if out.empty or "model" not in out.columns:
+        return out
+    cache: dict = {}
+    cols: dict[str, list] = {"arch": [], "blocks": [], "channels": [], "params": []}
+    for model, task in zip(out["model"], out.get("task", ["sr_x2"] * len(out)), strict=True):
+        key = (str(model), str(task))
+        if key not in cache:
+            spec = models.get(str(model))
+            cache[key] = model_info({model: spec}, str(task))[model] if spec else {}
+        for col in cols:
+            cols[col].append(cache[key].get(col))
+    for col, values in cols.items():
+        out[col] = values
+    return out

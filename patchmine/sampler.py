@@ -1,10 +1,10 @@
-"""A run's training data on the device: the selected patches read once as uint8, and batches
-gathered, flipped/rotated and converted there, so no data-loader process or host-to-device copy
-sits in a training step.
+"""A run's training data on the device: the selected patches read from the store once as uint8
+(:func:`load_subset`), and batches gathered, flipped/rotated and converted there
+(:class:`PatchSampler`), so no data-loader process or host-to-device copy sits in a training step.
 
 Every random choice of step ``i`` (which patches, which flips, which noise) is a pure function
-of ``(seed, i)``: a run resumed at step ``i`` draws exactly the batches an uninterrupted run
-would have drawn.
+of ``(seed, i)`` (:func:`mix_seed` makes the generators' seeds): a run resumed at step ``i`` draws
+exactly the batches an uninterrupted run would have drawn.
 """
 
 from __future__ import annotations

@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 from patchmine.labels import CRITERIA_ORDER, format_k, format_params, series_label
-from patchmine.tasks import Task
 
 METRICS = ("psnr", "ssim")
 
@@ -431,7 +430,7 @@ def params_table(
     expected: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Table III layout: one row per model, named by its parameter count when the results carry
-    a ``params`` column (see :func:`add_model_columns`), one column per K."""
+    a ``params`` column (see :func:`patchmine.results.add_model_columns`), one column per K."""
     params = _params_of(results, expected)
     return results_table(
         results,
@@ -530,42 +529,3 @@ def _params_of(*frames) -> dict:
 
 def _model_label(model: str, params: Mapping) -> str:
     return format_params(params[model]) if model in params else str(model)
-
-
-def model_info(models: Mapping[str, Mapping], task: str = "sr_x2") -> dict[str, dict]:
-    """Architecture, depth, width and parameter count of each config model (built on the CPU)."""
-    from patchmine.models import build_model, count_parameters
-
-    parsed = Task.parse(task)
-    info = {}
-    for name, spec in models.items():
-        try:
-            params = count_parameters(build_model(dict(spec), parsed.scale, parsed.model_task))
-        except (ValueError, TypeError):
-            params = math.nan
-        info[name] = {
-            "arch": spec.get("arch"),
-            "blocks": spec.get("blocks", spec.get("layers")),
-            "channels": spec.get("channels"),
-            "params": params,
-        }
-    return info
-
-
-def add_model_columns(results: pd.DataFrame, models: Mapping[str, Mapping]) -> pd.DataFrame:
-    """``results`` with arch, blocks, channels and params of each row's model (per task)."""
-    out = results.copy()
-    if out.empty or "model" not in out.columns:
-        return out
-    cache: dict = {}
-    cols: dict[str, list] = {"arch": [], "blocks": [], "channels": [], "params": []}
-    for model, task in zip(out["model"], out.get("task", ["sr_x2"] * len(out)), strict=True):
-        key = (str(model), str(task))
-        if key not in cache:
-            spec = models.get(str(model))
-            cache[key] = model_info({model: spec}, str(task))[model] if spec else {}
-        for col in cols:
-            cols[col].append(cache[key].get(col))
-    for col, values in cols.items():
-        out[col] = values
-    return out

@@ -300,7 +300,8 @@ def train(
 
     Sets ``spec.data_digest`` (:func:`data_digest`), so the spec's fingerprint afterwards is the
     one the state holds. A ``last.pt`` of other settings or pixels is moved to ``superseded/``
-    (the newest :data:`KEEP_SUPERSEDED` are kept) and resumed from there if they come back.
+    (the newest :data:`~patchmine.checkpoint.KEEP_SUPERSEDED` are kept) and resumed from there
+    if they come back.
     """
     runtime = (runtime or Runtime()).resolve(device)
     state_dir = Path(state_dir)
@@ -383,18 +384,18 @@ def _run(spec, lr_patches, hr_patches, val_pairs, state_dir: Path, device, runti
             done = it + 1
             is_val = done % recipe.val_every == 0 or done == recipe.iterations
             is_checkpoint = done % checkpoint_every == 0 or done == recipe.iterations
-            stopping = stop.signal is not None and done < recipe.iterations
-            if not (is_val or is_checkpoint or stopping):
+            asked_to_stop = stop.signal is not None and done < recipe.iterations
+            if not (is_val or is_checkpoint or asked_to_stop):
                 continue
             meter.flush(where)  # the only sync of the loop, before anything is written
             if not _finite_weights(model):  # a finite loss, then an update to inf/NaN
                 raise FloatingPointError(f"non-finite weights after iteration {done}{where}")
             if is_val:
                 _validate(spec, model, val_pairs, device, meter, progress, done, state_dir)
-            if is_checkpoint or stopping:
+            if is_checkpoint or asked_to_stop:
                 parts = (model, optimizer, meter, progress, runtime)
                 _save_last(last_path, spec, parts, done, device)
-            if stopping:
+            if asked_to_stop:
                 raise TrainingStopped(
                     f"{stop.name} received: stopped after iteration {done} of {recipe.iterations}"
                     f" and saved {last_path}; run the job again to resume from there"

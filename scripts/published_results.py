@@ -1,8 +1,7 @@
 """Rule published_results: an experiment's published models, evaluated on its test sets -> one
 table (a row per model and test set) that Table IV and the paper comparison read."""
 
-from patchmine.results import collect_published
-from patchmine.tables import add_model_columns
+from patchmine.results import add_model_columns, collect_published
 from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from patchmine.render import runs_html
 from patchmine.report import expected_runs
-from patchmine.results import collect_results
-from patchmine.tables import add_model_columns, expected_points, missing_points
+from patchmine.results import add_model_columns, collect_results
+from patchmine.tables import expected_points, missing_points
 from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821

@@ -451,6 +451,13 @@ def test_null_drops_a_task_key_that_an_earlier_config_set():
     assert "scale" not in exp
     validate(config, SCHEMA)
     assert Task.from_experiment(config["experiments"]["demo"]).name == "dn_s50"
+    # a null of the experiment's own task is not a silent default: the schema refuses it
+    own = _load()
+    own["experiments"]["demo"].update({"task": "sr", "scale": None})
+    check_as_written(own)
+    assert own["experiments"]["demo"]["scale"] is None
+    with pytest.raises(WorkflowError, match="scale"):
+        validate(own, SCHEMA)
 
 
 def test_the_as_written_check_leaves_malformed_entries_to_the_schema():

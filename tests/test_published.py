@@ -10,7 +10,7 @@ import yaml
 from conftest import PAPER, need
 
 from patchmine import published
-from patchmine.tables import add_model_columns
+from patchmine.results import add_model_columns
 
 TABLE_I_ROWS = ("Loss", "Grad", "Loss+", "Grad+")
 

@@ -12,6 +12,7 @@ from PIL import Image
 
 from patchmine import figures, render, report, tables
 from patchmine.labels import format_k, format_params, row_label
+from patchmine.results import add_model_columns
 
 KS = (250, 1500, 10_000, 151_300)
 K_LABELS = {250: "250", 1500: "1500", 10_000: "10000", 151_300: "1.0"}  # sort badly as text
@@ -645,7 +646,7 @@ def test_model_columns():
     res = pd.DataFrame({"model": ["base", "big"], "task": ["sr_x2", "sr_x2"]})
     models = {"base": {"arch": "edsr", "blocks": 16, "channels": 64}, "big": {"arch": "edsr",
               "blocks": 128, "channels": 64}}  # fmt: skip
-    out = tables.add_model_columns(res, models)
+    out = add_model_columns(res, models)
     assert out["params"].tolist()[0] == 1_369_859  # the EDSR baseline at x2
     assert format_params(out["params"].iloc[1]) == "9.64 M"  # the paper rounds: 9.6 M
     assert out["blocks"].tolist() == [16, 128]

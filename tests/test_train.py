@@ -205,7 +205,7 @@ def test_a_state_saved_before_pixels_were_fingerprinted_still_resumes(tmp_path, 
     state["fingerprint"] = "ec330a2318e9dc84"
     state["log"] = [[*row[:4], row[5]] for row in state["log"]]  # rows had no trained_on then
     torch.save(state, tmp_path / "s" / "last.pt")
-    with caplog.at_level("WARNING", logger="patchmine.train"):
+    with caplog.at_level("WARNING", logger="patchmine"):
         train(_spec(iterations=8), lr, hr, val, tmp_path / "s")
     assert "without checking that its training and validation images are unchanged" in (caplog.text)
     assert "publishing its weights again" in caplog.text

@@ -25,8 +25,9 @@ blocks swapped for 8 RK2 blocks (the authors' ``--n_resblocks 8``)::
 
 Parameters at x2 with B = 8, F = 64: the EDSR-baseline 1,369,859 (the same 32 body convs), plus
 8 x (4 x 64 PReLU slopes + 1 scalar) = 2,056, i.e. **1,371,915** trainable: the 1.37 M that the
-reproduced paper's Table IV lists for OISR-RK2-s. Input and output are float NCHW on 0..255, the
-EDSR convention of this project.
+reproduced paper's Table IV lists for OISR-RK2-s. (The authors' mean shifts are meant to be fixed
+but their code leaves them trainable, 24 more: 1,371,939. Here they stay fixed, as in EDSR.)
+Input and output are float NCHW on 0..255, the EDSR convention of this project.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ class RK2Block(nn.Module):
         super().__init__()
         # the authors' names, which their checkpoints' keys carry: G1 runs relu1, conv1, relu3,
         # conv3 and G2 relu2, conv2, relu4, conv4
-        self.conv1, self.conv2, self.conv3, self.conv4 = (_conv(n_feats, n_feats) for _ in "1234")
+        self.conv1, self.conv2, self.conv3, self.conv4 = (_conv(n_feats, n_feats) for _ in range(4))
         self.relu1, self.relu2, self.relu3, self.relu4 = (
-            nn.PReLU(n_feats, init=0.25) for _ in "1234"
+            nn.PReLU(n_feats, init=0.25) for _ in range(4)
         )
         self.scale1 = nn.Parameter(torch.tensor([0.5]))
 
