@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from patchmine.criterion_names import CRITERIA, STATISTICS
+from patchmine.criterion_names import CRITERIA, PIXEL_STATISTICS, STATISTICS
 from patchmine.models.precision import without_tf32
 
 DEFAULT_BATCH_SIZE = 256
@@ -280,7 +280,8 @@ def mse_loss(
     return out
 
 
-#: The code of each pixel statistic (``criterion_names.STATISTICS``), batched the same way.
+#: The code of each pixel statistic (``criterion_names.PIXEL_STATISTICS``): a function of an
+#: (N, H, W, C) uint8 batch (numpy or a torch tensor on any device) returning N float64 scores.
 _BATCHED: dict[str, Callable[..., np.ndarray]] = {"grad": grad, "std": std, "freq": freq}
 
 
@@ -290,7 +291,7 @@ def score_statistics(
     """Several pixel-statistic criteria in one pass: each batch is read (and moved) once."""
     unknown = [n for n in names if n not in _BATCHED]
     if unknown:
-        raise ValueError(f"{unknown} are not pixel statistics; expected some of {STATISTICS}")
+        raise ValueError(f"{unknown} are not pixel statistics; expected some of {PIXEL_STATISTICS}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     n = len(patches)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from patchmine.criterion_names import CRITERIA, STATISTICS
+from patchmine.criterion_names import CRITERIA, PIXEL_STATISTICS
 
 #: The criteria in the order the tables and legends list them by default.
 CRITERIA_ORDER: tuple[str, ...] = CRITERIA
@@ -25,7 +25,7 @@ CRITERION_COLORS: dict[str, str] = {
 _SPARE_COLORS = ("tab:orange", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
 
 #: Panel order of Figs. 2-3 (statistics first, then the loss and its square root).
-HISTOGRAM_ORDER: tuple[str, ...] = (*STATISTICS, "loss", "sqrt(loss)")
+HISTOGRAM_ORDER: tuple[str, ...] = (*PIXEL_STATISTICS, "loss", "sqrt(loss)")
 
 
 def format_k(k: int) -> str:

@@ -125,6 +125,18 @@ CONVS_PER_BLOCK = {"edsr": 2, "oisr_rk2_s": 4}
 MAPS_SAVED_PER_BLOCK = {"edsr": 2, "oisr_rk2_s": 9}
 
 
+def _sized_arch(model: dict) -> str:
+    """The model's arch, refused with the files to edit when no cost model covers it."""
+    arch = model.get("arch", "edsr")
+    if arch not in _SIZED_ARCHS:
+        raise ValueError(
+            f"no cost model for arch {arch!r}: add its multiply-accumulates per pixel to "
+            "patchmine.resources.model_macs and its saved feature maps to saved_maps, or its "
+            "jobs' SLURM time and memory would be guessed"
+        )
+    return arch
+
+
 def model_macs(model: dict, scale: int) -> float:
     """Multiply-accumulates of one forward pass per input pixel (per LR pixel for SR).
 
@@ -133,12 +145,7 @@ def model_macs(model: dict, scale: int) -> float:
     ``layers`` convs for DnCNN, between ``image_channels`` and C maps at the ends, times
     :func:`model_runs` (a grey DnCNN runs once per colour channel of an RGB image).
     """
-    arch = model.get("arch", "edsr")
-    if arch not in _SIZED_ARCHS:
-        raise ValueError(
-            f"no cost model for arch {arch!r}: add its multiply-accumulates per pixel to "
-            "patchmine.resources.model_macs, or its jobs' SLURM time and memory would be guessed"
-        )
+    arch = _sized_arch(model)
     spec = _filled(model)
     c = int(spec["channels"])
     if arch == "dncnn":
@@ -177,11 +184,12 @@ def saved_maps(model: dict, scale: int) -> float:
     """Feature maps of ``channels`` x LR pixels that a training forward keeps for its backward
     pass: the body's (:data:`MAPS_SAVED_PER_BLOCK`; two per DnCNN layer), the ends', and the
     upsampler's at s² the size."""
+    arch = _sized_arch(model)
     spec = _filled(model)
-    if spec.get("arch", "edsr") == "dncnn":
+    if arch == "dncnn":
         body = 2 * int(spec["layers"])
     else:
-        body = MAPS_SAVED_PER_BLOCK[spec.get("arch", "edsr")] * int(spec["blocks"])
+        body = MAPS_SAVED_PER_BLOCK[arch] * int(spec["blocks"])
     return body + 4 + 2 * scale * scale
 
 
@@ -285,6 +293,7 @@ CPU_RULES = {
     "ingest": (500, 0.0, 30),  # PNG decode + MATLAB bicubic per worker
     "patch_store": (1000, 0.0, 60),  # 800 DIV2K images, LR x2/x3/x4, one image per worker
     "score_statistics": (500, 2.0, 10),  # grad/std/freq in batches over the whole store
+    "score_extra": (500, 2.0, 10),  # one statistic beyond the paper's, the same way
     "score_rand": (0, 0.0, 10),
     "select": (0, 0.5, 10),
     "mine": (0, 2.0, 10),  # reads the kept patches, writes them as HDF5 and PNG

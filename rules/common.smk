@@ -5,7 +5,7 @@ import os
 from patchmine.catalog import archive_name, dataset_archives, dataset_content
 from patchmine.datasets import image_files, mark_results_folder, source_images
 from patchmine.config import canonical, check_config, recipe_identity
-from patchmine.criterion_names import STATISTICS
+from patchmine.criterion_names import EXTRA_STATISTICS, STATISTICS
 from patchmine.tasks import Task
 from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime, use_workflow
 from patchmine.sources import outdate_if_changed
@@ -104,10 +104,12 @@ def experiment_runs_meta(name: str) -> list[str]:
 
 
 def experiment_scores(name: str) -> dict[str, str]:
-    """Every criterion's scores over the experiment's first store (Figs. 2-3), by criterion."""
+    """The criteria's scores over the experiment's first store (Figs. 2-3), by criterion: the
+    paper's, and any statistic of EXTRA_STATISTICS the experiment ranks patches by."""
     exp = config["experiments"][name]
     folder = f"{R}/scores/{exp['train']}/p{exp['patch_size']}_s{exp['strides'][0]}"
-    files = {n: f"{folder}/{n}.npy" for n in STATISTICS}
+    shown = [*STATISTICS, *(n for n in EXTRA_STATISTICS if n in exp["criteria"])]
+    files = {n: f"{folder}/{n}.npy" for n in shown}
     if "scorer" in config:
         files["loss"] = f"{folder}/loss_{Task.from_experiment(exp).name}.npy"
     return files

@@ -21,6 +21,32 @@ rule score_statistics:
         "../scripts/score.py"
 
 
+# A pixel statistic beyond the paper's (criterion_names.EXTRA_STATISTICS): a job of its own,
+# so that adding one changes no output of score_statistics, nor anything made from them.
+if EXTRA_STATISTICS:
+
+    rule score_extra:
+        input:
+            store=STORE,
+        output:
+            f"{SCORES}/{{statistic}}.npy",
+        log:
+            f"{R}/logs/score/{{dataset}}_p{{patch}}_s{{stride}}_{{statistic}}.log",
+        wildcard_constraints:
+            statistic="|".join(EXTRA_STATISTICS),
+        conda:
+            ENV
+        threads: config["threads"]["score"]
+        resources:
+            cpus_per_task=job_cpus,
+            mem_mb=job_mem_mb("score_extra", config),
+            runtime=job_runtime("score_extra", config),
+        params:
+            device=config["device"],
+        script:
+            "../scripts/score_extra.py"
+
+
 rule score_rand:
     input:
         store=STORE,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from patchmine import criteria
+from patchmine import criteria, criterion_names
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -308,15 +308,17 @@ def test_criteria_are_named_once_for_the_dag_the_config_and_the_code():
     from patchmine.grid import WILDCARDS
 
     assert criteria.CRITERIA == ("grad", "std", "freq", "loss", "rand")
-    assert set(criteria._BATCHED) == set(criteria.STATISTICS)
+    assert set(criteria._BATCHED) == set(criterion_names.PIXEL_STATISTICS)
+    assert not set(criterion_names.STATISTICS) & set(criterion_names.EXTRA_STATISTICS)
     assert WILDCARDS["criterion"].split("|") == [*criteria.CRITERIA, "all"]
     schema_file = Path(__file__).parents[1] / "schemas" / "config.schema.yaml"
     schema = yaml.safe_load(schema_file.read_text())
-    enums = [
-        schema["$defs"]["experiment"]["properties"]["criteria"]["items"]["enum"],
-        schema["properties"]["mine"]["properties"]["criterion"]["enum"],
+    assert schema["$defs"]["criterion"]["enum"] == list(criteria.CRITERIA)
+    refs = [
+        schema["$defs"]["experiment"]["properties"]["criteria"]["items"],
+        schema["properties"]["mine"]["properties"]["criterion"],
     ]
-    assert enums == [list(criteria.CRITERIA)] * 2
+    assert all(ref["$ref"] == "#/$defs/criterion" for ref in refs)
     # scripts/score.py spells the statistics out: a released rule script is left as it is, since
     # a changed script re-runs every job of its rule and so, here, every training run after it.
     script = ast.parse((schema_file.parents[1] / "scripts" / "score.py").read_text())
@@ -370,3 +372,14 @@ def test_extreme_contrast_does_not_overflow(name, size, backend):
     got = getattr(criteria, name)(p, backend=backend)
     np.testing.assert_allclose(got, want, rtol=1e-10)
     assert (got > 0).all()
+
+
+def test_every_criterion_has_a_colour_of_its_own():
+    """A criterion looks the same in every figure and unlike any other curve: spare colours go
+    to models and strides (a criterion without one of its own would share theirs)."""
+    from patchmine.labels import _SPARE_COLORS, CRITERION_COLORS
+
+    missing = set(criterion_names.CRITERIA) - set(CRITERION_COLORS)
+    assert not missing, f"give {sorted(missing)} a colour in patchmine.labels.CRITERION_COLORS"
+    colours = [CRITERION_COLORS[c] for c in criterion_names.CRITERIA]
+    assert len(set(colours)) == len(colours) and not set(colours) & set(_SPARE_COLORS)

@@ -370,7 +370,7 @@ def test_a_network_for_another_task_is_refused_before_any_job_runs():
 
 def test_every_arch_has_a_builder_a_schema_entry_and_a_cost_model():
     from patchmine.models import _BUILDERS
-    from patchmine.resources import model_macs
+    from patchmine.resources import model_macs, saved_maps
 
     root = Path(__file__).resolve().parents[1]
     model = yaml.safe_load((root / "schemas" / "config.schema.yaml").read_text())["$defs"]["model"]
@@ -380,5 +380,7 @@ def test_every_arch_has_a_builder_a_schema_entry_and_a_cost_model():
     assert model["properties"].keys() == every_key | {"arch"}
     for arch, defaults in ARCH_DEFAULTS.items():
         assert model_macs({"arch": arch, **defaults}, 2) > 0
-    with pytest.raises(ValueError, match=r"no cost model for arch 'vdsr'.*model_macs"):
-        model_macs({"arch": "vdsr", "layers": 20}, 2)
+        assert saved_maps({"arch": arch, **defaults}, 2) > 0
+    for cost in (model_macs, saved_maps):
+        with pytest.raises(ValueError, match=r"no cost model for arch 'vdsr'.*model_macs"):
+            cost({"arch": "vdsr", "layers": 20}, 2)

@@ -1,5 +1,6 @@
 """The real `snakemake` on a tiny config, in a temporary folder: every stage, every output."""
 
+import copy
 import json
 import os
 import re
@@ -12,7 +13,9 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+import skimage.data
 import yaml
+from PIL import Image
 
 from patchmine.criteria import grad
 from patchmine.store import patch_corners
@@ -149,6 +152,88 @@ def test_a_later_config_turns_an_experiment_into_denoising(tmp_path):
     planned = snakemake(tmp_path, *files, "--dry-run")
     assert planned.returncode == 0, planned.stderr[-2000:]
     assert "runs/dn_s50/" in planned.stdout and "sr_x2" not in planned.stdout
+
+
+# A statistic beyond the paper's, as a researcher would add it (docs/architecture.md): the mean
+# absolute difference between neighbouring pixels (on [0, 1]), across and down.
+TV_CODE = """
+
+def tv(patches):
+    x = _as_tensor(patches).to(torch.float64)
+    across = (x[:, :, 1:] - x[:, :, :-1]).abs().mean(dim=(1, 2, 3))
+    down = (x[:, 1:] - x[:, :-1]).abs().mean(dim=(1, 2, 3))
+    return (across + down).cpu().numpy()
+
+
+_BATCHED["tv"] = tv
+"""
+
+
+@pytest.mark.slow
+def test_an_added_statistic_reruns_nothing_and_mines(tiny_run, tmp_path):
+    """Registering a statistic in criterion_names.EXTRA_STATISTICS leaves a finished results
+    folder as it is; an experiment or a mine that asks for it gets one score_extra job."""
+    workdir, config = tiny_run
+    code = tmp_path / "code"
+    code.mkdir()
+    for part in ("Snakefile", "rules", "scripts", "schemas", "patchmine", "report", "envs"):
+        copier = shutil.copytree if (ROOT / part).is_dir() else shutil.copy2
+        copier(ROOT / part, code / part)  # copy2 keeps the scripts' times (Snakemake reads them)
+    edits = [
+        (
+            "patchmine/criterion_names.py",
+            "EXTRA_STATISTICS: tuple[str, ...] = ()",
+            'EXTRA_STATISTICS: tuple[str, ...] = ("tv",)',
+        ),
+        (
+            "schemas/config.schema.yaml",
+            "enum: [grad, std, freq, loss, rand]",
+            "enum: [grad, std, freq, loss, rand, tv]",
+        ),
+    ]
+    for name, old, new in edits:
+        text = (code / name).read_text()
+        assert text.count(old) == 1, name
+        (code / name).write_text(text.replace(old, new))
+    with open(code / "patchmine" / "criteria.py", "a") as handle:
+        handle.write(TV_CODE)
+    env = dict(os.environ, PYTHONPATH=str(code))
+
+    def run(*args):  # from the copy: `python -m` puts the current folder first on sys.path
+        command = [sys.executable, "-m", "snakemake", "--snakefile", str(code / "Snakefile")]
+        return subprocess.run(
+            [*command, "--directory", str(workdir), *args],
+            capture_output=True, text=True, env=env, timeout=1200, cwd=code,
+        )  # fmt: skip
+
+    same = run("--dry-run")
+    assert same.returncode == 0, same.stdout[-3000:] + same.stderr[-3000:]
+    assert "Nothing to be done" in same.stdout + same.stderr
+
+    with_tv = copy.deepcopy(config)
+    with_tv["experiments"]["tiny"]["criteria"] = ["grad", "tv"]
+    (tmp_path / "tv.yaml").write_text(yaml.safe_dump(with_tv))
+    planned = run("--dry-run", "--configfile", str(tmp_path / "tv.yaml"))
+    assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", planned.stdout + planned.stderr, re.MULTILINE))
+    assert jobs.get("score_extra") == "1" and "score_statistics" not in jobs
+    assert "select" in jobs and "train" in jobs
+
+    images = tmp_path / "photos"
+    images.mkdir()
+    for name in ("coffee", "chelsea"):
+        Image.fromarray(getattr(skimage.data, name)()).save(images / f"{name}.png")
+    mine = {"mine": {"images": str(images), "criterion": "tv", "keep": 0.5}}
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(mine))
+    mined = run("mine", "--cores", "2", "--configfile", str(tmp_path / "mine.yaml"))
+    assert mined.returncode == 0, mined.stdout[-3000:] + mined.stderr[-3000:]
+    table = next((workdir / "results" / "mined").glob("photos_*/p*/tv/k0.5/patches.csv"))
+    kept = pd.read_csv(table)
+    with h5py.File(next((workdir / "results" / "patches").glob("photos_*/p*.h5")), "r") as f:
+        expected = f["hr"][kept["store_index"].to_numpy()] / 255.0  # _as_tensor's scale
+    across = np.abs(np.diff(expected, axis=2)).mean(axis=(1, 2, 3))
+    down = np.abs(np.diff(expected, axis=1)).mean(axis=(1, 2, 3))
+    np.testing.assert_allclose(kept["tv"], across + down)
 
 
 def _dag(workdir: Path, *targets: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
