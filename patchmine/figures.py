@@ -147,6 +147,28 @@ class _Colors:
         return self.assigned[name]
 
 
+class _Markers:
+    """Point marker of a curve: one per value of the first setting other than the colour's that
+    varies (a model, a stride), so two models' curves of one criterion stay apart; else dots.
+    The best point's triangle and the missing point's cross are never used."""
+
+    CYCLE = ("o", "s", "D", "v", "P", "*")
+
+    def __init__(self, keys: Sequence[str], frame: pd.DataFrame, colors: _Colors):
+        vary = [k for k in keys if k in frame.columns and frame[k].astype(str).nunique() > 1]
+        candidates = ("model", "stride", "patch", "dataset", "recipe", "task")
+        self.key = next((k for k in candidates if k in vary and k != colors.key), None)
+        self.assigned: dict[str, str] = {}
+
+    def __call__(self, values: Mapping) -> str:
+        if self.key is None or self.key not in values:
+            return "o"
+        name = str(values[self.key])
+        if name not in self.assigned:
+            self.assigned[name] = self.CYCLE[len(self.assigned) % len(self.CYCLE)]
+        return self.assigned[name]
+
+
 def _distinct(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple]:
     """The distinct combinations of ``keys`` in ``frame``, as tuples, in order of appearance."""
     return list(frame[list(keys)].drop_duplicates().itertuples(index=False, name=None))
@@ -205,7 +227,7 @@ def psnr_vs_k_figure(
     dashed = without; each curve's best point gets a triangle. ``zoom_k_min`` adds the paper's
     panel (b) showing K >= zoom_k_min (Fig. 6b: 60K); ``k_min`` drops smaller K altogether.
     Returns the figure and what was plotted (the series columns, k, the metric, n_seeds,
-    is_best, color, linestyle, label); ``data.attrs["missing"]`` lists unfinished points.
+    is_best, color, linestyle, marker, label); ``data.attrs["missing"]`` lists unfinished points.
     """
     sub = select_test_set(results, test_set, metric) if len(results) else None
     if test_set is None and sub is not None:
@@ -231,6 +253,7 @@ def psnr_vs_k_figure(
     fig = Figure(figsize=(7.0 * len(panels), 4.8))
     axes = fig.subplots(1, len(panels), squeeze=False).ravel()
     palette = _Colors(keys, means)
+    markers = _Markers(keys, means, palette)
     groups = _sort_series(keys, _distinct(means, keys), order)
     plotted = []
     for values in groups:
@@ -242,7 +265,9 @@ def psnr_vs_k_figure(
         color = palette(named)
         style = "--" if ("augment" in named and not named["augment"]) else "-"
         label = series_label(named)
+        marker = markers(named)
         curve["color"], curve["linestyle"], curve["label"] = color, style, label
+        curve["marker"] = marker
         plotted.append(curve)
         for p, (ax, lo) in enumerate(zip(axes, panels, strict=True)):
             part = curve if lo is None else curve[curve["k"] >= lo]
@@ -255,8 +280,8 @@ def psnr_vs_k_figure(
                 ys,
                 color=color,
                 linestyle=style,
-                marker="o",
-                markersize=3,
+                marker=marker,
+                markersize=3 if markers.key is None else 4,
                 label=label,
                 gid=f"curve|{label}|{p}",
             )
@@ -290,7 +315,7 @@ def psnr_vs_k_figure(
     _legend(axes[-1], augment_varies="augment" in keys)
     _note(fig, notes)
     data = pd.concat(plotted, ignore_index=True)
-    cols = keys + ["k", metric, "n_seeds", "is_best", "color", "linestyle", "label"]
+    cols = keys + ["k", metric, "n_seeds", "is_best", "color", "linestyle", "marker", "label"]
     data = data[cols]
     data.attrs["missing"] = notes
     return fig, data
@@ -441,6 +466,7 @@ def aug_gain_figure(
     ax = fig.add_subplot()
     ax.axhline(0.0, color="black", linewidth=0.8)
     palette = _Colors(keys, wide)
+    markers = _Markers(keys, wide, palette)
     plotted = []
     groups = _sort_series(keys, _distinct(wide, keys), order)
     for values in groups:
@@ -457,8 +483,8 @@ def aug_gain_figure(
             xs,
             ys,
             color=color,
-            marker="o",
-            markersize=3,
+            marker=markers(named),
+            markersize=3 if markers.key is None else 4,
             label=label,
             gid=f"curve|{label}|0",
         )

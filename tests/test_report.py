@@ -323,6 +323,27 @@ def test_fig6_by_model_for_fig8():
     assert data["color"].nunique() == 3
 
 
+def test_fig6_with_models_and_criteria_keeps_every_curve_apart():
+    """Colour by criterion (as in every figure), a marker per model: no two curves look alike."""
+    rows = [
+        dict(model=m, criterion=c, augment=True, k=k, k_label=str(k), seed=0,
+             test_set="Urban100", psnr=30 + i + j / 10 + k / 1e5, ssim=0.9)
+        for i, m in enumerate(["edsr_8", "edsr_16"])
+        for j, c in enumerate(["grad", "std", "rand"])
+        for k in (60_000, 70_000)
+    ]  # fmt: skip
+    fig, data = figures.psnr_vs_k_figure(pd.DataFrame(rows))
+    looks = data.groupby("label")[["color", "linestyle", "marker"]].first()
+    assert len(looks) == 6 and not looks.duplicated().any()
+    assert data.groupby("criterion")["color"].nunique().eq(1).all()
+    assert data.groupby("model")["marker"].nunique().eq(1).all()
+    drawn = {line.get_gid(): line.get_marker() for line in fig.axes[0].get_lines()}
+    for label, look in looks.iterrows():
+        assert drawn[f"curve|{label}|0"] == look["marker"]
+    one_model = pd.DataFrame(rows).query("model == 'edsr_8'")
+    assert set(figures.psnr_vs_k_figure(one_model)[1]["marker"]) == {"o"}
+
+
 # --- partial data ---------------------------------------------------------------------------
 
 
