@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from patchmine.models import build_model, count_parameters
+from patchmine.models import ARCH_DEFAULTS, ARCH_TASKS, build_model, count_parameters
 from patchmine.models.edsr import EDSR
 
 MEAN = torch.tensor([0.4488, 0.4371, 0.4040])
@@ -165,11 +165,13 @@ def test_build_model_errors():
         build_model({"arch": "edsr", "chanels": 64}, scale=2, task="sr")
 
 
+#: Every arch for every task it does (a new arch is covered without being listed), small.
+SMALL = {"blocks": 2, "layers": 5, "channels": 16}
 BF16_CASES = [
-    ({"arch": "edsr", "blocks": 2, "channels": 16}, 2, "sr"),
-    ({"arch": "edsr", "blocks": 2, "channels": 16}, 1, "denoise"),
-    ({"arch": "oisr_rk2_s", "blocks": 2, "channels": 16}, 3, "sr"),
-    ({"arch": "dncnn", "layers": 5, "channels": 16}, 1, "denoise"),
+    ({"arch": arch, **{k: SMALL.get(k, v) for k, v in defaults.items()}}, scale, task)
+    for arch, defaults in ARCH_DEFAULTS.items()
+    for task, scale in (("sr", 3), ("denoise", 1))
+    if task in ARCH_TASKS[arch]
 ]
 
 
