@@ -122,6 +122,24 @@ def _series_keys(frames: Sequence[pd.DataFrame], default: Sequence[str]) -> list
     return keys
 
 
+def _varying(keys: Sequence[str], frame: pd.DataFrame) -> list[str]:
+    """The ``keys`` that take more than one value in ``frame``."""
+    return [k for k in keys if k in frame.columns and frame[k].astype(str).nunique() > 1]
+
+
+class _Cycle:
+    """The next of ``styles`` for each new name, in order of appearance (repeating when used up)."""
+
+    def __init__(self, styles: Sequence[str]):
+        self.styles = tuple(styles)
+        self.assigned: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        if name not in self.assigned:
+            self.assigned[name] = self.styles[len(self.assigned) % len(self.styles)]
+        return self.assigned[name]
+
+
 class _Colors:
     """Colour of a curve: by criterion (fixed colours) when criteria vary, else by model or stride
     (a cycle, in order of appearance)."""
@@ -129,22 +147,18 @@ class _Colors:
     CYCLE = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown")
 
     def __init__(self, keys: Sequence[str], frame: pd.DataFrame):
-        vary = [k for k in keys if k in frame.columns and frame[k].astype(str).nunique() > 1]
+        vary = _varying(keys, frame)
         candidates = ("criterion", "model", "stride")
         self.key = next((k for k in candidates if k in vary), None) or next(
             (k for k in candidates if k in keys), None
         )
-        self.assigned: dict[str, str] = {}
+        self.cycle = _Cycle(self.CYCLE)
 
     def __call__(self, values: Mapping) -> str:
         if self.key is None or self.key not in values:
             return spare_color(series_label(values))
         name = str(values[self.key])
-        if self.key == "criterion":
-            return criterion_color(name)
-        if name not in self.assigned:
-            self.assigned[name] = self.CYCLE[len(self.assigned) % len(self.CYCLE)]
-        return self.assigned[name]
+        return criterion_color(name) if self.key == "criterion" else self.cycle(name)
 
 
 class _Markers:
@@ -155,18 +169,15 @@ class _Markers:
     CYCLE = ("o", "s", "D", "v", "P", "*")
 
     def __init__(self, keys: Sequence[str], frame: pd.DataFrame, colors: _Colors):
-        vary = [k for k in keys if k in frame.columns and frame[k].astype(str).nunique() > 1]
+        vary = _varying(keys, frame)
         candidates = ("model", "stride", "patch", "dataset", "recipe", "task")
         self.key = next((k for k in candidates if k in vary and k != colors.key), None)
-        self.assigned: dict[str, str] = {}
+        self.cycle = _Cycle(self.CYCLE)
 
     def __call__(self, values: Mapping) -> str:
         if self.key is None or self.key not in values:
             return "o"
-        name = str(values[self.key])
-        if name not in self.assigned:
-            self.assigned[name] = self.CYCLE[len(self.assigned) % len(self.CYCLE)]
-        return self.assigned[name]
+        return self.cycle(str(values[self.key]))
 
 
 def _distinct(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple]:
