@@ -24,15 +24,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def snakemake(workdir: Path, *args: str, code: Path = ROOT) -> subprocess.CompletedProcess:
+    """`snakemake` in ``workdir`` with the workflow and package of ``code``, started from there
+    (`python -m` puts the current folder first on sys.path, before PYTHONPATH)."""
     return subprocess.run(
-        [*SNAKEMAKE, "--directory", str(workdir), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=1200,
-    )
+        [sys.executable, "-m", "snakemake", "--snakefile", str(code / "Snakefile"),
+         "--directory", str(workdir), *args],
+        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(code)),
+        timeout=1200, cwd=code,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -197,23 +197,14 @@ def test_an_added_statistic_reruns_nothing_and_mines(tiny_run, tmp_path):
         (code / name).write_text(text.replace(old, new))
     with open(code / "patchmine" / "criteria.py", "a") as handle:
         handle.write(TV_CODE)
-    env = dict(os.environ, PYTHONPATH=str(code))
-
-    def run(*args):  # from the copy: `python -m` puts the current folder first on sys.path
-        command = [sys.executable, "-m", "snakemake", "--snakefile", str(code / "Snakefile")]
-        return subprocess.run(
-            [*command, "--directory", str(workdir), *args],
-            capture_output=True, text=True, env=env, timeout=1200, cwd=code,
-        )  # fmt: skip
-
-    same = run("--dry-run")
+    same = snakemake(workdir, "--dry-run", code=code)
     assert same.returncode == 0, same.stdout[-3000:] + same.stderr[-3000:]
     assert "Nothing to be done" in same.stdout + same.stderr
 
     with_tv = copy.deepcopy(config)
     with_tv["experiments"]["tiny"]["criteria"] = ["grad", "tv"]
     (tmp_path / "tv.yaml").write_text(yaml.safe_dump(with_tv))
-    planned = run("--dry-run", "--configfile", str(tmp_path / "tv.yaml"))
+    planned = snakemake(workdir, "--dry-run", "--configfile", str(tmp_path / "tv.yaml"), code=code)
     assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", planned.stdout + planned.stderr, re.MULTILINE))
     assert jobs.get("score_extra") == "1" and "score_statistics" not in jobs
@@ -225,7 +216,8 @@ def test_an_added_statistic_reruns_nothing_and_mines(tiny_run, tmp_path):
         Image.fromarray(getattr(skimage.data, name)()).save(images / f"{name}.png")
     mine = {"mine": {"images": str(images), "criterion": "tv", "keep": 0.5}}
     (tmp_path / "mine.yaml").write_text(yaml.safe_dump(mine))
-    mined = run("mine", "--cores", "2", "--configfile", str(tmp_path / "mine.yaml"))
+    mine_file = str(tmp_path / "mine.yaml")
+    mined = snakemake(workdir, "mine", "--cores", "2", "--configfile", mine_file, code=code)
     assert mined.returncode == 0, mined.stdout[-3000:] + mined.stderr[-3000:]
     table = next((workdir / "results" / "mined").glob("photos_*/p*/tv/k0.5/patches.csv"))
     kept = pd.read_csv(table)
