@@ -180,17 +180,22 @@ def feature_mb(pixels: float, channels: int, maps: float) -> float:
     return 4.0 * pixels * channels * maps / MB
 
 
+def end_maps(scale: int) -> float:
+    """Feature maps of ``channels`` x LR pixels at a network's ends, the upsampler's at s² the
+    size: what a forward pass holds at once beside its body."""
+    return 4 + 2 * scale * scale
+
+
 def saved_maps(model: dict, scale: int) -> float:
     """Feature maps of ``channels`` x LR pixels that a training forward keeps for its backward
-    pass: the body's (:data:`MAPS_SAVED_PER_BLOCK`; two per DnCNN layer), the ends', and the
-    upsampler's at s² the size."""
+    pass: the body's (:data:`MAPS_SAVED_PER_BLOCK`; two per DnCNN layer) and :func:`end_maps`."""
     arch = _sized_arch(model)
     spec = _filled(model)
     if arch == "dncnn":
         body = 2 * int(spec["layers"])
     else:
         body = MAPS_SAVED_PER_BLOCK[arch] * int(spec["blocks"])
-    return body + 4 + 2 * scale * scale
+    return body + end_maps(scale)
 
 
 def train_runtime(
@@ -256,7 +261,7 @@ def train_mem_mb(
         maps = 2 * saved_maps(model, scale)
         runs = model_runs(model)
         work = feature_mb(runs * batch * (patch // scale) ** 2, c, maps)
-        work += feature_mb(runs * max_val_lr_pixels, c, 4 + 2 * scale * scale)
+        work += feature_mb(runs * max_val_lr_pixels, c, end_maps(scale))
     return _megabytes(data + work, attempt, on_gpu)
 
 
@@ -280,7 +285,7 @@ def inference_mem_mb(
     """Host memory of a forward pass whose largest input has ``max_lr_pixels`` pixels."""
     c = int(model.get("channels", 64))
     pixels = model_runs(model) * max_lr_pixels  # a grey net's batch holds each colour channel
-    work = 0.0 if on_gpu else feature_mb(pixels, c, 4 + 2 * scale * scale)
+    work = 0.0 if on_gpu else feature_mb(pixels, c, end_maps(scale))
     return _megabytes(work, attempt, on_gpu)
 
 
