@@ -26,6 +26,7 @@ cannot tread on each other's figures.
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -44,10 +45,12 @@ from patchmine.labels import (
     HISTOGRAM_ORDER,
     criterion_color,
     format_k,
+    natural_key,
     series_label,
     spare_color,
 )
 from patchmine.report import pick_convergence_criterion
+from patchmine.results import params_by_model
 from patchmine.tables import describe_missing, missing_points, normalise, select_test_set
 
 _METRIC_AXIS = {"psnr": "PSNR (dB)", "ssim": "SSIM"}
@@ -185,20 +188,27 @@ def _distinct(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple]:
     return list(frame[list(keys)].drop_duplicates().itertuples(index=False, name=None))
 
 
-def _sort_series(keys: Sequence[str], groups: list[tuple], order: Sequence[str]) -> list[tuple]:
+def _sort_series(
+    keys: Sequence[str], groups: list[tuple], order: Sequence[str], sizes: Mapping[str, float]
+) -> list[tuple]:
+    """The curves in legend order: criteria in ``order``, with augmentation first, models by
+    parameter count (``sizes``) as Table III lists them, numbers by value, and other names with
+    their numbers read as numbers."""
     rank = {c: i for i, c in enumerate(order)}
 
     def key(values: tuple):
         out = []
         for name, value in zip(keys, values, strict=True):
             if name == "augment":
-                out.append((-int(bool(value)), ""))  # with augmentation first, as in the legend
+                out.append((-int(bool(value)), ()))  # with augmentation first, as in the legend
             elif name == "criterion":
-                out.append((rank.get(value, len(order)), str(value)))
+                out.append((rank.get(value, len(order)), natural_key(value)))
+            elif name == "model":
+                out.append((sizes.get(str(value), math.inf), natural_key(value)))
             elif isinstance(value, int | float | np.number):
-                out.append((float(value), ""))
+                out.append((float(value), ()))
             else:
-                out.append((0, str(value)))
+                out.append((0, natural_key(value)))
         return out
 
     groups = [g if isinstance(g, tuple) else (g,) for g in groups]
@@ -265,7 +275,7 @@ def psnr_vs_k_figure(
     axes = fig.subplots(1, len(panels), squeeze=False).ravel()
     palette = _Colors(keys, means)
     markers = _Markers(keys, means, palette)
-    groups = _sort_series(keys, _distinct(means, keys), order)
+    groups = _sort_series(keys, _distinct(means, keys), order, params_by_model(sub, exp))
     plotted = []
     for values in groups:
         values = values if isinstance(values, tuple) else (values,)
@@ -479,7 +489,7 @@ def aug_gain_figure(
     palette = _Colors(keys, wide)
     markers = _Markers(keys, wide, palette)
     plotted = []
-    groups = _sort_series(keys, _distinct(wide, keys), order)
+    groups = _sort_series(keys, _distinct(wide, keys), order, params_by_model(sub, exp))
     for values in groups:
         values = values if isinstance(values, tuple) else (values,)
         named = dict(zip(keys, values, strict=True))

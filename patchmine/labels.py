@@ -4,6 +4,7 @@ figure of the workflow spells and draws a setting the same way."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -53,6 +54,12 @@ def format_params(n: float) -> str:
     if n >= 1e3:
         return f"{n / 1e3:.3g} K"
     return str(int(n))
+
+
+def natural_key(name: object) -> tuple:
+    """Sort key of a name with its runs of digits read as numbers: "edsr_8" before "edsr_16"."""
+    parts = re.split(r"(\d+)", str(name))
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in parts)
 
 
 def row_label(criterion: str, augment: bool) -> str:

@@ -111,3 +111,15 @@ def add_model_columns(results: pd.DataFrame, models: Mapping[str, Mapping]) -> p
     for col, values in cols.items():
         out[col] = values
     return out
+
+
+def params_by_model(*frames: pd.DataFrame | None) -> dict[str, float]:
+    """Each model's parameter count, from the ``params`` column of any of ``frames`` that have
+    one (see :func:`add_model_columns`): tables and figures list models by size."""
+    out = {}
+    for frame in frames:
+        if frame is not None and len(frame) and {"model", "params"} <= set(frame.columns):
+            for model, n in zip(frame["model"], frame["params"], strict=True):
+                if pd.notna(n):
+                    out[str(model)] = float(n)
+    return out

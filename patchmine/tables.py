@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from patchmine.labels import CRITERIA_ORDER, format_k, format_params, series_label
+from patchmine.labels import CRITERIA_ORDER, format_k, format_params, natural_key, series_label
+from patchmine.results import params_by_model
 
 METRICS = ("psnr", "ssim")
 
@@ -351,17 +352,17 @@ def _sort_rows(
         out = []
         for name, value in zip(names, key, strict=True):
             if name in sort_by:
-                out.append((sort_by[name](value), str(value)))
+                out.append((sort_by[name](value), natural_key(value)))
             elif name == "criterion":
-                out.append((crit_rank.get(value, len(order)), str(value)))
+                out.append((crit_rank.get(value, len(order)), natural_key(value)))
             elif name == "stride":
-                out.append((-int(value), ""))  # the paper lists 120 before 60
+                out.append((-int(value), ()))  # the paper lists 120 before 60
             elif isinstance(value, bool | np.bool_):
-                out.append((int(value), ""))
+                out.append((int(value), ()))
             elif isinstance(value, int | float | np.number):
-                out.append((float(value), ""))
+                out.append((float(value), ()))
             else:
-                out.append((0, str(value)))
+                out.append((0, natural_key(value)))
         return out
 
     return sorted(keys, key=rank)
@@ -431,7 +432,7 @@ def params_table(
 ) -> pd.DataFrame:
     """Table III layout: one row per model, named by its parameter count when the results carry
     a ``params`` column (see :func:`patchmine.results.add_model_columns`), one column per K."""
-    params = _params_of(results, expected)
+    params = params_by_model(results, expected)
     return results_table(
         results,
         rows=("model",),
@@ -455,7 +456,7 @@ def benchmark_table(
     a "Params" column when the results carry ``params``. Models in ``published`` (see
     :func:`patchmine.results.collect_published`) come first, as the paper's "Baseline" row does,
     labelled "<name> (published weights)"."""
-    params = _params_of(results, expected)
+    params = params_by_model(results, expected)
     parts = {
         m: results_table(
             results,
@@ -515,16 +516,6 @@ def _only_or_series(values: Mapping, key: str, fmt: Callable) -> str:
         return fmt(values[key])
     rest = {k: v for k, v in values.items() if k != key}
     return f"{series_label(rest)} / {fmt(values[key])}"
-
-
-def _params_of(*frames) -> dict:
-    out = {}
-    for frame in frames:
-        if frame is not None and len(frame) and {"model", "params"} <= set(frame.columns):
-            for model, n in zip(frame["model"], frame["params"], strict=True):
-                if pd.notna(n):
-                    out[str(model)] = float(n)
-    return out
 
 
 def _model_label(model: str, params: Mapping) -> str:

@@ -309,6 +309,9 @@ def test_fig6_zoom_panel(results):
     assert len(fig.axes) == 1
 
 
+SIZES = {"edsr_16": 1_369_859, "edsr_128": 9_595_011, "edsr_8": 43e6}  # names that hide size
+
+
 def test_fig6_by_model_for_fig8():
     rows = [
         dict(model=m, criterion="grad", augment=True, k=k, k_label=str(k), seed=0,
@@ -319,6 +322,17 @@ def test_fig6_by_model_for_fig8():
     fig, data = figures.psnr_vs_k_figure(pd.DataFrame(rows))
     labels = sorted(data["label"].unique())
     assert all(lab.startswith("edsr_") for lab in labels) and len(labels) == 3
+    # the legend lists models by size, their numbers read as numbers (not "edsr_128" first)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    models = [lab.split(" / ")[0] for lab in legend if lab.startswith("edsr_")]
+    assert models == ["edsr_8", "edsr_16", "edsr_128"]
+    # with parameter counts (the workflow's long table has them), by size as Table III lists them
+    sized = pd.DataFrame(rows).assign(params=lambda f: f["model"].map(SIZES))
+    fig, _ = figures.psnr_vs_k_figure(sized)
+    legend = [t.get_text().split(" / ")[0] for t in fig.axes[0].get_legend().get_texts()]
+    assert legend[:3] == ["edsr_16", "edsr_128", "edsr_8"]
+    assert list(tables.params_table(sized).index) == ["1.37 M", "9.6 M", "43 M"]
+    assert list(tables.params_table(pd.DataFrame(rows)).index) == ["edsr_8", "edsr_16", "edsr_128"]
     assert data.groupby("label")["color"].nunique().eq(1).all()
     assert data["color"].nunique() == 3
 
