@@ -122,33 +122,48 @@ def write_table(
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(csv_path, float_format="%.17g")
-    benchmark = "test_sets" in table.attrs
-    md = benchmark_markdown(table) if benchmark else table_markdown(table, decimals)
-    Path(md_path).write_text(md, encoding="utf-8")
+    Path(md_path).write_text(_markdown(table, decimals), encoding="utf-8")
     if html_path is not None:
-        body = table_html(table, decimals, benchmark=benchmark)
+        body = table_html(table, decimals, benchmark=_is_benchmark(table))
         Path(html_path).write_text(html_page(title, [caption, body]), encoding="utf-8")
 
 
 def write_tables(
-    tables: Mapping[str, pd.DataFrame], csv_path: str | Path, md_path: str | Path, decimals=2
+    tables: Mapping[str, pd.DataFrame],
+    csv_path: str | Path,
+    md_path: str | Path,
+    title: str = "",
+    heading: str | None = "Test set {}",
+    decimals: int = 2,
 ) -> None:
-    """One table per test set as CSV and Markdown: a single set as :func:`write_table` writes it;
-    several as one Markdown section per set and one CSV with a ``test_set`` column in front."""
-    if len(tables) == 1:
-        write_table(next(iter(tables.values())), csv_path, md_path, decimals)
-        return
+    """One table per test set as CSV and Markdown. The CSV of a single set is the table as
+    :func:`write_table` writes it; several stack into one CSV with a ``test_set`` column in front.
+    The Markdown starts with ``title`` and puts each table under ``heading`` (formatted with the
+    set's name; None: no heading), so that a lone table still says which set it measured."""
     for path in (csv_path, md_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    stacked = pd.concat(
-        table.assign(test_set=name).set_index("test_set", append=True)
-        for name, table in tables.items()
-    )
-    stacked.reorder_levels([1, 0]).to_csv(csv_path, float_format="%.17g")
-    sections = [
-        f"## Test set {name}\n\n{table_markdown(table, decimals)}" for name, table in tables.items()
-    ]
-    Path(md_path).write_text("\n".join(sections), encoding="utf-8")
+    if len(tables) == 1:
+        next(iter(tables.values())).to_csv(csv_path, float_format="%.17g")
+    else:
+        stacked = pd.concat(
+            table.assign(test_set=name).set_index("test_set", append=True)
+            for name, table in tables.items()
+        )
+        stacked.reorder_levels([1, 0]).to_csv(csv_path, float_format="%.17g")
+    parts = [f"# {title}\n"] if title else []
+    for name, table in tables.items():
+        if heading is not None:
+            parts.append(f"## {heading.format(name)}\n")
+        parts.append(_markdown(table, decimals))
+    Path(md_path).write_text("\n".join(parts), encoding="utf-8")
+
+
+def _is_benchmark(table: pd.DataFrame) -> bool:
+    return "test_sets" in table.attrs
+
+
+def _markdown(table: pd.DataFrame, decimals: int) -> str:
+    return benchmark_markdown(table) if _is_benchmark(table) else table_markdown(table, decimals)
 
 
 _CSS = """
@@ -278,5 +293,5 @@ def tables_page(
     parts = [caption]
     for heading, table in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>")
-        parts.append(table_html(table, decimals, benchmark="test_sets" in table.attrs))
+        parts.append(table_html(table, decimals, benchmark=_is_benchmark(table)))
     return html_page(title, parts)

@@ -21,7 +21,8 @@ else:
     tables = {t: build(results, test_set=t, expected=expected) for t in tests}
     what = {"strides": "per stride (Table II)", "params": "per model size (Table III)"}[layout]
     what = f"PSNR (dB) {what} and number of patches"
-write_tables(tables, sm.output.csv, sm.output.md)
-sections = [(f"Test set {t}" if layout != "benchmarks" else t, tab) for t, tab in tables.items()]
+heading = "Test set {}" if layout != "benchmarks" else None
+write_tables(tables, sm.output.csv, sm.output.md, f"{experiment}: {what}", heading)
+sections = [(heading.format(t) if heading else t, tab) for t, tab in tables.items()]
 Path(sm.output.html).write_text(tables_page(f"{experiment}: {what}", sections), encoding="utf-8")
 log.info("%s table written to %s", layout, sm.output.md)

@@ -172,8 +172,16 @@ def test_tables_of_several_test_sets_keep_every_set(results, tmp_path):
     md = (tmp_path / "t.md").read_text(encoding="utf-8")
     for t in sets:
         assert f"## Test set {t}\n\n{render.table_markdown(by_set[t])}" in md
-    render.write_tables({sets[0]: by_set[sets[0]]}, tmp_path / "1.csv", tmp_path / "1.md")
-    assert (tmp_path / "1.md").read_text() == render.table_markdown(by_set[sets[0]])
+    # a lone table keeps write_table's CSV, and its Markdown still names the title and the set
+    render.write_tables({sets[0]: by_set[sets[0]]}, tmp_path / "1.csv", tmp_path / "1.md", "T")
+    assert (tmp_path / "1.csv").read_bytes() == _csv_bytes(by_set[sets[0]], tmp_path)
+    md = (tmp_path / "1.md").read_text()
+    assert md == f"# T\n\n## Test set {sets[0]}\n\n{render.table_markdown(by_set[sets[0]])}"
+
+
+def _csv_bytes(table: pd.DataFrame, tmp_path: Path) -> bytes:
+    render.write_table(table, tmp_path / "alone.csv", tmp_path / "alone.md")
+    return (tmp_path / "alone.csv").read_bytes()
 
 
 def test_criteria_rows_follow_the_given_order(results):
