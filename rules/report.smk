@@ -5,7 +5,8 @@
 # declared inputs). With `report: {allow_partial: true}` in the config, a named target
 # (`snakemake table1`, a file) lists only the runs whose files exist when Snakemake builds the
 # DAG, so a table or figure is drawn from what has finished and says on itself what is missing
-# (the full list of runs reaches the scripts as params); unfinished runs are then not scheduled,
+# (the scripts rebuild the full list of runs from the config; a signature of the grid is a param,
+# so a changed grid redraws the product); unfinished runs are then not scheduled,
 # and the next invocation after more runs finish draws the products again: their input set
 # changed, which is one of Snakemake's rerun triggers. The whole workflow (no target, or `all`)
 # trains every run anyway, so its products wait for them and come out complete
