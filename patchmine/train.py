@@ -2,7 +2,9 @@
 
 Batches (:mod:`patchmine.sampler`) and the learning rate are functions of the iteration, so a
 run that is killed (even with SIGKILL) and resumed from ``last.pt`` (:mod:`patchmine.checkpoint`)
-draws exactly the batches an uninterrupted run would have drawn and ends with the same weights.
+draws exactly the batches an uninterrupted run would have drawn and ends with the same weights:
+bit for bit on the CPU, and on CUDA with ``Runtime.deterministic`` (cuDNN's autotuned algorithms
+otherwise differ in the last bits from one process to the next).
 
 Speed: the patches stay on the training device as uint8 (:class:`~patchmine.sampler.PatchSampler`),
 and a step never waits for the device: losses stay on it until a log or checkpoint point, where
@@ -56,6 +58,7 @@ __all__ = [
     "Runtime",
     "data_digest",
     "load_model",
+    "load_optimizer_state",
     "load_subset",
     "make_optimizer",
     "prepare",
@@ -108,6 +111,9 @@ class Runtime:
     amp: bool | None = None  # bf16 autocast of forward and loss (no loss scaling needed)
     channels_last: bool | None = None  # NHWC activations: the fast layout of tensor-core convs
     compile: bool = False  # torch.compile the training forward (validation runs eagerly)
+    #: CUDA: cuDNN's deterministic algorithms instead of the fastest it times, so that a resumed
+    #: run ends bit for bit where an uninterrupted one does (the CPU always is deterministic)
+    deterministic: bool = False
 
     @classmethod
     def from_config(cls, spec: dict | None) -> Runtime:
@@ -173,7 +179,9 @@ def prepare(model: torch.nn.Module, runtime: Runtime, device) -> torch.nn.Module
     (compiled when asked; it shares ``model``'s parameters)."""
     model.to(device=device, memory_format=runtime.memory_format)
     if torch.device(device).type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed patch size: autotune each conv once
+        # fixed patch size: autotune each conv once, unless the weights must repeat exactly
+        torch.backends.cudnn.benchmark = not runtime.deterministic
+        torch.backends.cudnn.deterministic = runtime.deterministic
     return torch.compile(model) if runtime.compile else model
 
 
@@ -184,6 +192,38 @@ def make_optimizer(model: torch.nn.Module, recipe: Recipe, device) -> torch.opti
     return torch.optim.Adam(
         trainable, lr=recipe.lr, betas=recipe.betas, eps=recipe.eps, fused=fused
     )
+
+
+#: Adam's settings that choose a kernel, not the arithmetic: the device resuming decides them.
+_KERNEL_SETTINGS = ("fused", "foreach", "capturable")
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
+    """Load ``saved`` into ``optimizer`` as this device and memory layout run it.
+
+    ``load_state_dict`` takes the saved groups' kernel settings and keeps each moment's saved
+    strides. A state saved on CUDA (fused Adam, channels-last moments) and resumed on the CPU
+    would then run the CPU's fused kernel on moments laid out unlike their parameters, which it
+    reads as if they matched: wrong updates, silently. The other way round, a CPU state would
+    keep CUDA on the slow per-tensor kernel. So the kernel settings ``optimizer`` was made with
+    stay, each moment takes its parameter's device and strides, and the step count goes where
+    that kernel reads it (the device for fused or capturable Adam, else the CPU)."""
+    made = [
+        {k: group[k] for k in _KERNEL_SETTINGS if k in group} for group in optimizer.param_groups
+    ]
+    optimizer.load_state_dict(saved)
+    for group, settings in zip(optimizer.param_groups, made, strict=True):
+        group.update(settings)
+        on_device = bool(group.get("fused") or group.get("capturable"))
+        for param in group["params"]:
+            state = optimizer.state.get(param, {})
+            for key, value in state.items():
+                if not torch.is_tensor(value):
+                    continue
+                if key == "step":
+                    state[key] = value.to(param.device if on_device else "cpu", torch.float32)
+                elif value.shape == param.shape:
+                    state[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
 def train_step(net, optimizer, lr_batch, hr_batch, runtime: Runtime) -> torch.Tensor:
@@ -443,10 +483,11 @@ def _resume(spec, last_path, model, optimizer, meter, runtime, device) -> _Progr
             f"was changed on purpose, delete {last_path.parent} to train this run afresh; "
             "otherwise restore the code to resume it"
         ) from None
-    optimizer.load_state_dict(state["optimizer"])
+    load_optimizer_state(optimizer, state["optimizer"])
     set_rng_state(state["rng"], device)
     meter.total, meter.count = state["running"]
-    if state["runtime"] != asdict(runtime):
+    saved = {**asdict(Runtime()), **state["runtime"]}  # a setting added since: its default
+    if saved != asdict(runtime):
         log.warning("resuming a run started with %s under %s", state["runtime"], runtime)
     if state["iteration"] >= spec.recipe.iterations:
         log.warning(

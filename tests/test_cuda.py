@@ -62,7 +62,12 @@ def test_gpu_training_defaults_to_bf16_channels_last_and_learns(tmp_path):
     lr, hr, val = _data()
     train(_spec(), lr, hr, val, tmp_path / "run", device="cuda")
     state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
-    assert state["runtime"] == {"amp": True, "channels_last": True, "compile": False}
+    assert state["runtime"] == {
+        "amp": True,
+        "channels_last": True,
+        "compile": False,
+        "deterministic": False,
+    }
     log = _log(tmp_path / "run")
     assert np.all(np.isfinite(log["loss"])) and log["loss"][-1] < log["loss"][0]
     assert np.all(np.isfinite(log["val_psnr"]))
@@ -90,6 +95,41 @@ def test_a_gpu_run_resumes_after_a_crash(tmp_path, kill_at):
     state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
     assert state["iteration"] == 30 and "cuda" in state["rng"]
     assert list(_log(tmp_path / "run")["iteration"]) == [10, 20, 30]
+
+
+def test_a_deterministic_gpu_run_resumes_to_the_same_weights(tmp_path, kill_at):
+    """``runtime.deterministic``: bf16 and channels-last as usual, cuDNN without autotuning."""
+    lr, hr, val = _data()
+    exact = Runtime(deterministic=True)
+    train(_spec(), lr, hr, val, tmp_path / "straight", device="cuda", runtime=exact)
+    kill_at(25)
+    with pytest.raises(KeyboardInterrupt):
+        train(_spec(), lr, hr, val, tmp_path / "resumed", device="cuda", runtime=exact)
+    kill_at(None)
+    train(_spec(), lr, hr, val, tmp_path / "resumed", device="cuda", runtime=exact)
+    a, b = (
+        torch.load(tmp_path / d / "last.pt", weights_only=True)["model"]
+        for d in ("straight", "resumed")
+    )
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("first, then", [("cuda", "cpu"), ("cpu", "cuda")])
+def test_a_run_moves_between_the_gpu_and_the_cpu(tmp_path, kill_at, first, then):
+    """A preempted GPU job retried on a CPU node, or the reverse, goes on from the state the
+    other device saved: Adam's kernel and its moments' layout follow the device that resumes
+    (a CUDA state's fused flag and channels-last moments mixed up the CPU's updates)."""
+    lr, hr, val = _data()
+    train(_spec(), lr, hr, val, tmp_path / "straight", device=first)
+    kill_at(25)
+    with pytest.raises(KeyboardInterrupt):
+        train(_spec(), lr, hr, val, tmp_path / "moved", device=first)
+    kill_at(None)
+    train(_spec(), lr, hr, val, tmp_path / "moved", device=then)
+    moved, straight = _log(tmp_path / "moved"), _log(tmp_path / "straight")
+    assert list(moved["iteration"]) == [10, 20, 30]
+    np.testing.assert_allclose(moved["loss"], straight["loss"], rtol=0.02)
+    np.testing.assert_allclose(moved["val_psnr"], straight["val_psnr"], atol=0.1)
 
 
 def test_loss_scores_on_the_gpu_match_the_cpu():
@@ -120,7 +160,7 @@ def test_evaluation_on_the_gpu_matches_the_cpu():
     _, _, val = _data()
     task = Task.parse("sr_x2")
     on_cpu = evaluate(model, task, val, "cpu")
-    on_gpu = evaluate(model, task, val, "cuda")
+    on_gpu = evaluate(model.to("cuda"), task, val, "cuda")  # evaluate moves the images only
     np.testing.assert_allclose(on_gpu["psnr"], on_cpu["psnr"], atol=0.01)
     np.testing.assert_allclose(on_gpu["ssim"], on_cpu["ssim"], atol=1e-4)
 

@@ -29,6 +29,14 @@ HOLDER = textwrap.dedent(
 )
 
 
+@pytest.fixture(autouse=True)
+def no_devices_given(monkeypatch):
+    """The tests say which devices a job sees: none is inherited from a machine (or a SLURM job)
+    that runs the suite with CUDA_VISIBLE_DEVICES or SLURM_JOB_ID set."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+
+
 def start_holder(n: int, locks: Path, env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(n), str(locks)],

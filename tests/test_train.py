@@ -1,12 +1,15 @@
 """The training engine: deterministic, resumable, and loud about a diverging loss."""
 
 import csv
+import dataclasses
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from patchmine import train as train_mod
 from patchmine.augment import apply_dihedral
@@ -14,6 +17,7 @@ from patchmine.checkpoint import KEEP_SUPERSEDED
 from patchmine.sampler import PatchSampler
 from patchmine.train import Recipe, RunSpec, Runtime, run_summary, train
 
+ROOT = Path(__file__).resolve().parent.parent
 MODEL = {"arch": "edsr", "blocks": 1, "channels": 8}
 
 
@@ -90,6 +94,70 @@ def test_resume_after_a_crash_ends_with_the_same_weights(tmp_path, kill_at):
     logs = [(tmp_path / d / "log.csv").read_text() for d in ("straight", "resumed")]
     strip = [[line.rsplit(",", 1)[0] for line in log.splitlines()] for log in logs]
     assert strip[0] == strip[1]  # same rows apart from wall-clock seconds
+
+
+def test_a_state_saved_by_cudas_kernels_resumes_on_the_cpu_to_the_same_weights(
+    tmp_path, kill_at, caplog
+):
+    """A CUDA run's state (fused Adam, moments laid out channels-last) resumed on the CPU, in
+    the plain layout: the CPU's kernel must run on moments laid out like their parameters, or
+    it mixes up their elements and the run ends elsewhere."""
+    lr, hr, val = _data()
+    train(_spec(), lr, hr, val, tmp_path / "straight")
+    kill_at(10)
+    with pytest.raises(KeyboardInterrupt):
+        train(_spec(), lr, hr, val, tmp_path / "moved", runtime=Runtime(channels_last=True))
+    last = tmp_path / "moved" / "last.pt"
+    state = torch.load(last, weights_only=True)
+    for group in state["optimizer"]["param_groups"]:
+        group["fused"] = True  # as Adam ran on CUDA (make_optimizer)
+    torch.save(state, last)
+    kill_at(None)
+    with caplog.at_level("WARNING", logger="patchmine"):
+        train(_spec(), lr, hr, val, tmp_path / "moved", runtime=Runtime(channels_last=False))
+    assert "resuming a run started with" in caplog.text  # other settings: said, not refused
+    wa, wb = _weights(tmp_path / "straight"), _weights(tmp_path / "moved")
+    worst = max((wa[k] - wb[k]).abs().max().item() for k in wa)
+    assert worst < 1e-6  # float rounding of the two layouts (3e-8); mixed-up moments: 6e-3
+
+
+def test_a_state_saved_before_a_runtime_setting_existed_resumes_without_a_warning(
+    tmp_path, kill_at, caplog
+):
+    """The setting it lacks ran at its default: the same runtime, nothing to warn about."""
+    lr, hr, val = _data()
+    kill_at(10)
+    with pytest.raises(KeyboardInterrupt):
+        train(_spec(), lr, hr, val, tmp_path / "s")
+    last = tmp_path / "s" / "last.pt"
+    state = torch.load(last, weights_only=True)
+    del state["runtime"]["deterministic"]  # as saved before runtime.deterministic
+    torch.save(state, last)
+    kill_at(None)
+    with caplog.at_level("INFO", logger="patchmine"):
+        train(_spec(), lr, hr, val, tmp_path / "s")
+    assert "resuming from" in caplog.text and "resuming a run started with" not in caplog.text
+
+
+@pytest.mark.parametrize("fused", [True, None])
+def test_a_loaded_optimizer_keeps_its_kernel_and_its_parameters_layout(fused):
+    """Whatever kernel and layout saved the state, the optimizer runs the kernel it was made
+    with, on moments with their parameters' strides and the step count where it reads it."""
+    torch.manual_seed(0)
+    conv = lambda fmt: torch.nn.Conv2d(3, 8, 3).to(memory_format=fmt)  # noqa: E731
+    saver = conv(torch.contiguous_format)
+    saved_opt = torch.optim.Adam(saver.parameters(), fused=None if fused else True)
+    saver(torch.rand(2, 3, 8, 8)).sum().backward()
+    saved_opt.step()
+    model = conv(torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), fused=fused)
+    train_mod.load_optimizer_state(optimizer, saved_opt.state_dict())
+    assert optimizer.param_groups[0]["fused"] is fused
+    for param, saved_param in zip(model.parameters(), saver.parameters(), strict=True):
+        state, before = optimizer.state[param], saved_opt.state[saved_param]
+        for key in ("exp_avg", "exp_avg_sq"):
+            assert state[key].stride() == param.stride() and torch.equal(state[key], before[key])
+        assert state["step"].dtype == torch.float32 and state["step"].item() == 1
 
 
 def test_state_of_other_settings_is_not_resumed(tmp_path):
@@ -332,6 +400,14 @@ def test_runtime_is_fast_on_cuda_and_exact_on_cpu():
     spec = {"amp": "auto", "channels_last": False, "compile": True}
     assert Runtime.from_config(spec).resolve("cuda") == Runtime(True, False, True)
     assert Runtime.from_config(None) == Runtime()
+    assert Runtime.from_config({"deterministic": True}).resolve("cuda").deterministic
+
+
+def test_the_configs_runtime_block_has_every_runtime_setting():
+    schema = yaml.safe_load((ROOT / "schemas" / "config.schema.yaml").read_text())
+    block = schema["properties"]["runtime"]["properties"]
+    assert set(block) == {f.name for f in dataclasses.fields(Runtime)}
+    assert Runtime.from_config({k: v["default"] for k, v in block.items()}) == Runtime()
 
 
 def test_sampler_hands_out_the_layout_asked_for():

@@ -6,6 +6,11 @@ integer grid as the HR targets: wherever it is within half a grey level, the L1 
 and so does its gradient, and a noisy input passed through a global skip would lose its noise's
 fine values. The cheap layers at either end (mean shifts, the last 3-channel conv) therefore run
 in fp32 while the body keeps bf16's speed.
+
+In training on Ampere and later GPUs, cuDNN's TF32 (PyTorch's default for fp32 convolutions)
+still rounds these layers' inputs to 11 significant bits: an output grid of an eighth of a grey
+level above 128 rather than bf16's whole levels, fine enough for L1's gradient. Measurements
+(evaluation, the loss criterion) turn TF32 off (:func:`without_tf32`).
 """
 
 from __future__ import annotations
