@@ -154,6 +154,27 @@ def test_a_later_config_turns_an_experiment_into_denoising(tmp_path):
     assert "runs/dn_s50/" in planned.stdout and "sr_x2" not in planned.stdout
 
 
+def test_the_pilot_overlay_plans_the_papers_jobs_with_short_runs_in_a_folder_of_its_own(tmp_path):
+    """configs/pilot.yaml over configs/paper.yaml: Table I's 21 training runs as the paper's grid
+    has them, each cut to 2,000 iterations (so asking minutes, not days), under results/pilot."""
+
+    def train_jobs(*files):
+        done = snakemake(tmp_path, "-n", "table1", "--configfile", *files)
+        assert done.returncode == 0, done.stderr[-2000:]
+        blocks = re.findall(r"^rule train:\n((?:    .*\n)+)", done.stdout, re.M)
+        return [
+            (re.search(r"output: (\S+?)model\.pt", b)[1], int(re.search(r"runtime=(\d+)", b)[1]))
+            for b in blocks
+        ]
+
+    paper = train_jobs(str(ROOT / "configs" / "paper.yaml"))
+    pilot = train_jobs(str(ROOT / "configs" / "paper.yaml"), str(ROOT / "configs" / "pilot.yaml"))
+    assert len(paper) == len(pilot) == 21
+    as_in_paper = {run.replace("results/paper/", "results/pilot/", 1) for run, _ in paper}
+    assert {run for run, _ in pilot} == as_in_paper
+    assert max(minutes for _, minutes in pilot) < 60 < min(minutes for _, minutes in paper)
+
+
 # A statistic beyond the paper's, as a researcher would add it (docs/architecture.md): the mean
 # absolute difference between neighbouring pixels (on [0, 1]), across and down.
 TV_CODE = """
