@@ -57,9 +57,12 @@ def format_params(n: float) -> str:
 
 
 def natural_key(name: object) -> tuple:
-    """Sort key of a name with its runs of digits read as numbers: "edsr_8" before "edsr_16"."""
-    parts = re.split(r"(\d+)", str(name))
-    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in parts)
+    """Sort key of a name with its numbers read as numbers: "edsr_8" before "edsr_16", "0.25"
+    before "0.5" (a fraction of the store as K); the name itself breaks ties ("8" and "08")."""
+    text = str(name)
+    parts = re.split(r"([0-9]+(?:\.[0-9]+)?)", text)
+    # re.split puts the numbers it split at in the odd places
+    return (*((0, float(t), "") if i % 2 else (1, 0.0, t) for i, t in enumerate(parts)), text)
 
 
 def row_label(criterion: str, augment: bool) -> str:

@@ -255,4 +255,6 @@ def experiment_results(
     figure script starts from."""
     tests = config["experiments"][name]["test"]
     results = read_runs(runs_csv)
-    return tests, results, expected_points(expected_runs(config, name), tests, results)
+    expected = expected_points(expected_runs(config, name), tests, results)
+    # with the models' sizes, so that a model with no finished run yet still sorts by its size
+    return tests, results, add_model_columns(expected, config["models"])

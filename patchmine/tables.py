@@ -279,7 +279,9 @@ def results_table(
             expected_seeds.setdefault(key, set()).add(r.get("seed", 0))
 
     keys_rows = _unique([c[0] for c in cells] + [c[0] for c in expected_seeds])
-    keys_rows = _sort_rows(keys_rows, row_keys, order, sort_by or {})
+    by_size = params_by_model(results, expected)  # models by size, as Table III lists them
+    sort_by = {"model": lambda m: by_size.get(str(m), math.inf), **(sort_by or {})}
+    keys_rows = _sort_rows(keys_rows, row_keys, order, sort_by)
     if columns == "k":
         found = {_norm_col(c[1]) for c in [*cells, *expected_seeds]}
         counts = sorted(k for k in found if isinstance(k, int))
@@ -441,7 +443,6 @@ def params_table(
         expected=expected,
         index_name="Params",
         row_labeller=lambda v: _only_or_series(v, "model", lambda m: _model_label(m, params)),
-        sort_by={"model": lambda m: params.get(m, math.inf)},
     )
 
 
@@ -466,7 +467,6 @@ def benchmark_table(
             expected=expected,
             index_name="Model",
             row_labeller=lambda v: series_label(v),
-            sort_by={"model": lambda m: params.get(m, math.inf)},
         )
         for m in METRICS
     }

@@ -205,9 +205,10 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
     strides. A state saved on CUDA (fused Adam, channels-last moments) and resumed on the CPU
     would then run the CPU's fused kernel on moments laid out unlike their parameters, which it
     reads as if they matched: wrong updates, silently. The other way round, a CPU state would
-    keep CUDA on the slow per-tensor kernel. So the kernel settings ``optimizer`` was made with
-    stay, each moment takes its parameter's device and strides, and the step count goes where
-    that kernel reads it (the device for fused or capturable Adam, else the CPU)."""
+    cost CUDA its fused kernel, and a step count on the device a host sync per step. So the
+    kernel settings ``optimizer`` was made with stay, each moment takes its parameter's device
+    and strides, and the step count goes where that kernel reads it (the device for fused or
+    capturable Adam, else the CPU)."""
     made = [
         {k: group[k] for k in _KERNEL_SETTINGS if k in group} for group in optimizer.param_groups
     ]

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from patchmine import figures, render, report, tables
-from patchmine.labels import format_k, format_params, row_label
+from patchmine.labels import format_k, format_params, natural_key, row_label
 from patchmine.results import add_model_columns
 
 KS = (250, 1500, 10_000, 151_300)
@@ -341,8 +341,22 @@ def test_fig6_by_model_for_fig8():
     assert legend[:3] == ["edsr_16", "edsr_128", "edsr_8"]
     assert list(tables.params_table(sized).index) == ["1.37 M", "9.6 M", "43 M"]
     assert list(tables.params_table(pd.DataFrame(rows)).index) == ["edsr_8", "edsr_16", "edsr_128"]
+    by_size = ["edsr_16 / Grad+", "edsr_128 / Grad+", "edsr_8 / Grad+"]
+    assert list(tables.criteria_table(sized).index) == by_size  # every table, not Table III only
     assert data.groupby("label")["color"].nunique().eq(1).all()
     assert data["color"].nunique() == 3
+
+
+def test_names_sort_with_their_numbers_read_as_numbers():
+    assert sorted(["edsr_16", "edsr_8", "edsr_128"], key=natural_key) == [
+        "edsr_8",
+        "edsr_16",
+        "edsr_128",
+    ]
+    fractions = ["0.5 of the store", "0.125 of the store", "0.25 of the store"]  # K as fractions
+    assert [f.split()[0] for f in sorted(fractions, key=natural_key)] == ["0.125", "0.25", "0.5"]
+    assert sorted(["x8", "x08"], key=natural_key) == sorted(["x08", "x8"], key=natural_key)
+    assert sorted(["a1²", "a1"], key=natural_key) == ["a1", "a1²"]  # a digit \d does not read
 
 
 def test_fig6_with_models_and_criteria_keeps_every_curve_apart():
@@ -739,6 +753,16 @@ def test_allow_partial_lists_only_finished_runs(tiny_config, tmp_path):
     assert evals == [f"{tmp_path}/runs/{done.path}/eval/tiny_test.csv"]
     assert len(report.report_inputs(tiny_config, "tiny", "meta")) == len(every)
     assert len(report.expected_runs(tiny_config, "tiny")) == len(every)
+
+
+def test_expected_points_carry_each_models_size(tiny_config, tmp_path):
+    """So that a model with no finished run yet still sorts by its size in a partial figure."""
+    tiny_config["models"]["deeper"] = {"arch": "edsr", "blocks": 4, "channels": 8}
+    tiny_config["experiments"]["tiny"]["models"] = ["deeper", "tiny"]
+    (tmp_path / "runs.csv").write_text("")
+    _, _, expected = report.experiment_results(tiny_config, "tiny", tmp_path / "runs.csv")
+    sizes = expected.groupby("model")["params"].first()
+    assert sizes["deeper"] > sizes["tiny"] > 0
 
 
 def test_fig4_waits_for_its_criterions_runs_and_not_their_test_scores(tiny_config, tmp_path):
