@@ -213,7 +213,6 @@ def results_table(
     row_labeller: Callable[[dict], str] | None = None,
     index_name: str = "",
     extra_keys: Sequence[str] = _SETTING_KEYS,
-    sort_by: Mapping[str, Callable] | None = None,
 ) -> pd.DataFrame:
     """Mean ``metric`` over seeds with one row per combination of ``rows`` and one column per
     value of ``columns`` ("k": patch counts, sorted and labelled with :func:`format_k`;
@@ -279,9 +278,7 @@ def results_table(
             expected_seeds.setdefault(key, set()).add(r.get("seed", 0))
 
     keys_rows = _unique([c[0] for c in cells] + [c[0] for c in expected_seeds])
-    by_size = params_by_model(results, expected)  # models by size, as Table III lists them
-    sort_by = {"model": lambda m: by_size.get(str(m), math.inf), **(sort_by or {})}
-    keys_rows = _sort_rows(keys_rows, row_keys, order, sort_by)
+    keys_rows = _sort_rows(keys_rows, row_keys, order, params_by_model(results, expected))
     if columns == "k":
         found = {_norm_col(c[1]) for c in [*cells, *expected_seeds]}
         counts = sorted(k for k in found if isinstance(k, int))
@@ -345,16 +342,17 @@ def _unique(items: Iterable) -> list:
 
 
 def _sort_rows(
-    keys: list[tuple], names: Sequence[str], order: Sequence[str], sort_by: Mapping[str, Callable]
+    keys: list[tuple], names: Sequence[str], order: Sequence[str], sizes: Mapping[str, float]
 ) -> list[tuple]:
-    """Criteria in ``order``, without augmentation before with; other keys naturally sorted."""
+    """Criteria in ``order``, without augmentation before with; models by parameter count
+    (``sizes``) as Table III lists them; other keys with their numbers read as numbers."""
     crit_rank = {c: i for i, c in enumerate(order)}
 
     def rank(key: tuple):
         out = []
         for name, value in zip(names, key, strict=True):
-            if name in sort_by:
-                out.append((sort_by[name](value), natural_key(value)))
+            if name == "model":
+                out.append((sizes.get(str(value), math.inf), natural_key(value)))
             elif name == "criterion":
                 out.append((crit_rank.get(value, len(order)), natural_key(value)))
             elif name == "stride":
