@@ -345,6 +345,7 @@ def _attempt(opener, url: str, part: Path, have: int, *, size, timeout, chunk, l
 
     name = part.name.removesuffix(".part")
     with response:
+        _refuse_a_web_page(response, url, name)
         length_header = response.headers.get("Content-Length")
         length = int(length_header) if length_header and length_header.isdigit() else None
         if response.status == 206:
@@ -383,6 +384,20 @@ def _attempt(opener, url: str, part: Path, have: int, *, size, timeout, chunk, l
     if length is not None and received < length:
         raise _Transient(f"connection closed after {received} of {length} bytes")
     progress.finish(have + received)
+
+
+def _refuse_a_web_page(response, url: str, name: str) -> None:
+    """A server that answers with a web page (a login or error page, a moved file) says 200
+    too; saved under an archive's name it would be kept as downloaded, and only extraction
+    would fail, every time. So an HTML answer for a file not named .html is refused."""
+    if response.headers.get_content_type() == "text/html" and not name.lower().endswith(
+        (".html", ".htm")
+    ):
+        raise DownloadError(
+            f"{url} answered with a web page (Content-Type {response.headers['Content-Type']}), "
+            f"not the file {name}: an error or login page, or the file has moved; check the "
+            "URL in a browser"
+        )
 
 
 # --------------------------------------------------------------------------- progress

@@ -37,6 +37,7 @@ class Route:
     cut_times: int = 1
     stall: float = 0.0
     changed_after_cut: bytes | None = None
+    content_type: str = "application/octet-stream"
     served: int = field(default=0, init=False)  # requests answered so far
 
     @property
@@ -156,7 +157,7 @@ class LocalServer:
                 payload = body[start:]
                 self._record(status)
                 self.send_response(status)
-                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Type", route.content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.send_header("ETag", route.etag)
                 if route.ranges:

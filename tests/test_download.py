@@ -102,6 +102,20 @@ def test_server_without_range_support_restarts(server, tmp_path, log):
     assert all(r.range is not None for r in reqs)  # asked to resume, got the whole file
 
 
+def test_a_web_page_instead_of_the_archive_is_refused_and_not_kept(server, tmp_path, log):
+    """A login or error page answered with 200: never saved under the archive's name, where a
+    rerun would take it as downloaded and every extraction would fail."""
+    page = b"<!DOCTYPE html><html><body>Please log in</body></html>"
+    url = server.serve("/DIV2K_valid_HR.zip", page, content_type="text/html; charset=utf-8")
+    dest = tmp_path / "DIV2K_valid_HR.zip"
+    with pytest.raises(DownloadError, match="answered with a web page") as info:
+        download(url, dest, log=log, **FAST)
+    assert "DIV2K_valid_HR.zip" in str(info.value) and not dest.exists()
+    assert len(server.requests_for("/DIV2K_valid_HR.zip")) == 1  # not retried: it would repeat
+    page_url = server.serve("/index.html", page, content_type="text/html")
+    assert download(page_url, tmp_path / "index.html", log=log, **FAST).read_bytes() == page
+
+
 def test_checksum_mismatch_leaves_nothing(server, tmp_path, log):
     url = server.serve("/DIV2K_train_HR.zip", BODY)
     dest = tmp_path / "DIV2K_train_HR.zip"
