@@ -26,7 +26,6 @@ cannot tread on each other's figures.
 
 from __future__ import annotations
 
-import math
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -45,13 +44,18 @@ from patchmine.labels import (
     HISTOGRAM_ORDER,
     criterion_color,
     format_k,
-    natural_key,
     series_label,
     spare_color,
 )
 from patchmine.report import pick_convergence_criterion
 from patchmine.results import params_by_model
-from patchmine.tables import describe_missing, missing_points, normalise, select_test_set
+from patchmine.tables import (
+    describe_missing,
+    missing_points,
+    normalise,
+    select_test_set,
+    sort_settings,
+)
 
 _METRIC_AXIS = {"psnr": "PSNR (dB)", "ssim": "SSIM"}
 #: Parameters that may tell curves apart, in legend order.
@@ -188,31 +192,8 @@ def _distinct(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple]:
     return list(frame[list(keys)].drop_duplicates().itertuples(index=False, name=None))
 
 
-def _sort_series(
-    keys: Sequence[str], groups: list[tuple], order: Sequence[str], sizes: Mapping[str, float]
-) -> list[tuple]:
-    """The curves in legend order: criteria in ``order``, with augmentation first, models by
-    parameter count (``sizes``) as Table III lists them, numbers by value, and other names with
-    their numbers read as numbers."""
-    rank = {c: i for i, c in enumerate(order)}
-
-    def key(values: tuple):
-        out = []
-        for name, value in zip(keys, values, strict=True):
-            if name == "augment":
-                out.append((-int(bool(value)), ()))  # with augmentation first, as in the legend
-            elif name == "criterion":
-                out.append((rank.get(value, len(order)), natural_key(value)))
-            elif name == "model":
-                out.append((sizes.get(str(value), math.inf), natural_key(value)))
-            elif isinstance(value, int | float | np.number):
-                out.append((float(value), ()))
-            else:
-                out.append((0, natural_key(value)))
-        return out
-
-    groups = [g if isinstance(g, tuple) else (g,) for g in groups]
-    return sorted(groups, key=key)
+#: Curves with augmentation come first in a legend, as the paper draws them.
+_AUGMENTED_FIRST = {"augment": lambda augment: (-int(bool(augment)), ())}
 
 
 def placeholder_figure(title: str, lines: Sequence[str]) -> Figure:
@@ -275,10 +256,10 @@ def psnr_vs_k_figure(
     axes = fig.subplots(1, len(panels), squeeze=False).ravel()
     palette = _Colors(keys, means)
     markers = _Markers(keys, means, palette)
-    groups = _sort_series(keys, _distinct(means, keys), order, params_by_model(sub, exp))
+    sizes = params_by_model(sub, exp)
+    groups = sort_settings(_distinct(means, keys), keys, order, sizes, _AUGMENTED_FIRST)
     plotted = []
     for values in groups:
-        values = values if isinstance(values, tuple) else (values,)
         named = dict(zip(keys, values, strict=True))
         mask = np.logical_and.reduce([means[k] == v for k, v in named.items()])
         curve = means[mask].sort_values("k").copy()
@@ -489,9 +470,9 @@ def aug_gain_figure(
     palette = _Colors(keys, wide)
     markers = _Markers(keys, wide, palette)
     plotted = []
-    groups = _sort_series(keys, _distinct(wide, keys), order, params_by_model(sub, exp))
+    sizes = params_by_model(sub, exp)
+    groups = sort_settings(_distinct(wide, keys), keys, order, sizes, _AUGMENTED_FIRST)
     for values in groups:
-        values = values if isinstance(values, tuple) else (values,)
         named = dict(zip(keys, values, strict=True))
         mask = np.logical_and.reduce([wide[k] == v for k, v in named.items()])
         curve = wide[mask].sort_values("k").copy()

@@ -278,7 +278,9 @@ def results_table(
             expected_seeds.setdefault(key, set()).add(r.get("seed", 0))
 
     keys_rows = _unique([c[0] for c in cells] + [c[0] for c in expected_seeds])
-    keys_rows = _sort_rows(keys_rows, row_keys, order, params_by_model(results, expected))
+    keys_rows = sort_settings(  # without augmentation first; the paper lists stride 120 first
+        keys_rows, row_keys, order, params_by_model(results, expected), _STRIDES_DOWN
+    )
     if columns == "k":
         found = {_norm_col(c[1]) for c in [*cells, *expected_seeds]}
         counts = sorted(k for k in found if isinstance(k, int))
@@ -341,31 +343,36 @@ def _unique(items: Iterable) -> list:
     return out
 
 
-def _sort_rows(
-    keys: list[tuple], names: Sequence[str], order: Sequence[str], sizes: Mapping[str, float]
+_STRIDES_DOWN = {"stride": lambda stride: (-int(stride), ())}
+
+
+def sort_settings(
+    groups: Iterable,
+    names: Sequence[str],
+    order: Sequence[str],
+    sizes: Mapping[str, float],
+    own: Mapping[str, Callable] | None = None,
 ) -> list[tuple]:
-    """Criteria in ``order``, without augmentation before with; models by parameter count
-    (``sizes``) as Table III lists them; other keys with their numbers read as numbers."""
-    crit_rank = {c: i for i, c in enumerate(order)}
+    """Combinations of settings (tuples of ``names``' values) in the order tables and legends
+    list them: criteria in ``order``, models by parameter count (``sizes``) as Table III lists
+    them, numbers by value, other names with their numbers read as numbers. ``own`` gives a
+    setting an order of its own (a function of its value)."""
+    own = own or {}
+    rank = {c: i for i, c in enumerate(order)}
 
-    def rank(key: tuple):
-        out = []
-        for name, value in zip(names, key, strict=True):
-            if name == "model":
-                out.append((sizes.get(str(value), math.inf), natural_key(value)))
-            elif name == "criterion":
-                out.append((crit_rank.get(value, len(order)), natural_key(value)))
-            elif name == "stride":
-                out.append((-int(value), ()))  # the paper lists 120 before 60
-            elif isinstance(value, bool | np.bool_):
-                out.append((int(value), ()))
-            elif isinstance(value, int | float | np.number):
-                out.append((float(value), ()))
-            else:
-                out.append((0, natural_key(value)))
-        return out
+    def setting(name: str, value) -> tuple:
+        if name in own:
+            return own[name](value)
+        if name == "model":
+            return (sizes.get(str(value), math.inf), natural_key(value))
+        if name == "criterion":
+            return (rank.get(value, len(order)), natural_key(value))
+        if isinstance(value, int | float | np.number | np.bool_):
+            return (float(value), ())
+        return (0, natural_key(value))
 
-    return sorted(keys, key=rank)
+    groups = [g if isinstance(g, tuple) else (g,) for g in groups]
+    return sorted(groups, key=lambda g: [setting(n, v) for n, v in zip(names, g, strict=True)])
 
 
 def _select_all_sets(results: pd.DataFrame, metric: str) -> pd.DataFrame:
