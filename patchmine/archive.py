@@ -3,15 +3,17 @@
 Archives come from the network, so a member must never land outside the target folder: every
 member is checked *before anything is written* (no absolute paths, no ``..``, no links leading
 out, no paths through links, no device files), and tar extraction additionally runs under the
-standard library's ``'data'`` filter.  Extraction goes to a staging folder beside
-``target_dir`` and is moved into place at the end, so a failure leaves ``target_dir`` as it was
-and a Snakemake rule never sees half an archive.
+standard library's ``'data'`` filter.  Extraction goes to a hidden staging folder inside
+``target_dir`` and is moved into place at the end, so a failure leaves what ``target_dir``
+held as it was and a Snakemake rule never sees half an archive.  Two extractions of one
+archive into one folder (two workflows sharing a data folder) take turns under a lock.
 """
 
 from __future__ import annotations
 
 import errno
 import glob
+import logging
 import os
 import re
 import shutil
@@ -22,7 +24,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from patchmine.locks import exclusive
+
 __all__ = ["ArchiveError", "UnsafeArchiveError", "extract"]
+
+_LOG = logging.getLogger(__name__)
 
 #: How many symlinks one path may pass through before we call it a loop.
 _MAX_LINK_HOPS = 40
@@ -83,20 +89,30 @@ def extract(
         entries = lister(handle)
         _check(entries, archive)
         selected = _select(entries, members_prefix, archive)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Named after the archive too: what an extraction of this archive killed with SIGKILL
-        # left (gigabytes) is removed here, while other archives' extractions run beside it.
-        prefix = f".{target.name}.extract-{archive.name}-"
-        for leftover in target.parent.glob(glob.escape(prefix) + "*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-        workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
-        try:
-            stage = workdir / "stage"
-            stage.mkdir()  # unlike mkdtemp's 0700 folder, this one honours the umask
-            writer(handle, selected, stage, archive)
-            _install(stage, target, archive)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+        if os.path.lexists(target) and not target.is_dir():
+            raise ArchiveError(f"{archive}: target {target} exists and is not a directory")
+        target.mkdir(parents=True, exist_ok=True)
+        # Staged inside the target, so the final moves are renames on one file system even
+        # where the target is a link onto another disk. One extraction of an archive at a time
+        # (another workflow may share this folder), so a staging folder found here was left by
+        # an extraction of this archive that was killed: gigabytes, removed. Other archives'
+        # extractions run beside it untouched.
+        prefix = f".extract-{archive.name}-"
+        lock = target / f".extract-{archive.name}.lock"
+        with exclusive(lock, what=f"extracting {archive}", log=_LOG):
+            for leftover in [
+                *target.glob(glob.escape(prefix) + "*"),
+                *target.parent.glob(glob.escape(f".{target.name}{prefix}") + "*"),  # older layout
+            ]:
+                shutil.rmtree(leftover, ignore_errors=True)
+            workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=target))
+            try:
+                stage = workdir / "stage"
+                stage.mkdir()  # unlike mkdtemp's 0700 folder, this one honours the umask
+                writer(handle, selected, stage, archive)
+                _merge(stage, target, archive)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
 
     files: dict[Path, None] = {}
     for entry in selected:
@@ -284,20 +300,6 @@ def _plan(src_dir: Path, dst_dir: Path, moves: list[tuple[Path, Path]], archive:
             raise ArchiveError(f"{archive}: cannot put {kind} {dst}: something else is there")
         else:
             moves.append((child, dst))
-
-
-def _install(stage: Path, target: Path, archive: Path) -> None:
-    """Move the staged tree into ``target`` (one rename when ``target`` is new)."""
-    if not os.path.lexists(target):
-        try:
-            os.replace(stage, target)
-            return
-        except OSError as exc:
-            if exc.errno not in _TAKEN:
-                raise
-    if not target.is_dir():
-        raise ArchiveError(f"{archive}: target {target} exists and is not a directory")
-    _merge(stage, target, archive)
 
 
 #: What renaming a folder onto one that is no longer empty raises (Linux, other systems).

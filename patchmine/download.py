@@ -22,6 +22,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from patchmine.locks import exclusive
 from patchmine.workflow import job_attempt
 
 __all__ = ["ChecksumError", "DownloadError", "HTTPStatusError", "download", "sha256sum"]
@@ -107,47 +108,52 @@ def download(
     """
     log = log if log is not None else _LOG
     dest = Path(dest)
-    expected = sha256.strip().lower() if sha256 else None
-    if dest.exists():
-        if _matches(dest, expected, size, chunk):
-            log.info("%s: already present and verified; not downloading", dest)
-            return dest
-        log.warning("%s: exists but does not match the expected size/sha256; fetching again", dest)
-
-    source = _local_source(url)
-    label = str(source if source is not None else url)
-    record = dest.with_name(dest.name + ".mismatch.json")
-    if refetch_mismatch is None:
-        refetch_mismatch = job_attempt() == 1
-    if refetch_mismatch:
-        record.unlink(missing_ok=True)  # only what this run's attempts found counts
-    else:
-        _raise_known_mismatch(record, dest, label, expected, size)
-
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    if source is not None:
-        _copy(source, part, chunk=chunk, log=log)
-    else:
-        _fetch(
-            label,
-            part,
-            size=size,
-            retries=retries,
-            backoff=backoff,
-            timeout=timeout,
-            chunk=chunk,
-            log=log,
-        )
-    try:
-        _verify(part, dest, expected, size, chunk)
-    except ChecksumError as exc:
-        _remember_mismatch(record, exc, label, expected, size)
-        raise
-    os.replace(part, dest)
-    record.unlink(missing_ok=True)
-    log.info("%s: saved from %s", dest, label)
-    return dest
+    # Another workflow sharing this data folder may be fetching the same file: wait for it,
+    # then find the file it saved verified below, instead of writing into its .part.
+    with exclusive(dest.with_name(dest.name + ".lock"), what=f"downloading {url}", log=log):
+        expected = sha256.strip().lower() if sha256 else None
+        if dest.exists():
+            if _matches(dest, expected, size, chunk):
+                log.info("%s: already present and verified; not downloading", dest)
+                return dest
+            log.warning(
+                "%s: exists but does not match the expected size/sha256; fetching again", dest
+            )
+
+        source = _local_source(url)
+        label = str(source if source is not None else url)
+        record = dest.with_name(dest.name + ".mismatch.json")
+        if refetch_mismatch is None:
+            refetch_mismatch = job_attempt() == 1
+        if refetch_mismatch:
+            record.unlink(missing_ok=True)  # only what this run's attempts found counts
+        else:
+            _raise_known_mismatch(record, dest, label, expected, size)
+
+        part = dest.with_name(dest.name + ".part")
+        if source is not None:
+            _copy(source, part, chunk=chunk, log=log)
+        else:
+            _fetch(
+                label,
+                part,
+                size=size,
+                retries=retries,
+                backoff=backoff,
+                timeout=timeout,
+                chunk=chunk,
+                log=log,
+            )
+        try:
+            _verify(part, dest, expected, size, chunk)
+        except ChecksumError as exc:
+            _remember_mismatch(record, exc, label, expected, size)
+            raise
+        os.replace(part, dest)
+        record.unlink(missing_ok=True)
+        log.info("%s: saved from %s", dest, label)
+        return dest
 
 
 # --------------------------------------------------------------------------- verification

@@ -11,8 +11,10 @@ import io
 import logging
 import os
 import random
+import shutil
 import stat
 import tarfile
+import threading
 import zipfile
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from httpserver import LocalServer
 
 from patchmine.archive import ArchiveError, UnsafeArchiveError, extract
 from patchmine.download import ChecksumError, DownloadError, HTTPStatusError, download
+from patchmine.locks import exclusive
 
 BODY = random.Random(2207).randbytes(200_000)
 DIGEST = hashlib.sha256(BODY).hexdigest()
@@ -228,6 +231,60 @@ def test_unsupported_scheme(tmp_path):
         download("gopher://example/x", tmp_path / "x")
 
 
+def test_a_download_by_another_workflow_is_waited_for_and_not_repeated(server, tmp_path, log):
+    """Two workflows sharing one data folder: the second waits for the first, then finds its
+    file verified instead of writing into the same .part at once."""
+    url = server.serve("/DIV2K_train_HR.zip", BODY)
+    dest = tmp_path / "DIV2K_train_HR.zip"
+    waiting = _Waiting("test.download")
+    with exclusive(dest.with_name(dest.name + ".lock"), what="the other download"):
+        ours = _Thread(download, url, dest, sha256=DIGEST, log=log, **FAST)
+        assert waiting.event.wait(30), "the second download did not wait"
+        assert not server.requests_for("/DIV2K_train_HR.zip")
+        dest.write_bytes(BODY)  # the other workflow's download, verified and renamed
+    assert ours.result(30) == dest
+    assert not server.requests_for("/DIV2K_train_HR.zip")
+    assert [p.name for p in tmp_path.iterdir()] == [dest.name]  # no .part, no lock left
+
+
+class _Waiting(logging.Handler):
+    """Sets ``event`` when ``logger`` says it waits for a lock."""
+
+    def __init__(self, logger: str):
+        super().__init__(logging.INFO)
+        self.event = threading.Event()
+        logging.getLogger(logger).addHandler(self)
+        logging.getLogger(logger).setLevel(logging.INFO)
+
+    def emit(self, record):
+        if "waiting to start" in record.getMessage():
+            self.event.set()
+
+
+class _Thread(threading.Thread):
+    """Runs ``call`` in the background; ``result`` joins and returns (or raises) its outcome."""
+
+    def __init__(self, call, *args, **kwargs):
+        super().__init__(daemon=True)
+        self._run = lambda: call(*args, **kwargs)
+        self._outcome = None
+        self.start()
+
+    def run(self):
+        try:
+            self._outcome = (True, self._run())
+        except BaseException as exc:  # handed to the test's thread by result()
+            self._outcome = (False, exc)
+
+    def result(self, timeout: float):
+        self.join(timeout)
+        assert not self.is_alive(), "still waiting"
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value
+
+
 # --------------------------------------------------------------------------- archives
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -285,19 +342,41 @@ def test_zip_extraction_div2k_layout(tmp_path):
     assert files == [target / m[0] for m in DIV2K if m[1] == "file"]
     for name, _, payload in DIV2K[1:]:
         assert (target / name).read_bytes() == payload
-    assert sorted(p.name for p in target.parent.iterdir()) == ["div2k"]  # no staging left
+    assert sorted(p.name for p in target.parent.iterdir()) == ["div2k"]
+    assert sorted(p.name for p in target.iterdir()) == ["DIV2K_train_HR", "DIV2K_train_LR_bicubic"]
 
 
 def test_a_killed_extractions_staging_is_cleared_and_others_are_left(tmp_path):
     archive = _zip(tmp_path / "DIV2K_train_HR.zip", [m for m in DIV2K if m[1] != "dir"])
     data = tmp_path / "data"
-    killed = data / ".div2k.extract-DIV2K_train_HR.zip-1x2y3z" / "stage"
-    running = data / ".div2k.extract-DIV2K_train_LR_bicubic_X2.zip-4u5v6w" / "stage"
-    for stage in (killed, running):
+    killed = data / ".extract-DIV2K_train_HR.zip-1x2y3z" / "stage"
+    killed_before = tmp_path / ".data.extract-DIV2K_train_HR.zip-7a8b9c" / "stage"  # older layout
+    running = data / ".extract-DIV2K_train_LR_bicubic_X2.zip-4u5v6w" / "stage"
+    for stage in (killed, killed_before, running):
         stage.mkdir(parents=True)
         (stage / "0001.png").write_bytes(PNG)
-    extract(archive, data / "div2k")
-    assert sorted(p.name for p in data.iterdir()) == sorted(["div2k", running.parent.name])
+    extract(archive, data)
+    left = {"DIV2K_train_HR", "DIV2K_train_LR_bicubic", running.parent.name}
+    assert sorted(p.name for p in data.iterdir()) == sorted(left)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([archive.name, "data"])
+
+
+def test_an_extraction_of_the_same_archive_by_another_workflow_is_waited_for(tmp_path):
+    """Two workflows sharing one data folder: the second neither clears the first's staging
+    (which a killed extraction's would look like) nor mixes its files in; it waits."""
+    archive = _zip(tmp_path / "DIV2K_train_HR.zip", [m for m in DIV2K if m[1] != "dir"])
+    data = tmp_path / "data"
+    theirs = data / ".extract-DIV2K_train_HR.zip-0other" / "stage"
+    theirs.mkdir(parents=True)
+    waiting = _Waiting("patchmine.archive")
+    with exclusive(data / ".extract-DIV2K_train_HR.zip.lock", what="the other extraction"):
+        ours = _Thread(extract, archive, data)
+        assert waiting.event.wait(30), "the second extraction did not wait"
+        assert theirs.is_dir() and not (data / "DIV2K_train_HR").exists()
+        shutil.rmtree(theirs.parent)  # the other workflow finishes
+    assert ours.result(30) == [data / m[0] for m in DIV2K if m[1] == "file"]
+    # no staging, no lock file
+    assert sorted(p.name for p in data.iterdir()) == ["DIV2K_train_HR", "DIV2K_train_LR_bicubic"]
 
 
 @pytest.mark.parametrize("mode,suffix", [("w:gz", ".tar.gz"), ("w:gz", ".tgz"), ("w", ".tar")])

@@ -1,0 +1,135 @@
+"""An exclusive lock between workflows that share one data folder.
+
+Snakemake's own lock covers one working folder. Two workflows run from different folders (a
+paper run and a user's own, or two users of one cluster) may share one ``data_dir``; without
+a lock they would write the same archive's ``.part`` at once, or clear each other's
+extraction staging. :func:`exclusive` takes an ``flock`` named by a file: the kernel drops it
+when its process ends, however it ends (SIGKILL, out of memory, a preempted node), so a killed
+job never leaves a stale lock behind, and the next holder knows that what it finds half-done
+was left by a process that is gone.
+
+The lock file is removed when the lock is released. A waiter that then wins the lock on the
+removed file sees that the name now leads elsewhere, and locks again.
+
+Where the file system offers no ``flock`` (Lustre mounted without ``-o flock``, NFS without a
+lock daemon) the block runs unlocked, with a warning: one workflow at a time then, as before.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["exclusive"]
+
+_LOG = logging.getLogger(__name__)
+
+#: What flock raises where the file system cannot lock (rather than "someone holds it").
+_NO_LOCKS = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL}
+#: What a non-blocking flock raises while another process holds the lock.
+_HELD = {errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES}
+
+
+@contextmanager
+def exclusive(
+    path: str | os.PathLike, *, what: str, log: logging.Logger | logging.LoggerAdapter = _LOG
+) -> Iterator[bool]:
+    """Hold an exclusive lock named by ``path`` for the ``with`` block; yield whether it is
+    really held (False only where the file system has no locks).
+
+    While another process holds it, say so once in ``log`` (naming ``what`` we wait to do and
+    who holds the lock) and wait as long as it takes: the holder's own work has its timeouts.
+    """
+    path = Path(path)
+    fd = _acquire(path, what, log)
+    try:
+        yield fd is not None
+    finally:
+        if fd is not None:
+            _release(path, fd)
+
+
+def _acquire(path: Path, what: str, log) -> int | None:
+    told = False
+    while True:
+        fd = _open(path)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in _HELD:
+                    raise
+                if not told:
+                    log.info("%s: waiting to start %s until %s", path, what, _holder(fd))
+                    told = True
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in _NO_LOCKS:
+                log.warning(
+                    "%s: this file system cannot lock (%s); %s unlocked, so no other workflow "
+                    "sharing this folder may do the same at once",
+                    path,
+                    os.strerror(exc.errno),
+                    what,
+                )
+                return None
+            raise
+        if _names(path, fd):
+            _record_holder(fd)
+            return fd
+        os.close(fd)  # the last holder removed this file as it let go: lock the new one
+
+
+def _release(path: Path, fd: int) -> None:
+    try:
+        if _names(path, fd):
+            path.unlink()  # while still held, so nobody else can be holding this name
+    except OSError:
+        pass  # read-only for us (another user's lock file): left for its owner
+    finally:
+        os.close(fd)
+
+
+def _open(path: Path) -> int:
+    """An fd on the lock file, created if missing; read-only where another user owns it (a
+    shared folder), since flock works on any fd."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except PermissionError:
+        return os.open(path, os.O_RDONLY | os.O_CREAT)
+
+
+def _names(path: Path, fd: int) -> bool:
+    """Whether ``path`` still names the file ``fd`` has open."""
+    try:
+        here = path.stat()
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def _record_holder(fd: int) -> None:
+    """Who holds the lock, for the message of whoever waits next (best effort)."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()} since {stamp}".encode(), 0)
+    except OSError:
+        pass
+
+
+def _holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        text = ""
+    return f"{text} is done" if text else "its holder is done"
