@@ -31,8 +31,9 @@ __all__ = ["exclusive"]
 
 _LOG = logging.getLogger(__name__)
 
-#: What flock raises where the file system cannot lock (rather than "someone holds it").
-_NO_LOCKS = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL}
+#: What flock raises where the file system cannot lock (rather than "someone holds it"); NFS
+#: also refuses (EBADF) to lock a file we could only open read-only, another user's.
+_NO_LOCKS = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL, errno.EBADF}
 #: What a non-blocking flock raises while another process holds the lock.
 _HELD = {errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES}
 
