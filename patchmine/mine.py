@@ -1,10 +1,10 @@
 """Mining your own images: the paper's recipe as a tool.
 
-Cut non-overlapping patches, score each (mean gradient magnitude by default, the paper's
-winner), keep the best ``keep`` of them, and hand them over in forms any training code reads: an
-HDF5 file in the patch store's layout, a CSV saying where every patch comes from, and PNG
-folders in EDSR's layout. The 8 flips and rotations are left to the training loop, as in the
-paper.
+Cut non-overlapping patches, score each (by default the paper's winner, what it calls the mean
+gradient magnitude: Eq. 5, the mean squared gradient), keep the best ``keep`` of them, and hand
+them over in forms any training code reads: an HDF5 file in the patch store's layout, a CSV
+saying where every patch comes from, and PNG folders in EDSR's layout. The 8 flips and rotations
+are left to the training loop, as in the paper.
 
 The workflow cuts and scores with its usual rules (``patch_store``, ``score_statistics``,
 ``score_rand``); this module turns the config's ``mine`` section into a :class:`MinePlan` and

@@ -62,6 +62,19 @@ def patch_corners(height: int, width: int, patch_size: int, stride: int, scales=
     return yy.ravel(), xx.ravel()
 
 
+def _none_large_enough(images, sizes, patch_size: int, dataset_name: str) -> str:
+    """Why a store would be empty, with what to change: the largest image and the setting."""
+    if not images:
+        return f"{dataset_name or 'dataset'}: no images to cut {patch_size}-pixel patches from"
+    h, w = max(sizes, key=min)
+    largest = images[sizes.index((h, w))].path
+    return (
+        f"{dataset_name or 'dataset'}: none of its {len(images)} images is large enough for a "
+        f"{patch_size}-pixel patch; the largest, {largest}, is {w}x{h} pixels: a smaller "
+        "patch_size would cut some"
+    )
+
+
 def build_store(
     images: list[SourceImage],
     out_path: str | os.PathLike,
@@ -87,9 +100,7 @@ def build_store(
     corners = [patch_corners(h, w, patch_size, stride, scales) for h, w in sizes]
     total = int(sum(len(ys) for ys, _ in corners))
     if total == 0:
-        raise ValueError(
-            f"{dataset_name or 'dataset'}: no image is large enough for a {patch_size}-pixel patch"
-        )
+        raise ValueError(_none_large_enough(images, sizes, patch_size, dataset_name))
     tmp = out_path.with_name(out_path.name + ".tmp")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -1,5 +1,10 @@
 """Shared fixtures: where the real benchmark files live, and skips when they do not."""
 
+import atexit
+import functools
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,3 +43,27 @@ def kill_at(monkeypatch):
         monkeypatch.setattr(PatchSampler, "batch", real_batch if iteration is None else batch)
 
     return arm
+
+
+def snakemake_env(env=None, **extra: str) -> dict[str, str]:
+    """The environment of a `snakemake` a test starts (``env``, by default this process's, with
+    ``extra`` set), in which `scontrol` fails at once.
+
+    The SLURM executor plugin (a test extra) asks `scontrol show config` for SLURM's MinJobAge
+    each time snakemake starts, whatever the executor. Where SLURM's client tools are installed
+    but no controller answers (CI's machines), that waits about 10 s, dozens of times a suite.
+    The plugin reads a failure as "unknown", its answer without SLURM too. No run here uses
+    SLURM: tests/test_slurm.py starts its own, with the real tools."""
+    env = dict(os.environ if env is None else env, **extra)
+    env["PATH"] = os.pathsep.join([str(_failing_scontrol()), env.get("PATH", "")])
+    return env
+
+
+@functools.cache
+def _failing_scontrol() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="patchmine-tests-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    shim = folder / "scontrol"
+    shim.write_text("#!/bin/sh\nexit 1\n")
+    shim.chmod(0o755)
+    return folder

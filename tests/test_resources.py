@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 import pytest
 import yaml
+from conftest import snakemake_env
 
 from patchmine import resources as res
 from patchmine.grid import scorer_model
@@ -249,7 +250,7 @@ def _snakemake_dry_run(tmp_path, *args, env=None) -> subprocess.CompletedProcess
         capture_output=True,
         text=True,
         timeout=300,
-        env=env,
+        env=snakemake_env(env),
     )
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     return done

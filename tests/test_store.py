@@ -103,3 +103,14 @@ def test_failed_build_leaves_no_store(dataset, tmp_path):
         build_store(images, out, patch_size=24, stride=18, scales=[2], workers=2)
     assert not out.exists()
     assert not list(tmp_path.glob("s.h5*"))
+
+
+def test_a_patch_larger_than_every_image_is_refused_naming_the_largest(dataset, tmp_path):
+    """a (101x77 HR, min side 77) is the largest image by its short side: b is 64 high."""
+    images, _ = dataset
+    with pytest.raises(ValueError) as info:
+        build_store(images, tmp_path / "s.h5", 96, 96, [2], dataset_name="mine_1a2b3c")
+    message = str(info.value)
+    assert message.startswith("mine_1a2b3c: none of its 3 images")
+    assert f"{images[0].path}, is 77x101 pixels" in message and "patch_size" in message
+    assert not list(tmp_path.glob("s.h5*"))

@@ -2,7 +2,6 @@
 
 import copy
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ import pandas as pd
 import pytest
 import skimage.data
 import yaml
+from conftest import snakemake_env
 from PIL import Image
 
 from patchmine.criteria import grad
@@ -30,7 +30,7 @@ def snakemake(workdir: Path, *args: str, code: Path = ROOT) -> subprocess.Comple
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(code / "Snakefile"),
          "--directory", str(workdir), *args],
-        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(code)),
+        capture_output=True, text=True, env=snakemake_env(PYTHONPATH=str(code)),
         timeout=1200, cwd=code,
     )  # fmt: skip
 
@@ -295,7 +295,7 @@ def test_lint_is_clean(extra):
         [*SNAKEMAKE, "--lint", "--directory", str(ROOT), *extra],
         capture_output=True,
         text=True,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        env=snakemake_env(PYTHONPATH=str(ROOT)),
         timeout=300,
     )
     out = done.stdout + done.stderr
