@@ -12,7 +12,8 @@ The lock file is removed when the lock is released. A waiter that then wins the 
 removed file sees that the name now leads elsewhere, and locks again.
 
 Where the file system offers no ``flock`` (Lustre mounted without ``-o flock``, NFS without a
-lock daemon) the block runs unlocked, with a warning: one workflow at a time then, as before.
+lock daemon), or the folder is read-only to us, the block runs unlocked, with a warning: one
+workflow at a time then, as before.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ _LOG = logging.getLogger(__name__)
 #: What flock raises where the file system cannot lock (rather than "someone holds it"); NFS
 #: also refuses (EBADF) to lock a file we could only open read-only, another user's.
 _NO_LOCKS = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL, errno.EBADF}
+#: What creating the lock file raises in a folder we may read but not write (a shared data
+#: folder, already complete): nothing will be written there either, unless something must be.
+_READ_ONLY = {errno.EACCES, errno.EPERM, errno.EROFS}
 #: What a non-blocking flock raises while another process holds the lock.
 _HELD = {errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES}
 
@@ -60,7 +64,13 @@ def exclusive(
 def _acquire(path: Path, what: str, log) -> int | None:
     told = False
     while True:
-        fd = _open(path)
+        try:
+            fd = _open(path)
+        except OSError as exc:
+            if exc.errno not in _READ_ONLY:
+                raise
+            _unlocked(path, what, f"no lock file can be made here ({exc.strerror})", log)
+            return None
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -73,20 +83,24 @@ def _acquire(path: Path, what: str, log) -> int | None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError as exc:
             os.close(fd)
-            if exc.errno in _NO_LOCKS:
-                log.warning(
-                    "%s: this file system cannot lock (%s); %s unlocked, so no other workflow "
-                    "sharing this folder may do the same at once",
-                    path,
-                    os.strerror(exc.errno),
-                    what,
-                )
-                return None
-            raise
+            if exc.errno not in _NO_LOCKS:
+                raise
+            _unlocked(path, what, f"this file system cannot lock ({exc.strerror})", log)
+            return None
         if _names(path, fd):
             _record_holder(fd)
             return fd
         os.close(fd)  # the last holder removed this file as it let go: lock the new one
+
+
+def _unlocked(path: Path, what: str, why: str, log) -> None:
+    log.warning(
+        "%s: %s; %s goes on unlocked, so no other workflow sharing this folder may do the same "
+        "at once",
+        path,
+        why,
+        what,
+    )
 
 
 def _release(path: Path, fd: int) -> None:
