@@ -47,7 +47,7 @@ def exclusive(
     path: str | os.PathLike, *, what: str, log: logging.Logger | logging.LoggerAdapter = _LOG
 ) -> Iterator[bool]:
     """Hold an exclusive lock named by ``path`` for the ``with`` block; yield whether it is
-    really held (False only where the file system has no locks).
+    really held (False where none can be had: a file system without locks, a read-only folder).
 
     While another process holds it, say so once in ``log`` (naming ``what`` we wait to do and
     who holds the lock) and wait as long as it takes: the holder's own work has its timeouts.
