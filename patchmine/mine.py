@@ -31,7 +31,7 @@ from PIL import Image
 from patchmine.catalog import archive_name
 from patchmine.config import ConfigError
 from patchmine.select import k_label, top_k_of_store
-from patchmine.store import CHUNK_PATCHES, open_store, read_rows
+from patchmine.store import CHUNK_PATCHES, open_store, read_rows, too_small
 
 log = logging.getLogger(__name__)
 
@@ -263,16 +263,17 @@ def export_mined(
 ) -> dict:
     """Keep the patches of the store with the highest ``scores`` and write them out.
 
-    ``keep`` is a K label (a count, or a fraction of the store). ``outputs`` names the files
-    of :meth:`MinePlan.outputs`: ``patches`` (HDF5 in the store's layout plus ``score`` and
+    ``keep`` is a K label (a count, or a fraction of the store). ``outputs`` names the files of
+    :meth:`MinePlan.outputs`: ``patches`` (HDF5 in the store's layout plus ``score`` and
     ``store_index``), ``table`` (one CSV row per kept patch: its image, corner, score and rank),
-    ``images`` (per image: patches cut and kept), ``summary`` (Markdown) and ``histogram`` (the
-    scores with the cut-off). ``png_dir`` gets ``HR/`` and ``LR_bicubic/X<s>/``, encoded by
-    ``workers`` threads (Pillow's encoder releases the GIL). ``source`` says where the images
-    come from (:func:`describe_source`); it goes into the summary and the HDF5 attributes. The
-    HDF5 file, the PNG folder and the tables are written under temporary names and renamed when
-    complete; without ``png_dir``, PNGs an earlier run left beside the files are removed (they
-    would show another selection). Returns the summary's numbers.
+    ``images`` (per image: patches cut and kept, and why an image gave none), ``summary``
+    (Markdown) and ``histogram`` (the scores with the cut-off). ``png_dir`` gets ``HR/`` and
+    ``LR_bicubic/X<s>/``, encoded by ``workers`` threads (Pillow's encoder releases the GIL).
+    ``source`` says where the images come from (:func:`describe_source`); it goes into the
+    summary and the HDF5 attributes. The HDF5 file, the PNG folder and the tables are written
+    under temporary names and renamed when complete; without ``png_dir``, PNGs an earlier run
+    left beside the files are removed (they would show another selection). Returns the summary's
+    numbers.
     """
     from patchmine.figures import plot_mined_scores
 
@@ -306,6 +307,7 @@ def export_mined(
             }
         )
         scales = [int(s) for s in store.attrs["scales"]]
+        patch_size = int(store.attrs["patch_size"])
         dataset = str(store.attrs.get("dataset", ""))
         threshold = float(scores[kept].min())
         attrs = dict(
@@ -339,7 +341,7 @@ def export_mined(
         "mean_all": float(scores.mean()),
     }
     _atomic_csv(table, outputs["table"])
-    _atomic_csv(_per_image(names, image_id, kept), outputs["images"])
+    _atomic_csv(_per_image(names, image_id, kept, patch_size), outputs["images"])
     _write_summary(summary, store_path, scales, png_dir, outputs)
     plot_mined_scores(scores, threshold, criterion, len(kept), outputs["histogram"])
     log.info("kept %d of %d patches (%s >= %.4g)", len(kept), n, criterion, threshold)
@@ -399,13 +401,17 @@ def _write_kept(store, kept, columns, attrs, path, png_dir, stems, workers) -> N
         os.replace(png_tmp, png_dir)
 
 
-def _per_image(names, image_id, kept) -> pd.DataFrame:
-    """Per image of the store: patches cut and kept (images that gave none are listed too)."""
+def _per_image(names, image_id, kept, patch_size: int) -> pd.DataFrame:
+    """Per image of the store: patches cut and kept; an image that gave none is listed too, with
+    why (the only reason a store has: it is smaller than one patch)."""
     cut = np.bincount(image_id, minlength=len(names))
     chosen = np.bincount(image_id[kept], minlength=len(names))
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(cut > 0, chosen / np.maximum(cut, 1), np.nan)
-    return pd.DataFrame({"image": names, "patches": cut, "kept": chosen, "kept_share": share})
+    skipped = np.where(cut > 0, "", too_small(patch_size))
+    return pd.DataFrame(
+        {"image": names, "patches": cut, "kept": chosen, "kept_share": share, "skipped": skipped}
+    )
 
 
 def _atomic_csv(frame: pd.DataFrame, path) -> None:
@@ -438,7 +444,8 @@ def _write_summary(summary: dict, store_path, scales, png_dir, outputs) -> None:
         + "; `image_id`, `y`, `x` (top-left corner in the HR image), `images` (names),"
         " `score`, `store_index` |",
         f"| `{Path(outputs['table']).name}` | one row per kept patch: image, corner, score, rank |",
-        f"| `{Path(outputs['images']).name}` | per image: patches cut and kept |",
+        f"| `{Path(outputs['images']).name}` | per image: patches cut and kept, and why an image "
+        "gave none |",
         f"| `{Path(outputs['histogram']).name}` | the scores of all patches and the cut-off |",
     ]
     if png_dir is not None:

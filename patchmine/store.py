@@ -193,6 +193,11 @@ def _cut_all(jobs, workers: int):
             yield pending.popleft().result()
 
 
+def too_small(patch_size: int) -> str:
+    """Why an image gave no patch, in the per-image tables of a store and of a mining."""
+    return f"smaller than one {patch_size}-pixel patch"
+
+
 def _write_summary(path, images, sizes, corners, patch_size) -> None:
     rows = [
         {
@@ -201,7 +206,7 @@ def _write_summary(path, images, sizes, corners, patch_size) -> None:
             "height": h,
             "width": w,
             "patches": len(ys),
-            "skipped": "" if len(ys) else f"smaller than one {patch_size}-pixel patch",
+            "skipped": "" if len(ys) else too_small(patch_size),
         }
         for im, (h, w), (ys, _) in zip(images, sizes, corners, strict=True)
     ]

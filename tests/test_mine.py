@@ -15,7 +15,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from patchmine.config import ConfigError, check_config
-from patchmine.datasets import skimage_images
+from patchmine.datasets import SourceImage, skimage_images
 from patchmine.mine import (
     OUTPUT_FILES,
     MinePlan,
@@ -267,6 +267,20 @@ def test_kept_patches_are_the_highest_scored_with_everything_that_locates_them(s
     assert f"Kept **{k:,} of {n:,}**" in Path(outputs["summary"]).read_text()
     with Image.open(outputs["histogram"]) as image:
         assert image.size[0] > 100
+
+
+def test_an_image_smaller_than_a_patch_is_listed_with_why(tmp_path):
+    photos = skimage_images(["astronaut"])
+    small = tmp_path / "small.png"
+    Image.new("RGB", (40, 20)).save(small)
+    images = [*photos, SourceImage("small", small)]
+    path = tmp_path / "p32_s32.h5"
+    n = build_store(images, path, 32, 32, [2], "photos")
+    outputs, _ = _export(path, np.arange(n, dtype=float), "0.5", tmp_path / "mined", png=False)
+    per_image = pd.read_csv(outputs["images"], keep_default_na=False)
+    assert list(per_image.image) == ["astronaut", "small"]
+    assert list(per_image.patches) == [n, 0] and list(per_image.kept) == [round(n / 2), 0]
+    assert list(per_image.skipped) == ["", "smaller than one 32-pixel patch"]
 
 
 def test_png_folders_hold_every_kept_patch_named_by_image_and_corner(store, tmp_path):
