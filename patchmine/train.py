@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -348,7 +349,14 @@ def train(
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     spec.data_digest = data_digest(lr_patches, hr_patches, val_pairs)
-    with _history(state_dir / "history.log"):
+    history = state_dir / "history.log"
+    vanished = _last_attempt_vanished(history)
+    with _history(history):
+        if vanished:
+            log.warning(
+                "the attempt before ended without a word: killed outright (SIGKILL, out of "
+                "memory, a lost node), so it goes on from its last checkpoint"
+            )
         log.info(
             "attempt on %s (%s), %d patches, pixels %s, fingerprint %s",
             device,
@@ -364,6 +372,23 @@ def train(
             raise
         log.info("finished")
     return state_dir
+
+
+#: A record of history.log: its time, level and message (a message may run over more lines).
+_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ (.*)$", re.M)
+
+
+def _last_attempt_vanished(path: Path) -> bool:
+    """Whether the last attempt in ``path`` has a start but no end ("finished" or "attempt
+    ended"): a process killed outright writes nothing on its way out."""
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return False
+    messages = _RECORD.findall(text)
+    starts = [i for i, m in enumerate(messages) if m.startswith("attempt on ")]
+    ends = [i for i, m in enumerate(messages) if m == "finished" or m.startswith("attempt ended")]
+    return bool(starts) and (not ends or ends[-1] < starts[-1])
 
 
 @contextlib.contextmanager
@@ -491,9 +516,9 @@ def _resume(spec, last_path, model, optimizer, meter, runtime, device) -> _Progr
     if saved != asdict(runtime):
         log.warning("resuming a run started with %s under %s", state["runtime"], runtime)
     if state["iteration"] >= spec.recipe.iterations:
-        log.warning(
+        log.info(  # a job stopped after training, before Snakemake recorded its outputs
             "%s holds this run finished (iteration %d): publishing its weights again without "
-            "training; delete %s to train it from scratch",
+            "training (delete %s to train it from scratch)",
             last_path,
             state["iteration"],
             last_path.parent,

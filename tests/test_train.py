@@ -15,7 +15,14 @@ from patchmine import train as train_mod
 from patchmine.augment import apply_dihedral
 from patchmine.checkpoint import KEEP_SUPERSEDED
 from patchmine.sampler import PatchSampler
-from patchmine.train import Recipe, RunSpec, Runtime, run_summary, train
+from patchmine.train import (
+    Recipe,
+    RunSpec,
+    Runtime,
+    _last_attempt_vanished,
+    run_summary,
+    train,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = {"arch": "edsr", "blocks": 1, "channels": 8}
@@ -273,7 +280,7 @@ def test_a_state_saved_before_pixels_were_fingerprinted_still_resumes(tmp_path, 
     state["fingerprint"] = "ec330a2318e9dc84"
     state["log"] = [[*row[:4], row[5]] for row in state["log"]]  # rows had no trained_on then
     torch.save(state, tmp_path / "s" / "last.pt")
-    with caplog.at_level("WARNING", logger="patchmine"):
+    with caplog.at_level("INFO", logger="patchmine"):
         train(_spec(iterations=8), lr, hr, val, tmp_path / "s")
     assert "without checking that its training and validation images are unchanged" in (caplog.text)
     assert "publishing its weights again" in caplog.text
@@ -501,3 +508,24 @@ def test_a_compiled_run_trains_saves_and_resumes_like_an_eager_one(tmp_path, kil
     ]
     assert list(logs[1]["iteration"]) == list(logs[0]["iteration"]) == [4, 8]
     np.testing.assert_allclose(logs[1]["loss"], logs[0]["loss"], rtol=1e-5)
+
+
+def test_an_attempt_that_vanished_is_told_from_one_that_ended(tmp_path):
+    path = tmp_path / "history.log"
+    assert not _last_attempt_vanished(path)  # no history: a first attempt
+    start = "2026-11-30 22:00:00,000 INFO attempt on cpu (fp32), 128 patches\n"
+    progress = "2026-11-30 22:00:05,000 INFO [####......]  40%  4/10\n"
+    ended = (
+        "2026-11-30 22:00:06,000 WARNING attempt ended: RuntimeError: last.pt does not fit\n"
+        "If the network's code was changed on purpose, delete it\n"  # a message of two lines
+    )
+    finished = "2026-11-30 22:00:09,000 INFO finished\n"
+    for text, vanished in [
+        (start + progress, True),
+        (start + progress + ended, False),
+        (start + ended + start + progress, True),
+        (start + finished, False),
+        (start + finished + start, True),
+    ]:
+        path.write_text(text)
+        assert _last_attempt_vanished(path) == vanished, text

@@ -106,6 +106,10 @@ def test_sigkilled_run_resumes_to_the_same_weights(tmp_path):
     _kill_between(killed, first + 3, ITERATIONS)  # killed again after resuming
     _finish(killed)
     assert len(_same_run(tmp_path / "straight", killed)) == 1 + ITERATIONS // 10
+    # a killed attempt writes nothing on its way out: the next one says it vanished
+    history = (killed / "history.log").read_text()
+    assert history.count("the attempt before ended without a word") == 2
+    assert "ended without a word" not in (tmp_path / "straight" / "history.log").read_text()
 
 
 def test_sigterm_twice_saves_the_step_it_stopped_at_and_resumes_to_the_same_weights(tmp_path):
