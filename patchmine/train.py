@@ -355,7 +355,7 @@ def train(
         if vanished:
             log.warning(
                 "the attempt before ended without a word: killed outright (SIGKILL, out of "
-                "memory, a lost node), so it goes on from its last checkpoint"
+                "memory, a lost node); this one goes on from its last saved state, if any"
             )
         log.info(
             "attempt on %s (%s), %d patches, pixels %s, fingerprint %s",
