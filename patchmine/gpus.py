@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from patchmine.locks import open_lock_file
+
 log = logging.getLogger(__name__)
 
 #: Where the lock files live: one folder per machine, shared by every job on it.
@@ -97,13 +99,10 @@ def _open_lock(path: Path) -> int:
             os.chmod(path.parent, 0o1777)  # like /tmp: anyone may add a lock, only owners remove
         except PermissionError:
             pass
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    except PermissionError:  # another user's lock file: flock works on a read-only fd too
-        return os.open(path, os.O_RDONLY)
+    fd = open_lock_file(path)
     try:
         os.fchmod(fd, 0o666)
-    except PermissionError:
+    except PermissionError:  # another user's lock file, opened read-only
         pass
     return fd
 

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["exclusive"]
+__all__ = ["exclusive", "open_lock_file"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _acquire(path: Path, what: str, log) -> int | None:
     told = False
     while True:
         try:
-            fd = _open(path)
+            fd = open_lock_file(path)
         except OSError as exc:
             if exc.errno not in _READ_ONLY:
                 raise
@@ -113,9 +113,9 @@ def _release(path: Path, fd: int) -> None:
         os.close(fd)
 
 
-def _open(path: Path) -> int:
-    """An fd on the lock file, created if missing; read-only where another user owns it (a
-    shared folder), since flock works on any fd."""
+def open_lock_file(path: Path) -> int:
+    """An fd on a lock file, created if missing; read-only where another user owns it (a
+    shared folder, a machine's GPU locks), since flock works on any fd."""
     try:
         return os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except PermissionError:

@@ -103,8 +103,8 @@ def _refuse(code: int):
     [
         ("flock", errno.ENOLCK, "this file system cannot lock"),  # NFS without a lock daemon
         ("flock", errno.ENOSYS, "this file system cannot lock"),  # Lustre without -o flock
-        ("_open", errno.EROFS, "no lock file can be made here"),  # a read-only shared folder
-        ("_open", errno.EACCES, "no lock file can be made here"),
+        ("open_lock_file", errno.EROFS, "no lock file can be made here"),  # read-only folder
+        ("open_lock_file", errno.EACCES, "no lock file can be made here"),
     ],
 )
 def test_where_no_lock_can_be_had_the_block_runs_with_a_warning(
