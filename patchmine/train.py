@@ -358,7 +358,7 @@ def train(
                 "memory, a lost node); this one goes on from its last saved state, if any"
             )
         log.info(
-            "attempt on %s (%s), %d patches, pixels %s, fingerprint %s",
+            _STARTED + " %s (%s), %d patches, pixels %s, fingerprint %s",
             device,
             runtime,
             len(hr_patches),
@@ -368,13 +368,16 @@ def train(
         try:
             _run(spec, lr_patches, hr_patches, val_pairs, state_dir, device, runtime)
         except BaseException as error:
-            log.warning("attempt ended: %s: %s", type(error).__name__, error)
+            log.warning(_ENDED + ": %s: %s", type(error).__name__, error)
             raise
-        log.info("finished")
+        log.info(_FINISHED)
     return state_dir
 
 
-#: A record of history.log: its time, level and message (a message may run over more lines).
+#: How history.log marks an attempt's start and its two ends; what tells a vanished one.
+_STARTED, _FINISHED, _ENDED = "attempt on", "finished", "attempt ended"
+#: A record of history.log (as _history formats it): time, level and message (a message may run
+#: over more lines).
 _RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ (.*)$", re.M)
 
 
@@ -386,8 +389,8 @@ def _last_attempt_vanished(path: Path) -> bool:
     except FileNotFoundError:
         return False
     messages = _RECORD.findall(text)
-    starts = [i for i, m in enumerate(messages) if m.startswith("attempt on ")]
-    ends = [i for i, m in enumerate(messages) if m == "finished" or m.startswith("attempt ended")]
+    starts = [i for i, m in enumerate(messages) if m.startswith(_STARTED + " ")]
+    ends = [i for i, m in enumerate(messages) if m == _FINISHED or m.startswith(_ENDED)]
     return bool(starts) and (not ends or ends[-1] < starts[-1])
 
 
