@@ -231,15 +231,17 @@ def test_unsupported_scheme(tmp_path):
         download("gopher://example/x", tmp_path / "x")
 
 
-def test_a_download_by_another_workflow_is_waited_for_and_not_repeated(server, tmp_path, log):
+def test_a_download_by_another_workflow_is_waited_for_and_not_repeated(
+    server, tmp_path, log, waits
+):
     """Two workflows sharing one data folder: the second waits for the first, then finds its
     file verified instead of writing into the same .part at once."""
     url = server.serve("/DIV2K_train_HR.zip", BODY)
     dest = tmp_path / "DIV2K_train_HR.zip"
-    waiting = _Waiting("test.download")
+    waiting = waits("test.download")
     with exclusive(dest.with_name(dest.name + ".lock"), what="the other download"):
         ours = _Thread(download, url, dest, sha256=DIGEST, log=log, **FAST)
-        assert waiting.event.wait(30), "the second download did not wait"
+        assert waiting.wait(30), "the second download did not wait"
         assert not server.requests_for("/DIV2K_train_HR.zip")
         dest.write_bytes(BODY)  # the other workflow's download, verified and renamed
     assert ours.result(30) == dest
@@ -248,17 +250,33 @@ def test_a_download_by_another_workflow_is_waited_for_and_not_repeated(server, t
 
 
 class _Waiting(logging.Handler):
-    """Sets ``event`` when ``logger`` says it waits for a lock."""
+    """Sets ``event`` when a logger it is attached to says it waits for a lock."""
 
-    def __init__(self, logger: str):
+    def __init__(self):
         super().__init__(logging.INFO)
         self.event = threading.Event()
-        logging.getLogger(logger).addHandler(self)
-        logging.getLogger(logger).setLevel(logging.INFO)
 
     def emit(self, record):
         if "waiting to start" in record.getMessage():
             self.event.set()
+
+
+@pytest.fixture
+def waits(caplog):
+    """``waits(logger)``: an Event set when ``logger`` says it waits for a lock (logged from
+    another thread); the handler and the logger's level are undone after the test."""
+    attached = []
+
+    def watch(logger: str) -> threading.Event:
+        handler = _Waiting()
+        caplog.set_level(logging.INFO, logger=logger)
+        logging.getLogger(logger).addHandler(handler)
+        attached.append((logger, handler))
+        return handler.event
+
+    yield watch
+    for logger, handler in attached:
+        logging.getLogger(logger).removeHandler(handler)
 
 
 class _Thread(threading.Thread):
@@ -361,17 +379,17 @@ def test_a_killed_extractions_staging_is_cleared_and_others_are_left(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([archive.name, "data"])
 
 
-def test_an_extraction_of_the_same_archive_by_another_workflow_is_waited_for(tmp_path):
+def test_an_extraction_of_the_same_archive_by_another_workflow_is_waited_for(tmp_path, waits):
     """Two workflows sharing one data folder: the second neither clears the first's staging
     (which a killed extraction's would look like) nor mixes its files in; it waits."""
     archive = _zip(tmp_path / "DIV2K_train_HR.zip", [m for m in DIV2K if m[1] != "dir"])
     data = tmp_path / "data"
     theirs = data / ".extract-DIV2K_train_HR.zip-0other" / "stage"
     theirs.mkdir(parents=True)
-    waiting = _Waiting("patchmine.archive")
+    waiting = waits("patchmine.archive")
     with exclusive(data / ".extract-DIV2K_train_HR.zip.lock", what="the other extraction"):
         ours = _Thread(extract, archive, data)
-        assert waiting.event.wait(30), "the second extraction did not wait"
+        assert waiting.wait(30), "the second extraction did not wait"
         assert theirs.is_dir() and not (data / "DIV2K_train_HR").exists()
         shutil.rmtree(theirs.parent)  # the other workflow finishes
     assert ours.result(30) == [data / m[0] for m in DIV2K if m[1] == "file"]
