@@ -2,9 +2,11 @@
 
 import atexit
 import functools
+import logging
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,33 @@ def _failing_scontrol() -> Path:
     shim.write_text("#!/bin/sh\nexit 1\n")
     shim.chmod(0o755)
     return folder
+
+
+class _Waiting(logging.Handler):
+    """Sets ``event`` when a logger it is attached to says it waits for a lock."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.event = threading.Event()
+
+    def emit(self, record):
+        if "waiting to start" in record.getMessage():
+            self.event.set()
+
+
+@pytest.fixture
+def waits(caplog):
+    """``waits(logger)``: an Event set when ``logger`` says it waits for a lock (logged from
+    another thread); the handler and the logger's level are undone after the test."""
+    attached = []
+
+    def watch(logger: str) -> threading.Event:
+        handler = _Waiting()
+        caplog.set_level(logging.INFO, logger=logger)
+        logging.getLogger(logger).addHandler(handler)
+        attached.append((logger, handler))
+        return handler.event
+
+    yield watch
+    for logger, handler in attached:
+        logging.getLogger(logger).removeHandler(handler)

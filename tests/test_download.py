@@ -249,36 +249,6 @@ def test_a_download_by_another_workflow_is_waited_for_and_not_repeated(
     assert [p.name for p in tmp_path.iterdir()] == [dest.name]  # no .part, no lock left
 
 
-class _Waiting(logging.Handler):
-    """Sets ``event`` when a logger it is attached to says it waits for a lock."""
-
-    def __init__(self):
-        super().__init__(logging.INFO)
-        self.event = threading.Event()
-
-    def emit(self, record):
-        if "waiting to start" in record.getMessage():
-            self.event.set()
-
-
-@pytest.fixture
-def waits(caplog):
-    """``waits(logger)``: an Event set when ``logger`` says it waits for a lock (logged from
-    another thread); the handler and the logger's level are undone after the test."""
-    attached = []
-
-    def watch(logger: str) -> threading.Event:
-        handler = _Waiting()
-        caplog.set_level(logging.INFO, logger=logger)
-        logging.getLogger(logger).addHandler(handler)
-        attached.append((logger, handler))
-        return handler.event
-
-    yield watch
-    for logger, handler in attached:
-        logging.getLogger(logger).removeHandler(handler)
-
-
 class _Thread(threading.Thread):
     """Runs ``call`` in the background; ``result`` joins and returns (or raises) its outcome."""
 

@@ -48,8 +48,8 @@ def test_holders_take_turns_and_leave_no_lock_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["count"]
 
 
-def test_a_waiter_says_once_what_it_waits_for_and_who_holds_it(tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="patchmine.locks")
+def test_a_waiter_says_once_what_it_waits_for_and_who_holds_it(tmp_path, caplog, waits):
+    waiting = waits("patchmine.locks")
     lock = tmp_path / "DIV2K_train_HR.zip.lock"
     entered = threading.Event()
 
@@ -60,9 +60,7 @@ def test_a_waiter_says_once_what_it_waits_for_and_who_holds_it(tmp_path, caplog)
     with exclusive(lock, what="downloading DIV2K_train_HR.zip"):
         waiter = threading.Thread(target=second)
         waiter.start()
-        deadline = time.monotonic() + 30
-        while not caplog.records and time.monotonic() < deadline:
-            time.sleep(0.01)
+        assert waiting.wait(30), "the second holder did not wait"
         assert not entered.is_set()
     waiter.join(30)
     assert entered.is_set()
