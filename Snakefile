@@ -6,6 +6,7 @@ from snakemake.utils import min_version, validate
 
 from patchmine.config import check_as_written, default_config_file
 from patchmine.mine import expand_shorthand
+from patchmine.overrides import read_back_command_line
 
 min_version("9.0")
 
@@ -20,9 +21,12 @@ if not workflow.overwrite_configfiles:
     configfile: default_config_file(os.getcwd(), workflow.basedir)
 
 
+SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
+# `--config report='{allow_partial: true}'`: Snakemake hands nested values over as text
+read_back_command_line(config, workflow.config_settings.config, SCHEMA)
 expand_shorthand(config)  # `--config mine=<folder>`
 check_as_written(config)  # before the schema's defaults hide what was written
-validate(config, "schemas/config.schema.yaml")
+validate(config, SCHEMA)
 
 
 include: "rules/common.smk"

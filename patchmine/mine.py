@@ -25,7 +25,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pandas as pd
-import yaml
 from PIL import Image
 
 from patchmine.catalog import archive_name
@@ -35,8 +34,6 @@ from patchmine.store import CHUNK_PATCHES, open_store, read_rows, too_small
 
 log = logging.getLogger(__name__)
 
-#: Keys whose values are numbers, booleans or lists (read back from ``--config`` text).
-TYPED_KEYS = ("patch_size", "stride", "keep", "scales", "png")
 #: The files of a mined folder, by role.
 OUTPUT_FILES = {
     "patches": "patches.h5",
@@ -52,19 +49,12 @@ BLOCK = 4096
 
 
 def expand_shorthand(config: dict) -> None:
-    """Make the config's ``mine`` a mapping, before schema validation.
-
-    ``--config mine=/data/hr`` gives a folder path; ``--config mine='{images: /data/hr, keep:
-    0.4}'`` gives a mapping whose values are all text (Snakemake reads ``--config`` with YAML's
-    base loader), so numbers, booleans and lists are read back from that text here.
-    """
+    """Make the config's ``mine`` a mapping, before schema validation: ``--config
+    mine=/data/hr`` gives a folder path. (The text values of ``--config mine='{images: /data/hr,
+    keep: 0.4}'`` are typed by :func:`patchmine.overrides.read_back_command_line`.)"""
     value = config.get("mine")
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         config["mine"] = {"images": str(value)}  # `mine=2024`: YAML reads a number
-    elif isinstance(value, dict):
-        for key in TYPED_KEYS:
-            if key in value:
-                value[key] = _typed(value[key])
 
 
 def folder_dataset_name(folder: str) -> str:
@@ -86,17 +76,6 @@ def describe_source(config: dict, dataset: str) -> str:
         # its PNGs still go to LR_bicubic/ (EDSR's layout, which training code reads)
         return f"{spec['hr']} (LR: the pairs' own files in {spec['lr']}, not bicubic)"
     return f"dataset {dataset} ({spec['source']})"
-
-
-def _typed(value):
-    if isinstance(value, list):
-        return [_typed(v) for v in value]
-    if not isinstance(value, str):
-        return value
-    try:
-        return yaml.safe_load(value)
-    except yaml.YAMLError:
-        return value  # the schema names the key and the value
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from patchmine.mine import (
     folder_dataset_name,
     mine_scales,
 )
+from patchmine.overrides import read_back_command_line
 from patchmine.store import build_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +114,10 @@ def test_a_folder_named_by_digits_is_a_folder_not_a_number(tmp_path, monkeypatch
 def test_command_line_text_is_read_back_as_numbers_lists_and_booleans():
     # what `--config mine='{images: photos, keep: 40, scales: [2, 4], png: false}'` hands over
     text = {"images": "photos", "keep": "40", "scales": ["2", "4"], "png": "false", "stride": "64"}
-    config = _validated(text)
+    config = {"datasets": copy.deepcopy(PHOTOS), "mine": copy.deepcopy(text)}
+    read_back_command_line(config, {"mine": text}, SCHEMA)
+    expand_shorthand(config)
+    validate(config, SCHEMA)
     assert config["mine"]["keep"] == 40 and config["mine"]["scales"] == [2, 4]
     assert config["mine"]["png"] is False and config["mine"]["stride"] == 64
     plan = add_mining(config)
