@@ -66,3 +66,51 @@ def test_written_pngs_get_the_umask_permissions(tmp_path, umask):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "x.png").stat().st_mode) == 0o666 & ~umask
+
+
+def _with_chunk_before_iend(png: bytes, kind: bytes, data: bytes) -> bytes:
+    """A PNG file with one more chunk just before IEND (after the image data)."""
+    import struct
+    import zlib
+
+    chunk = struct.pack(">I", len(data)) + kind + data
+    chunk += struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    end = png.rindex(b"IEND") - 4  # the IEND chunk's length field
+    return png[:end] + chunk + png[end:]
+
+
+def test_a_png_orientation_stored_after_the_image_data_is_seen_by_size_and_pixels(tmp_path):
+    from patchmine.images import image_size
+
+    stored = np.random.default_rng(1).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    Image.fromarray(stored).save(tmp_path / "plain.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown rotated 90 degrees clockwise
+    late = _with_chunk_before_iend(
+        (tmp_path / "plain.png").read_bytes(), b"eXIf", exif.tobytes(8)[6:]
+    )
+    (tmp_path / "late.png").write_bytes(late)
+    assert late.index(b"eXIf") > late.index(b"IDAT")
+    shown = read_image(tmp_path / "late.png")  # Pillow finds the chunk when it decodes
+    np.testing.assert_array_equal(shown, np.rot90(stored, k=-1))
+    assert image_size(tmp_path / "late.png") == (40, 30) == shown.shape[:2]
+    assert image_size(tmp_path / "plain.png") == (30, 40)
+
+
+def test_a_png_size_is_read_without_decoding_its_pixels(tmp_path, monkeypatch):
+    """Sizes and greyness come from the header: decoding, as Pillow's getexif does to a PNG
+    to look for an orientation after the image data, takes as long as reading the image."""
+    from PIL import PngImagePlugin
+
+    from patchmine.images import image_size, read_header
+
+    Image.fromarray(np.zeros((30, 40), dtype=np.uint8)).save(tmp_path / "a.png")
+    decoded = []
+    load = PngImagePlugin.PngImageFile.load
+    monkeypatch.setattr(
+        PngImagePlugin.PngImageFile, "load", lambda img: decoded.append(1) or load(img)
+    )
+    assert image_size(tmp_path / "a.png") == (30, 40)
+    assert read_header(tmp_path / "a.png").grey is True
+    assert decoded == []
+    assert read_image(tmp_path / "a.png").shape == (30, 40, 3) and decoded  # the spy sees loads
