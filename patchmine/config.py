@@ -144,8 +144,17 @@ def check_config(config: dict) -> None:
         if target["show"] == "correlation" and "scorer" not in config:
             raise ConfigError(f"targets.{name}: a correlation needs a `scorer` section")
         if target["show"] == "correlation":
-            _check_correlation_geometry(config["experiments"][target["experiment"]], target, name)
-            for task in set(target["tasks"]) - set(config["scorer"].get("weights", {})):
+            exp = config["experiments"][target["experiment"]]
+            _check_correlation_geometry(exp, target, name)
+            trained = set(target["tasks"]) - set(config["scorer"].get("weights", {}))
+            for task in target["tasks"]:
+                if Task.parse(task).kind != "sr":
+                    continue  # noise is added to the HR patches: a pair's LR plays no part
+                _check_pairs_task(datasets, exp["train"], task, f"targets.{name}.tasks")
+                if task in trained:
+                    scorer_validation = recipes[config["scorer"]["recipe"]]["validation"]
+                    _check_pairs_task(datasets, scorer_validation, task, f"targets.{name}.tasks")
+            for task in trained:
                 able(config["scorer"]["model"], task, f"scorer.model (for targets.{name})")
     for name in config["experiments"]:
         for suffix in PRODUCT_SUFFIXES:
@@ -190,12 +199,10 @@ def check_config(config: dict) -> None:
                     "LR patches must start on whole LR pixels"
                 )
         for dataset in {exp["train"], *exp["test"], recipes[exp["recipe"]]["validation"]}:
-            spec = datasets[dataset]
-            if spec["source"] == "pairs" and (exp["task"] != "sr" or spec["scale"] != exp["scale"]):
-                raise ConfigError(
-                    f"{key}.scale: {exp['scale']} but dataset {dataset!r} holds real x"
-                    f"{spec['scale']} pairs (datasets.{dataset}.scale)"
-                )
+            _check_pairs_task(datasets, dataset, task, f"{key}.scale")
+        if "loss" in exp["criteria"] and task not in config["scorer"].get("weights", {}):
+            scorer_validation = recipes[config["scorer"]["recipe"]]["validation"]
+            _check_pairs_task(datasets, scorer_validation, task, f"{key}.criteria ('loss')")
         validation = recipes[exp["recipe"]]["validation"]
         for other in dict.fromkeys([validation, *exp["test"]]):
             overlap = listing.shared(exp["train"], other)
@@ -234,6 +241,17 @@ def _check_download_names(config: dict) -> None:
                 f"given at {first_key[:-4]}.sha256"
             )
         seen[name] = (first_key, url, first_sha or sha)
+
+
+def _check_pairs_task(datasets: dict, dataset: str, task: str, key: str) -> None:
+    """Real x``s`` pairs serve super-resolution at x``s`` only: at another scale, or for
+    denoising, their LR would be replaced by a bicubic one without a word."""
+    spec = datasets[dataset]
+    if spec["source"] == "pairs" and task != f"sr_x{spec['scale']}":
+        raise ConfigError(
+            f"{key}: {task} but dataset {dataset!r} holds real x{spec['scale']} pairs "
+            f"(datasets.{dataset}.scale), which serve sr_x{spec['scale']} only"
+        )
 
 
 def _check_correlation_geometry(exp: dict, target: dict, name: str) -> None:

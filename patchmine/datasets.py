@@ -14,10 +14,8 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import re
-import string
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -261,70 +259,6 @@ def benchmark_images(root: str | os.PathLike, name: str) -> list[SourceImage]:
     ]
 
 
-def paired_images(
-    hr_folder: str | os.PathLike,
-    lr_folder: str | os.PathLike,
-    scale: int,
-    lr_name: str = "{name}",
-    pattern: str = "*",
-    crop: bool = True,
-    hr_name: str = "{name}",
-) -> list[SourceImage]:
-    """Real-world pairs: every HR image matched to the LR file named ``lr_name`` (by stem).
-
-    ``hr_name`` says which part of an HR file's stem is the image's ``{name}`` (default: all of
-    it), and ``lr_name`` makes the LR stem from it and ``{scale}``: ``"{name}x{scale}"`` for
-    DIV2K-style ``0001x2.png``, or ``hr_name: "{name}_HR"`` with ``lr_name: "{name}_LR{scale}"``
-    for RealSR's ``Canon_001_HR.png`` / ``Canon_001_LR2.png``, HR and LR in one folder (files
-    whose stem does not fit ``hr_name`` are not HR images). The LR file may have any image
-    extension. An HR image without its LR partner is an error naming both, never dropped.
-    """
-    stem_of = template_pattern(hr_name)
-    hrs = [
-        replace(im, name=match["name"])
-        for im in folder_images(hr_folder, pattern)
-        if (match := stem_of.fullmatch(im.name))
-    ]
-    if not hrs:
-        raise ValueError(
-            f"HR folder {hr_folder}: no image's name fits hr_name {hr_name!r} (pattern {pattern!r})"
-        )
-    lr_folder = Path(lr_folder)
-    if not lr_folder.is_dir():
-        raise FileNotFoundError(f"LR folder {lr_folder} does not exist")
-    by_stem: dict[str, list[Path]] = {}
-    for p in sorted(lr_folder.iterdir()):
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
-            by_stem.setdefault(p.stem, []).append(p)
-    pairs, missing = [], []
-    for im in hrs:
-        stem = lr_name.format(name=im.name, scale=scale)
-        if stem not in by_stem:
-            missing.append(f"{im.path} (expected {lr_folder / stem}.*)")
-            continue
-        if len(by_stem[stem]) > 1:
-            raise ValueError(
-                f"{im.path} has more than one LR partner, which is ambiguous: "
-                + "; ".join(map(str, by_stem[stem]))
-            )
-        pairs.append(SourceImage(im.name, im.path, lr={scale: by_stem[stem][0]}, crop=crop))
-    if missing:
-        raise ValueError(
-            f"{len(missing)} HR image(s) have no LR partner in {lr_folder}: " + "; ".join(missing)
-        )
-    return pairs
-
-
-def template_pattern(template: str) -> re.Pattern:
-    """A regular expression matching what ``template`` makes, capturing its ``{name}``."""
-    parts = []
-    for literal, marker, _, _ in string.Formatter().parse(template):
-        parts.append(re.escape(literal))
-        if marker is not None:
-            parts.append("(?P<name>.+)")
-    return re.compile("".join(parts))
-
-
 def image_files(images: list[SourceImage]) -> list[str]:
     """Every file the images are read from (HR, and LR files made elsewhere), for Snakemake to
     watch: adding, removing or changing one re-runs the jobs that read the dataset."""
@@ -351,6 +285,8 @@ def source_images(spec: dict, data_dir: str = "data") -> list[SourceImage]:
     if source == "benchmark":
         return benchmark_images(dataset_root(spec, data_dir), spec["set"])
     if source == "pairs":
+        from patchmine.pairs import paired_images
+
         return paired_images(
             spec["hr"],
             spec["lr"],
@@ -390,6 +326,9 @@ def ingest(
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ValueError(f"dataset has several images named {duplicates}")
+    from patchmine.pairs import check_given_lr
+
+    check_given_lr(images)  # every unfit pair named at once, before the first is decoded
     record_sources(image_files(images), root / "manifest.csv")
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         done = list(pool.map(lambda im: _ingest_one(im, root, scales, min_size), images))
@@ -404,8 +343,10 @@ def ingest(
 
 def load_image_pair(image: SourceImage, scales: list[int]) -> tuple[np.ndarray, dict]:
     """(HR, {scale: LR}) of one image: given LR files are checked, missing ones made here."""
+    from patchmine.pairs import given_lr
+
     hr = read_image(image.path)
-    lrs = {s: _check_given_lr(hr, image, s) if s in image.lr else bicubic_lr(hr, s) for s in scales}
+    lrs = {s: given_lr(hr, image, s) if s in image.lr else bicubic_lr(hr, s) for s in scales}
     return hr, lrs
 
 
@@ -446,38 +387,6 @@ def _store_png(source: Path, pixels: np.ndarray, dest: Path) -> None:
         copy_atomic(source, dest)
     else:
         write_png(dest, pixels)
-
-
-def _check_given_lr(hr: np.ndarray, image: SourceImage, scale: int) -> np.ndarray:
-    """The LR file of a pair made elsewhere, checked against its HR image.
-
-    The canonical layout stores HR uncropped and LR_s = LR of ``modcrop(HR, s)``, so the LR must
-    be ``(H // s, W // s)``; an LR of ``(ceil(H / s), ceil(W / s))``, as MATLAB's imresize makes
-    from an uncropped HR, lies on the same grid and loses its partial last row/column. With
-    ``image.crop`` off the HR must be exactly ``s`` x the LR.
-    """
-    lr = read_image(image.lr[scale])
-    height, width = hr.shape[:2]
-    if image.crop:
-        ok = lr.shape[:2] == (height // scale, width // scale)
-        if lr.shape[:2] == (-(-height // scale), -(-width // scale)):
-            # MATLAB's imresize of an HR that was not cropped first: ceil(H/s) rows, on the
-            # same grid; its last partial row/column goes with the HR's cropped ones
-            lr, ok = np.ascontiguousarray(lr[: height // scale, : width // scale]), True
-    else:
-        ok = (height, width) == (lr.shape[0] * scale, lr.shape[1] * scale)
-    if not ok:
-        raise ImageError(
-            f"pair {image.path} / {image.lr[scale]}: HR is {height}x{width} but LR is "
-            f"{lr.shape[0]}x{lr.shape[1]}, which at x{scale} needs HR "
-            f"{lr.shape[0] * scale}x{lr.shape[1] * scale}"
-            + (
-                f" (up to {scale - 1} extra rows/columns are cropped)"
-                if image.crop
-                else " (crop is off)"
-            )
-        )
-    return lr
 
 
 def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:

@@ -50,11 +50,17 @@ BLOCK = 4096
 
 def expand_shorthand(config: dict) -> None:
     """Make the config's ``mine`` a mapping, before schema validation: ``--config
-    mine=/data/hr`` gives a folder path. (The text values of ``--config mine='{images: /data/hr,
-    keep: 0.4}'`` are typed by :func:`patchmine.overrides.read_back_command_line`.)"""
+    mine=/data/hr`` gives a folder path. A pairs dataset is mined at its own scale unless
+    ``scales`` says otherwise (the schema's default, [2], would be refused for x3 pairs). (The
+    text values of ``--config mine='{images: /data/hr, keep: 0.4}'`` are typed by
+    :func:`patchmine.overrides.read_back_command_line`.)"""
     value = config.get("mine")
     if isinstance(value, str | int | float) and not isinstance(value, bool):
-        config["mine"] = {"images": str(value)}  # `mine=2024`: YAML reads a number
+        config["mine"] = value = {"images": str(value)}  # `mine=2024`: YAML reads a number
+    if isinstance(value, dict) and "scales" not in value:
+        source = (config.get("datasets") or {}).get(value.get("images"))
+        if isinstance(source, dict) and source.get("source") == "pairs" and "scale" in source:
+            value["scales"] = [source["scale"]]
 
 
 def folder_dataset_name(folder: str) -> str:

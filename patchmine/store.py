@@ -26,6 +26,7 @@ import pandas as pd
 
 from patchmine.datasets import SourceImage, image_files, load_image_pair
 from patchmine.images import image_size
+from patchmine.pairs import check_given_lr
 from patchmine.sources import record_sources
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ def build_store(
     gets one CSV row per image: its size and patch count, or why it gave none.
     """
     check_geometry(patch_size, stride, scales)
+    check_given_lr(images)  # every unfit pair named at once, before the first is decoded
     out_path = Path(out_path)
     record_sources(image_files(images), out_path)  # before reading (patchmine.sources)
     sizes = [image_size(im.path) for im in images]

@@ -4,6 +4,7 @@ import os
 
 from patchmine.catalog import archive_name, dataset_archives, dataset_content
 from patchmine.datasets import image_files, mark_results_folder, source_images
+from patchmine.pairs import check_given_lr
 from patchmine.config import canonical, check_config, recipe_identity
 from patchmine.criterion_names import EXTRA_STATISTICS, STATISTICS
 from patchmine.tasks import Task
@@ -203,7 +204,8 @@ def dataset_inputs(dataset: str) -> list[str]:
     downloads = dataset_downloads(dataset)
     if downloads or spec["source"] == "skimage":
         return downloads
-    files = [str(path) for path in image_files(source_images(spec, DATA))]
+    images = source_images(spec, DATA)
+    files = [str(path) for path in image_files(images)]
     # Snakemake reads braces in an input path ("shot {1}.png") as a wildcard, with no escape for
     # an input function's paths: such files are stood for by their folders (images added or
     # removed there still re-run the jobs, and an edit of that one file is seen below)
@@ -213,6 +215,7 @@ def dataset_inputs(dataset: str) -> list[str]:
     # so that they are made again (patchmine.sources); once per dataset and plan
     if dataset not in OUTDATE_CHECKED:
         OUTDATE_CHECKED.add(dataset)
+        check_given_lr(images)  # real pairs' sizes, from headers: all unfit pairs named now
         made = [f"{R}/data/{dataset}/manifest.csv"]
         stores = os.path.dirname(STORE.format(dataset=dataset, patch=0, stride=0))
         made += glob.glob(os.path.join(glob.escape(stores), "p*_s*.h5"))

@@ -361,6 +361,37 @@ def _real_pairs(tmp_path, **entry):
     return config
 
 
+def test_real_pairs_serve_super_resolution_at_their_own_scale_only(tmp_path):
+    """Elsewhere their LR would silently give way to a bicubic one: an experiment, the scorer
+    behind its "loss" criterion and a Fig. 7 correlation are each refused, naming the key."""
+    config = _real_pairs(tmp_path)
+    demo = config["experiments"]["demo"]
+    demo.update(train="real", patch_size=48, strides=[48])
+    _checked(config)
+    demo["scale"] = 3
+    with pytest.raises(ConfigError, match=r"experiments\.demo\.scale: sr_x3 .*'real' .*x2 pairs"):
+        _checked(config)
+
+    config = _real_pairs(tmp_path)  # trained on photographs, its scorer validated on the pairs
+    config["recipes"]["scorer"] = dict(config["recipes"]["demo"], validation="real")
+    config["scorer"]["recipe"] = "scorer"
+    config["experiments"]["demo"].update(patch_size=48, strides=[48])
+    _checked(config)
+    config["experiments"]["demo"]["scale"] = 3
+    with pytest.raises(ConfigError, match=r"demo\.criteria \('loss'\): sr_x3 .*'real'"):
+        _checked(config)
+
+    config = _real_pairs(tmp_path)
+    config["experiments"]["demo"].update(train="real", patch_size=48, strides=[48])
+    config["targets"] = {
+        "fig7": {"experiment": "demo", "show": "correlation", "tasks": ["sr_x2", "dn_s25"]}
+    }
+    _checked(config)  # noise is added to the HR patches: the pairs' LR plays no part
+    config["targets"]["fig7"]["tasks"] = ["sr_x2", "sr_x3"]
+    with pytest.raises(ConfigError, match=r"targets\.fig7\.tasks: sr_x3 .*'real' .*x2 pairs"):
+        _checked(config)
+
+
 def test_lr_name_fields_are_checked_before_any_job(tmp_path):
     _checked(_real_pairs(tmp_path, lr_name="{name}x{scale}"))
     for bad, field in [("{stem}x{scale}", "stem"), ("{}x2", ""), ("{name}_{Scale}", "Scale")]:

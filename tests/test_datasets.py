@@ -20,12 +20,12 @@ from patchmine.datasets import (
     load_pairs,
     lr_path,
     mark_results_folder,
-    paired_images,
     read_manifest,
     skimage_images,
 )
 from patchmine.degrade import bicubic_lr
 from patchmine.images import ImageError, is_plain_rgb_png, read_image, write_png
+from patchmine.pairs import paired_images
 
 
 def _image(shape, seed=0):
@@ -237,7 +237,7 @@ def test_two_lr_partners_for_one_hr_image_are_an_error_naming_both(tmp_path):
     write_png(tmp_path / "hr" / "a.png", _image((8, 8, 3)))
     write_png(tmp_path / "lr" / "a.png", _image((4, 4, 3)))
     Image.fromarray(_image((4, 4, 3))).save(tmp_path / "lr" / "a.bmp")
-    with pytest.raises(ValueError, match=r"a\.png has more than one LR partner.*a\.bmp.*a\.png"):
+    with pytest.raises(ValueError, match=r"more than one LR.*hr/a\.png: .*a\.bmp, .*a\.png"):
         paired_images(tmp_path / "hr", tmp_path / "lr", 2)
 
 

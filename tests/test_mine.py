@@ -166,10 +166,25 @@ def test_mistakes_are_named_before_any_job(tmp_path):
     with pytest.raises(ConfigError, match="already defines otherwise"):
         add_mining(config)
     pairs = {"source": "pairs", "hr": str(tmp_path), "lr": str(tmp_path), "scale": 4}
-    config = _validated({"images": "real", "patch_size": 48})
+    config = _validated({"images": "real", "patch_size": 48, "scales": [2]})
     config["datasets"]["real"] = pairs
     with pytest.raises(ConfigError, match=r"real x4 pairs; use scales: \[4\]"):
         add_mining(config)
+
+
+def test_pairs_are_mined_at_their_own_scale_unless_told_otherwise(tmp_path):
+    pairs = {"source": "pairs", "hr": str(tmp_path), "lr": str(tmp_path), "scale": 4}
+    config = {"datasets": {"real": pairs}, "mine": {"images": "real", "patch_size": 48}}
+    expand_shorthand(config)
+    validate(config, SCHEMA)
+    assert config["mine"]["scales"] == [4]
+    config = {"datasets": {"real": pairs}, "mine": "real"}  # the one-line form
+    expand_shorthand(config)
+    assert config["mine"]["scales"] == [4]
+    config = {"datasets": copy.deepcopy(PHOTOS), "mine": "photos"}  # not pairs: the default
+    expand_shorthand(config)
+    validate(config, SCHEMA)
+    assert config["mine"]["scales"] == [2]
 
 
 def test_a_name_of_both_a_dataset_and_a_folder_is_refused(tmp_path, monkeypatch):
