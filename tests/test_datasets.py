@@ -350,3 +350,12 @@ def test_a_set_used_only_for_denoising_is_ingested_without_lr(tmp_path):
     rows = ingest(folder_images(tmp_path / "src"), tmp_path / "out", scales=[], min_size=8)
     assert [r["name"] for r in rows] == ["a"]
     assert not (tmp_path / "out" / "LR_bicubic").exists()
+
+
+def test_an_ingested_lr_of_the_wrong_width_is_named(tmp_path):
+    root = tmp_path / "set"
+    write_png(root / "HR" / "a.png", _image((20, 20, 3)))
+    write_png(root / "LR_bicubic" / "X2" / "ax2.png", _image((10, 9, 3)))
+    (root / "manifest.csv").write_text("name,height,width,source\na,20,20,x\n")
+    with pytest.raises(ImageError, match=r"ax2\.png: LR size \(10, 9\)"):
+        load_pairs(root, 2)

@@ -486,3 +486,40 @@ def test_a_folder_made_meanwhile_by_another_extraction_is_merged_into(tmp_path, 
     extract(archive, data)
     assert (shared / "X3" / "0001x3.png").read_bytes() == PNG + b"3"
     assert (shared / "X2" / "0001x2.png").read_bytes() == PNG + b"2"
+
+
+def test_a_damaged_file_already_in_place_is_fetched_again(tmp_path):
+    """An archive of the right size but other bytes (a disk error, a truncated copy padded by a
+    tool) is not taken as downloaded when its checksum is known."""
+    body = b"x" * 5000
+    source = tmp_path / "src.zip"
+    source.write_bytes(body)
+    dest = tmp_path / "out" / "a.zip"
+    dest.parent.mkdir()
+    dest.write_bytes(b"y" * 5000)
+    download(source, dest, sha256=hashlib.sha256(body).hexdigest(), size=5000)
+    assert dest.read_bytes() == body
+
+
+def test_the_checksum_is_checked_even_when_the_size_is_right(tmp_path):
+    source = tmp_path / "src.zip"
+    source.write_bytes(b"x" * 5000)
+    with pytest.raises(ChecksumError, match="sha256"):
+        download(source, tmp_path / "a.zip", sha256="0" * 64, size=5000)
+    assert not (tmp_path / "a.zip").exists()
+
+
+def test_each_guard_against_unsafe_tar_members_holds_alone(tmp_path, monkeypatch):
+    """Members are checked before extraction, and the tar 'data' filter refuses them again while
+    extracting: each layer must hold without the other."""
+    from patchmine import archive
+
+    path = _tar(tmp_path / "hard.tar", [("d/hard", "hard", "../outside")])  # from the root
+    with tarfile.open(path) as tar, pytest.raises(UnsafeArchiveError):
+        archive._check(archive._tar_entries(tar), path)
+
+    path = _tar(tmp_path / "link.tar", [("link", "sym", "/etc/passwd")])
+    monkeypatch.setattr(archive, "_check", lambda entries, source: None)
+    with pytest.raises(UnsafeArchiveError):
+        extract(path, tmp_path / "out")
+    assert not (tmp_path / "out" / "link").exists()

@@ -119,3 +119,25 @@ def test_each_task_names_its_protocol_for_titles():
     """Two denoising experiments' tables differ by sigma; an SR one says what its PSNR is."""
     assert Task.parse("dn_s15").protocol == "σ 15 denoising, RGB PSNR, no border shaved"
     assert Task.parse("sr_x3").protocol == "x3 SR, Y-channel PSNR, 3-pixel border shaved"
+
+
+def test_validation_psnr_shaves_the_border_as_the_protocol_does():
+    """Validation picks the best checkpoint by y_psnr: damage in the shaved border must not
+    count, exactly as in the published protocol (sr_metrics)."""
+    from patchmine.evaluate import y_psnr
+    from patchmine.metrics import sr_metrics
+
+    rng = np.random.default_rng(0)
+    hr = rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)
+    sr = np.clip(hr + rng.normal(0, 3, hr.shape), 0, 255).astype(np.uint8)
+    clean = y_psnr(sr, hr, 2)
+    sr[:2] = 0  # damage only in the shaved border
+    assert y_psnr(sr, hr, 2) == sr_metrics(sr, hr, 2)[0] == clean
+
+
+def test_grey_values_of_the_primaries_are_matlabs_rgb2gray():
+    """MATLAB: rgb2gray(uint8(cat(3, [255 0 0], [0 255 0], [0 0 255]))) gives 76, 150, 29."""
+    from patchmine.evaluate import to_grey
+
+    primaries = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255]]], dtype=np.uint8)
+    assert to_grey(primaries).tolist() == [[76, 150, 29]]

@@ -152,3 +152,11 @@ def test_modcrop():
         modcrop(img, 0)
     with pytest.raises(ValueError, match="2.5"):
         modcrop(img, 2.5)
+
+
+def test_a_constant_image_stays_constant_at_any_scale():
+    """Kernel weights are normalised per output pixel (MATLAB's imresize): at 1/integer factors
+    the cubic kernel already sums to one, at other factors only the normalisation keeps it so."""
+    image = np.full((41, 53, 3), 137.25)
+    for options in ({"scale": 0.75}, {"scale": 1.5}, {"output_shape": (17, 50)}):
+        np.testing.assert_allclose(imresize(image, **options), 137.25, atol=1e-9)

@@ -112,3 +112,9 @@ def test_tiny_fractions_get_labels_the_k_wildcard_matches(fraction):
     label = k_label(fraction)
     assert re.fullmatch(WILDCARDS["k"], label), label  # once "5e-05", which no rule matched
     assert parse_k_label(label) == fraction
+
+
+def test_a_fraction_of_the_patches_is_rounded_half_to_even():
+    """As the README promises (0.5 of 35 keeps 18): exact halves go to the even count."""
+    assert [resolve_k(0.5, n) for n in (5, 7, 35)] == [2, 4, 18]
+    assert resolve_k(0.25, 10) == 2 and resolve_k(0.25, 14) == 4

@@ -114,3 +114,20 @@ def test_a_patch_larger_than_every_image_is_refused_naming_the_largest(dataset, 
     assert message.startswith("mine_1a2b3c: none of its 3 images")
     assert f"{images[0].path}, is 77x101 pixels" in message and "patch_size" in message
     assert not list(tmp_path.glob("s.h5*"))
+
+
+def test_a_store_appears_under_its_name_only_when_complete(tmp_path, monkeypatch):
+    """A job killed while cutting leaves no truncated store that a rerun would take as done."""
+    from patchmine import store
+
+    write_png(tmp_path / "a.png", np.random.default_rng(0).integers(0, 256, (48, 48, 3), np.uint8))
+    out = tmp_path / "s.h5"
+    cut, seen = store._cut_image, []
+
+    def watching(*args, **kwargs):
+        seen.append(out.exists())
+        return cut(*args, **kwargs)
+
+    monkeypatch.setattr(store, "_cut_image", watching)
+    build_store([SourceImage("a", tmp_path / "a.png")], out, 24, 24, [2])
+    assert seen == [False] and out.exists()

@@ -64,6 +64,33 @@ def test_sampler_batches_depend_only_on_seed_and_iteration():
     assert sorted(map(bytes, seen.permute(0, 2, 3, 1).numpy())) == sorted(map(bytes, hr))
 
 
+def test_each_epoch_visits_the_patches_in_an_order_of_its_own():
+    lr, hr, _ = _data()
+    sampler = PatchSampler(lr, hr, 4, False, seed=1, device="cpu")
+    epochs = [torch.cat([sampler.batch(i)[1] for i in range(e * 10, e * 10 + 10)]) for e in (0, 1)]
+    assert not torch.equal(*epochs)
+    as_bytes = [sorted(map(bytes, e.byte().permute(0, 2, 3, 1).numpy())) for e in epochs]
+    assert as_bytes[0] == as_bytes[1]  # the same patches, once each
+
+
+def test_a_store_that_does_not_divide_into_batches_gives_full_batches():
+    """42 patches at batch 4: 10 full batches an epoch, the last 2 patches wait for another."""
+    lr, hr, _ = _data(n=42)
+    for augment in (False, True):
+        sampler = PatchSampler(lr, hr, 4, augment, seed=1, device="cpu")
+        assert sampler.per_epoch == 10
+        assert all(sampler.batch(i)[1].shape[0] == 4 for i in range(25))
+
+
+def test_denoising_noise_is_drawn_afresh_at_every_step():
+    _, hr, _ = _data()
+    sampler = PatchSampler(None, hr, 4, False, seed=3, device="cpu", sigma=25.0)
+    residual = {i: sampler.batch(i)[0] - sampler.batch(i)[1] for i in (0, 1, 10)}
+    assert not torch.allclose(residual[0], residual[1], atol=1e-3)
+    assert not torch.allclose(residual[0], residual[10], atol=1e-3)  # same patches, next epoch
+    torch.testing.assert_close(residual[1], sampler.batch(1)[0] - sampler.batch(1)[1])
+
+
 def test_sampler_flips_agree_with_apply_dihedral():
     """The one-gather fetch-and-transform equals plain gathering followed by apply_dihedral."""
     lr, hr, _ = _data()
@@ -359,17 +386,18 @@ def test_state_the_changed_network_code_cannot_load_is_named_and_kept(tmp_path, 
     assert (tmp_path / "s" / "last.pt").read_bytes() == saved
 
 
-def test_non_finite_loss_names_the_iteration_and_keeps_the_checkpoint(tmp_path, monkeypatch):
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_non_finite_loss_names_the_iteration_and_keeps_the_checkpoint(tmp_path, monkeypatch, bad):
     lr, hr, val = _data()
     real_l1 = torch.nn.functional.l1_loss
     calls = {"n": 0}
 
-    def l1_then_nan(a, b):
+    def l1_then_bad(a, b):
         calls["n"] += 1
-        return real_l1(a, b) * (math.nan if calls["n"] == 6 else 1.0)
+        return real_l1(a, b) * (bad if calls["n"] == 6 else 1.0)
 
-    monkeypatch.setattr(train_mod.torch.nn.functional, "l1_loss", l1_then_nan)
-    with pytest.raises(FloatingPointError, match="iteration 6"):
+    monkeypatch.setattr(train_mod.torch.nn.functional, "l1_loss", l1_then_bad)
+    with pytest.raises(FloatingPointError, match=rf"non-finite loss \({bad}\) at iteration 6"):
         train(_spec(), lr, hr, val, tmp_path / "s")
     assert torch.load(tmp_path / "s" / "last.pt", weights_only=True)["iteration"] == 4
 
@@ -529,3 +557,18 @@ def test_an_attempt_that_vanished_is_told_from_one_that_ended(tmp_path):
     ]:
         path.write_text(text)
         assert _last_attempt_vanished(path) == vanished, text
+
+
+def test_a_checkpoint_reaches_the_disk_before_it_takes_its_name(tmp_path, monkeypatch):
+    """fsync, then rename: after a power loss the name holds the old state or the new one."""
+    from patchmine import checkpoint
+
+    events = []
+    fsync, replace = checkpoint.os.fsync, checkpoint.os.replace
+    monkeypatch.setattr(checkpoint.os, "fsync", lambda fd: events.append("fsync") or fsync(fd))
+    monkeypatch.setattr(
+        checkpoint.os, "replace", lambda a, b: events.append("replace") or replace(a, b)
+    )
+    checkpoint.atomic_save({"a": 1}, tmp_path / "x.pt")
+    assert events == ["fsync", "replace"]
+    assert torch.load(tmp_path / "x.pt", weights_only=True) == {"a": 1}
