@@ -12,6 +12,7 @@ import string
 from pathlib import Path
 
 from patchmine.catalog import archive_name, download_sources
+from patchmine.criterion_names import CRITERIA
 from patchmine.datasets import first_few
 from patchmine.grid import PRODUCT_SUFFIXES, WILDCARDS
 from patchmine.models import ARCH_DEFAULTS, ARCH_TASKS, misplaced_keys
@@ -102,6 +103,11 @@ def check_config(config: dict) -> None:
             raise ConfigError(f"{key}: {kind} {value!r} is not defined (defined: {sorted(table)})")
 
     for name, model in models.items():
+        if model["arch"] not in ARCH_DEFAULTS or model["arch"] not in ARCH_TASKS:
+            raise ConfigError(
+                f"models.{name}: arch {model['arch']!r} is in the schema but patchmine.models "
+                "does not know it: add it to ARCH_DEFAULTS, ARCH_TASKS and _BUILDERS there"
+            )
         wrong = misplaced_keys(model)
         if wrong:
             takes = ", ".join(ARCH_DEFAULTS[model["arch"]])
@@ -165,6 +171,7 @@ def check_config(config: dict) -> None:
                 )
     for name, exp in config["experiments"].items():
         key = f"experiments.{name}"
+        check_criteria_named(exp["criteria"], f"{key}.criteria")
         refer("dataset", datasets, exp["train"], f"{key}.train")
         for test in exp["test"]:
             refer("dataset", datasets, test, f"{key}.test")
@@ -241,6 +248,18 @@ def _check_download_names(config: dict) -> None:
                 f"given at {first_key[:-4]}.sha256"
             )
         seen[name] = (first_key, url, first_sha or sha)
+
+
+def check_criteria_named(criteria: list, key: str) -> None:
+    """A criterion the schema allows but the code does not name would fail later, as a missing
+    input file: say which file to edit instead."""
+    unnamed = [c for c in criteria if c not in CRITERIA]
+    if unnamed:
+        raise ConfigError(
+            f"{key}: {', '.join(map(repr, unnamed))} is in the schema's criterion enum but not "
+            "in patchmine/criterion_names.py (EXTRA_STATISTICS), which names every criterion "
+            "for the workflow"
+        )
 
 
 def _check_pairs_task(datasets: dict, dataset: str, task: str, key: str) -> None:

@@ -39,6 +39,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
+from patchmine.criterion_names import STATISTICS
 from patchmine.labels import (
     CRITERIA_ORDER,
     HISTOGRAM_ORDER,
@@ -785,7 +786,7 @@ def histograms_figure(
         counts, edges = np.histogram(finite, bins=bins)
         base = "loss" if name == "sqrt(loss)" else name
         ax.stairs(counts, edges, fill=True, color=criterion_color(base), gid=f"hist|{name}")
-        on_pixels = name in HISTOGRAM_ORDER and name != "sqrt(loss)"  # the paper's, on [0, 1]
+        on_pixels = name in (*STATISTICS, "loss")  # the paper's, on [0, 1]; an added one's own
         ax.set_xlabel(f"{name} (on [0, 1] pixel values)" if on_pixels else name)
         ax.set_ylabel("Number of patches")
         dropped = values.size - finite.size

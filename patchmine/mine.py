@@ -28,7 +28,7 @@ import pandas as pd
 from PIL import Image
 
 from patchmine.catalog import archive_name
-from patchmine.config import ConfigError
+from patchmine.config import ConfigError, check_criteria_named
 from patchmine.select import k_label, top_k_of_store
 from patchmine.store import CHUNK_PATCHES, open_store, read_rows, too_small
 
@@ -201,6 +201,7 @@ def add_mining(config: dict) -> MinePlan | None:
                     f"mine.{key}: {value} is not a multiple of the scale {scale}; "
                     "LR patches must start on whole LR pixels"
                 )
+    check_criteria_named([spec["criterion"]], "mine.criterion")
     if spec["criterion"] == "loss" and ("scorer" not in config or not scales):
         raise ConfigError(
             "mine.criterion: 'loss' ranks patches by a super-resolution scorer's error: it needs "

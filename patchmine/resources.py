@@ -103,11 +103,9 @@ def gpus(device: str) -> int:
 
 
 def model_runs(model: dict) -> int:
-    """Forward passes of the network per colour image: 3 for a grey DnCNN (``image_channels: 1``,
-    run on each colour channel as a batch of grey images), else 1."""
-    if model.get("arch") == "dncnn" and int(_filled(model)["image_channels"]) == 1:
-        return 3
-    return 1
+    """Forward passes of the network per colour image: 3 for a grey network (``image_channels:
+    1``, such as KAIR's DnCNN, run on each colour channel as a batch of grey images), else 1."""
+    return 3 if int(_filled(model).get("image_channels", 3)) == 1 else 1
 
 
 def _filled(model: dict) -> dict:
@@ -116,8 +114,9 @@ def _filled(model: dict) -> dict:
     return {**ARCH_DEFAULTS[model.get("arch", "edsr")], **model}
 
 
-#: The archs :func:`model_macs` has a formula for (a test checks it covers every arch).
-_SIZED_ARCHS = ("edsr", "oisr_rk2_s", "dncnn")
+#: Archs whose cost :func:`model_macs` and :func:`saved_maps` know; SLURM time and memory of
+#: another's jobs would be guesses, so it is refused (an added arch goes here and in both).
+COSTED_ARCHS = ("edsr", "oisr_rk2_s", "dncnn")
 #: 3x3 convs between ``channels`` maps in one body block of each blocked arch.
 CONVS_PER_BLOCK = {"edsr": 2, "oisr_rk2_s": 4}
 #: Feature maps one body block keeps for the backward pass: EDSR's conv inputs (its ReLU works
@@ -128,11 +127,11 @@ MAPS_SAVED_PER_BLOCK = {"edsr": 2, "oisr_rk2_s": 9}
 def _sized_arch(model: dict) -> str:
     """The model's arch, refused with the files to edit when no cost model covers it."""
     arch = model.get("arch", "edsr")
-    if arch not in _SIZED_ARCHS:
+    if arch not in COSTED_ARCHS:
         raise ValueError(
-            f"no cost model for arch {arch!r}: add its multiply-accumulates per pixel to "
-            "patchmine.resources.model_macs and its saved feature maps to saved_maps, or its "
-            "jobs' SLURM time and memory would be guessed"
+            f"no cost model for arch {arch!r}: add it to patchmine.resources.COSTED_ARCHS, "
+            "with its multiply-accumulates per pixel in model_macs and its saved feature maps "
+            "in saved_maps, or its jobs' SLURM time and memory would be guessed"
         )
     return arch
 

@@ -307,13 +307,20 @@ def test_criteria_are_named_once_for_the_dag_the_config_and_the_code():
 
     from patchmine.grid import WILDCARDS
 
-    assert criteria.CRITERIA == ("grad", "std", "freq", "loss", "rand")
+    paper = ("grad", "std", "freq", "loss", "rand")
+    assert criterion_names.STATISTICS == paper[:3]  # one job scores them; never changed
+    assert [c for c in criteria.CRITERIA if c in paper] == list(paper)  # added ones go between
+    missing = set(criterion_names.PIXEL_STATISTICS) - set(criteria._BATCHED)
+    assert not missing, f"give {sorted(missing)} code in patchmine.criteria._BATCHED"
     assert set(criteria._BATCHED) == set(criterion_names.PIXEL_STATISTICS)
     assert not set(criterion_names.STATISTICS) & set(criterion_names.EXTRA_STATISTICS)
     assert WILDCARDS["criterion"].split("|") == [*criteria.CRITERIA, "all"]
     schema_file = Path(__file__).parents[1] / "schemas" / "config.schema.yaml"
     schema = yaml.safe_load(schema_file.read_text())
-    assert schema["$defs"]["criterion"]["enum"] == list(criteria.CRITERIA)
+    assert schema["$defs"]["criterion"]["enum"] == list(criteria.CRITERIA), (
+        "schemas/config.schema.yaml: $defs.criterion.enum must list criterion_names.CRITERIA "
+        f"in its order, {list(criteria.CRITERIA)}"
+    )
     refs = [
         schema["$defs"]["experiment"]["properties"]["criteria"]["items"],
         schema["properties"]["mine"]["properties"]["criterion"],
