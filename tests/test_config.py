@@ -495,3 +495,18 @@ def test_the_as_written_check_leaves_malformed_entries_to_the_schema():
     check_as_written({"experiments": ["not", "a", "mapping"]})
     check_as_written({"experiments": {"demo": "nor this"}})
     check_as_written({"experiments": {"demo": {"task": "segment", "sigma": 5}}})
+
+
+def test_a_criterion_or_arch_the_schema_allows_but_the_code_lacks_names_the_file():
+    """Half an extension (the schema's enum edited, the code not) fails before any job with the
+    file to edit, not as a missing input or a KeyError."""
+    config = _load()
+    validate(config, SCHEMA)
+    config["experiments"]["demo"]["criteria"] = ["grad", "entropy"]
+    with pytest.raises(ConfigError, match=r"demo\.criteria: 'entropy' .*criterion_names\.py"):
+        check_config(config)
+    config = _load()
+    validate(config, SCHEMA)
+    config["models"]["edsr_demo"]["arch"] = "vdsr"
+    with pytest.raises(ConfigError, match=r"models\.edsr_demo: arch 'vdsr' .*ARCH_DEFAULTS"):
+        check_config(config)
