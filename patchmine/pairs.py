@@ -129,14 +129,15 @@ def _warn_unpaired(hr_folder, candidates, named, pairs, listing, hr_name, lr_nam
     """Name the files a pairs dataset leaves out: in the HR folder, images whose stem does not
     fit ``hr_name``; in the LR folder, files that are no image's partner (another scale's
     partners aside). A set that quietly shrinks makes its averages incomparable."""
-    hr_images = {im.path for im, _ in named}
-    partners = {path for im in pairs for path in im.lr.values()}
+    hr_images = {im.path.resolve() for im, _ in named}  # one folder may be spelt two ways
+    partners = {path.resolve() for im in pairs for path in im.lr.values()}
+    claimed = hr_images | partners
     names = {im.name for im in pairs}
     other_scales = {lr_name.format(name=n, scale=s) for n in names for s in OTHER_SCALES}
     misfits = [
         im.path.name
         for im in candidates
-        if im.path not in hr_images and im.path not in partners and im.name not in other_scales
+        if im.path.resolve() not in claimed and im.name not in other_scales
     ]
     if misfits and hr_folder.resolve() != listing.folder.resolve():
         _warn_once(
@@ -150,7 +151,7 @@ def _warn_unpaired(hr_folder, candidates, named, pairs, listing, hr_name, lr_nam
     strays = [
         str(path.relative_to(listing.folder))
         for path in listing.all()
-        if path not in partners and path not in hr_images and path.stem not in other_scales
+        if path.resolve() not in claimed and path.stem not in other_scales
     ]
     if strays:
         _warn_once(

@@ -129,3 +129,14 @@ def test_a_plan_names_unfit_pairs_before_any_job_runs(tmp_path):
     dry = snakemake(tmp_path, "-n", "mine")
     assert dry.returncode != 0
     assert "a.png: HR is 64x64 but LR is 30x32" in dry.stdout + dry.stderr
+
+
+def test_one_folder_spelt_two_ways_is_still_one_folder(tmp_path, caplog):
+    folder = tmp_path / "RealSR"
+    for name in ("a", "b"):
+        _png(folder / f"{name}_HR.png", (8, 8, 3))
+        _png(folder / f"{name}_LR2.png", (4, 4, 3))
+    other = tmp_path / "RealSR" / ".." / "RealSR"
+    with caplog.at_level("WARNING"):
+        pairs = paired_images(folder, other, 2, lr_name="{name}_LR{scale}", hr_name="{name}_HR")
+    assert [im.name for im in pairs] == ["a", "b"] and caplog.text == ""
