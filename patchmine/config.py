@@ -57,6 +57,8 @@ class ConfigError(ValueError):
 
 #: An experiment's task-specific keys: each belongs to one task only.
 TASK_KEYS = {"scale": "sr", "sigma": "denoise"}
+#: The key that sets an experiment's task apart, by task.
+TASK_KEY = {task: key for key, task in TASK_KEYS.items()}
 
 
 def check_as_written(config: dict) -> None:
@@ -206,7 +208,7 @@ def check_config(config: dict) -> None:
                     "LR patches must start on whole LR pixels"
                 )
         for dataset in {exp["train"], *exp["test"], recipes[exp["recipe"]]["validation"]}:
-            _check_pairs_task(datasets, dataset, task, f"{key}.scale")
+            _check_pairs_task(datasets, dataset, task, f"{key}.{TASK_KEY[exp['task']]}")
         if "loss" in exp["criteria"] and task not in config["scorer"].get("weights", {}):
             scorer_validation = recipes[config["scorer"]["recipe"]]["validation"]
             _check_pairs_task(datasets, scorer_validation, task, f"{key}.criteria ('loss')")

@@ -510,3 +510,11 @@ def test_a_criterion_or_arch_the_schema_allows_but_the_code_lacks_names_the_file
     config["models"]["edsr_demo"]["arch"] = "vdsr"
     with pytest.raises(ConfigError, match=r"models\.edsr_demo: arch 'vdsr' .*ARCH_DEFAULTS"):
         check_config(config)
+
+
+def test_a_denoising_experiment_on_real_pairs_names_its_sigma(tmp_path):
+    config = _real_pairs(tmp_path)
+    config["experiments"]["demo"].update(train="real", task="denoise", sigma=25)
+    del config["experiments"]["demo"]["scale"]
+    with pytest.raises(ConfigError, match=r"experiments\.demo\.sigma: dn_s25 .*'real'"):
+        _checked(config)
