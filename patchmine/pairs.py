@@ -45,9 +45,9 @@ def paired_images(
     for RealSR's ``Canon_001_HR.png`` / ``Canon_001_LR2.png`` in one folder. The LR file may have
     any image extension, and lies in the LR folder's subfolder that mirrors the HR file's (with
     ``pattern: "**/*"``). In one folder, a file that is another image's LR partner is not an HR
-    image. An HR image without its LR partner, or with two, or whose partner's size does not fit
-    (:func:`lr_fits`), is an error naming every such pair; files that pair with nothing are named
-    in a warning.
+    image. An HR image without its LR partner, or with two, is an error naming every such image;
+    files that pair with nothing are named in a warning. Sizes are checked apart, from the
+    headers (:func:`check_given_lr`): listing a dataset must not open every file.
     """
     hr_folder, lr_folder = Path(hr_folder), Path(lr_folder)
     if not lr_folder.is_dir():
