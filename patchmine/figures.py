@@ -36,7 +36,7 @@ from matplotlib import colormaps
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
 from patchmine.criterion_names import STATISTICS
@@ -295,12 +295,8 @@ def psnr_vs_k_figure(
                 best["k"],
                 best[metric],
                 linestyle="none",
-                marker=BEST_MARKER,
-                markersize=10,
-                color=color,
-                markeredgecolor="black",
-                zorder=3,
                 gid=f"best|{label}|{p}",
+                **_best_marker(color, hollow=style == "--"),
             )
     notes = []
     if missing is not None and len(missing):
@@ -392,6 +388,27 @@ def _with_gaps(xs, ys, expected_ks: Sequence[float]) -> tuple[np.ndarray, np.nda
     return np.array(grid), np.array([have.get(k, np.nan) for k in grid])
 
 
+def _best_marker(color, hollow: bool = False) -> dict:
+    """The best point's triangle: filled for a curve with augmentation, a larger outline for one
+    without, so that two curves' bests at one K both stay visible."""
+    if hollow:
+        return {
+            "marker": BEST_MARKER,
+            "markersize": 14,
+            "markerfacecolor": "none",
+            "markeredgecolor": color,
+            "markeredgewidth": 1.8,
+            "zorder": 4,
+        }
+    return {
+        "marker": BEST_MARKER,
+        "markersize": 10,
+        "color": color,
+        "markeredgecolor": "black",
+        "zorder": 3,
+    }
+
+
 def _legend(ax, augment_varies: bool = True, best: bool = True) -> None:
     handles, labels = ax.get_legend_handles_labels()
     keep = [(h, lab) for h, lab in zip(handles, labels, strict=True) if not lab.startswith("_")]
@@ -409,7 +426,7 @@ def _legend(ax, augment_varies: bool = True, best: bool = True) -> None:
                 color="black",
                 linestyle="none",
                 marker=BEST_MARKER,
-                label="best of each curve",
+                label="best of each curve" + (" (outline: without)" if augment_varies else ""),
             )
         )
     ax.legend(
@@ -763,7 +780,7 @@ def _histogram_panels(scores: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]
 
 
 def histograms_figure(
-    scores: Mapping[str, np.ndarray], bins: int = 50
+    scores: Mapping[str, np.ndarray], bins: int = 50, title: str = ""
 ) -> tuple[Figure, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Figs. 2-3: one histogram per criterion score over all patches, ``bins`` bins for each.
 
@@ -788,6 +805,8 @@ def histograms_figure(
         ax.stairs(counts, edges, fill=True, color=criterion_color(base), gid=f"hist|{name}")
         on_pixels = name in (*STATISTICS, "loss")  # the paper's, on [0, 1]; an added one's own
         ax.set_xlabel(f"{name} (on [0, 1] pixel values)" if on_pixels else name)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # a loss's 0.0025 steps collided
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 4), useMathText=True)
         ax.set_ylabel("Number of patches")
         dropped = values.size - finite.size
         note = f", {dropped} non-finite left out" if dropped else ""
@@ -795,6 +814,8 @@ def histograms_figure(
         drawn[name] = (counts, edges)
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize="medium")
     fig.tight_layout()
     return fig, drawn
 
@@ -804,9 +825,10 @@ def plot_histograms(
     path_png: str | Path,
     bins: int = 50,
     path_pdf: str | Path | None = None,
+    title: str = "",
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Figs. 2-3 saved as PNG (and PDF); see :func:`histograms_figure`."""
-    fig, drawn = histograms_figure(scores, bins)
+    fig, drawn = histograms_figure(scores, bins, title)
     save_figure(fig, path_png, path_pdf)
     return drawn
 

@@ -217,8 +217,7 @@ def _select(
             return sel.iloc[0:0], f"results have no '{col}' column"
         sel = sel[_equals(sel[col], value)]
         if sel.empty:
-            shown = format_k(value) if col == "k" else value
-            return sel, f"no run with {col} = {shown}"
+            return sel, _why_none(results, match, train_sets) or f"no run with {_shown(col, value)}"
     if train_sets is not None and "dataset" in sel.columns:
         weights = sel["published"].notna() if "published" in sel.columns else False
         kept = sel[sel["dataset"].isin(list(train_sets)) | weights]
@@ -231,6 +230,33 @@ def _select(
         if sel.empty:
             return sel, f"no evaluation on {match.test_set}"
     return sel, ""
+
+
+def _shown(col: str, value) -> str:
+    return f"{col} = {format_k(value) if col == 'k' else value}"
+
+
+def _why_none(results: pd.DataFrame, match: Match, train_sets: Collection[str] | None) -> str:
+    """Every condition of ``match`` that no result meets even on its own, the most basic first
+    (training set, test set, then the filters): naming only the first would suggest that it is
+    the only gap. Empty when each is met by some result, only never all together."""
+    reasons = []
+    if train_sets is not None and "dataset" in results.columns:
+        trained = results[results["published"].isna()] if "published" in results else results
+        if len(trained) and not trained["dataset"].isin(list(train_sets)).any():
+            others = ", ".join(sorted(trained["dataset"].astype(str).unique()))
+            reasons.append(f"no run trained on {PAPER_TRAINING} (runs here trained on: {others})")
+    if match.test_set and "test_set" in results.columns:
+        if not _test_set_mask(results["test_set"], match.test_set).any():
+            reasons.append(f"no evaluation on {match.test_set}")
+    unmet = [
+        _shown(col, value)
+        for col, value in match.filters.items()
+        if col in results.columns and not _equals(results[col], value).any()
+    ]
+    if unmet:
+        reasons.append("no run with " + ", ".join(unmet))
+    return "; ".join(reasons)
 
 
 _IDENTITY = (
@@ -459,22 +485,29 @@ def summary_line(comparison: pd.DataFrame) -> str:
     # other authors' networks (Table IV's CARN, FALSR-A, OISR-RK2-s) are shown for reference only
     total = int((comparison["ours_from"] != OTHERS_REFERENCE).sum())
     waiting = int(comparison["ours_from"].astype(str).str.startswith(NOT_FINISHED).sum())
+    others = len(comparison) - total
+    also = (
+        f" The other {others} published numbers are other authors' networks, shown for reference."
+        if others
+        else ""
+    )
     if have.empty and waiting:
         return (
-            f"None of the paper's {total} published numbers has a counterpart here yet: {waiting} "
-            "are configured and not finished."
+            f"None of the paper's {total} published numbers for its own networks has a "
+            f"counterpart here yet: {waiting} are configured and not finished.{also}"
         )
     if have.empty:
         return (
-            f"None of the paper's {total} published numbers has a counterpart in this run's "
-            "results (different data, models, patch geometry or numbers of patches)."
+            f"None of the paper's {total} published numbers for its own networks has a "
+            "counterpart in this run's results (different data, models, patch geometry or "
+            f"numbers of patches: each row says what).{also}"
         )
     psnr = have[have["metric"] == "psnr"]["difference"].abs()
     tail = f"; mean |ours − paper| PSNR {psnr.mean():.2f} dB" if len(psnr) else ""
     more = f" {waiting} more are configured and not finished yet." if waiting else ""
     return (
-        f"{len(have)} of the paper's {total} published numbers have a counterpart here{tail}."
-        + more
+        f"{len(have)} of the paper's {total} published numbers for its own networks have a "
+        f"counterpart here{tail}.{more}{also}"
     )
 
 
@@ -512,7 +545,7 @@ def write_comparison(
     for path in (csv_path, md_path, html_path):
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    comparison.to_csv(csv_path, index=False, float_format="%.17g")
+    comparison.to_csv(csv_path, index=False)  # shortest exact form: 30.76, not 30.760000000000002
     Path(md_path).write_text(comparison_markdown(comparison), encoding="utf-8")
     if html_path is not None:
         Path(html_path).write_text(comparison_html(comparison, title, caption), encoding="utf-8")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -41,6 +42,13 @@ def _notes(table: pd.DataFrame) -> list[str]:
     if table.attrs.get("partial"):
         cells = "; ".join(f"{r} at {c} ({n} of {m} seeds)" for r, c, n, m in table.attrs["partial"])
         notes.append(f"{PARTIAL_MARK} mean over the seeds finished so far: {cells}.")
+    at_end, runs = table.attrs.get("still_improving", (0, 0))
+    if at_end:
+        notes.append(
+            f"{at_end} of the {runs} runs behind this table had their best validation PSNR at "
+            "their last iteration: still improving when training stopped, so early stopping "
+            "chose nothing and more `iterations` would change their numbers."
+        )
     return notes
 
 
@@ -121,7 +129,7 @@ def write_table(
     paths = [Path(p) for p in (csv_path, md_path, html_path) if p is not None]
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(csv_path, float_format="%.17g")
+    table.to_csv(csv_path)  # the shortest text that reads back as the same value
     Path(md_path).write_text(_markdown(table, decimals), encoding="utf-8")
     if html_path is not None:
         body = table_html(table, decimals, benchmark=_is_benchmark(table))
@@ -143,13 +151,13 @@ def write_tables(
     for path in (csv_path, md_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     if len(tables) == 1:
-        next(iter(tables.values())).to_csv(csv_path, float_format="%.17g")
+        next(iter(tables.values())).to_csv(csv_path)  # shortest exact form of each value
     else:
         stacked = pd.concat(
             table.assign(test_set=name).set_index("test_set", append=True)
             for name, table in tables.items()
         )
-        stacked.reorder_levels([1, 0]).to_csv(csv_path, float_format="%.17g")
+        stacked.reorder_levels([1, 0]).to_csv(csv_path)
     parts = [f"# {title}\n"] if title else []
     for name, table in tables.items():
         if heading is not None:
@@ -215,7 +223,7 @@ def table_html(table: pd.DataFrame, decimals: int = 2, benchmark: bool = False) 
             out.append(f"<td{cls}>{float(value):.{decimals}f}{mark}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
-    out += [f"<p class='note'>{html.escape(n)}</p>" for n in _notes(table)]
+    out += [f"<p class='note'>{inline_code(html.escape(n))}</p>" for n in _notes(table)]
     return "".join(out)
 
 
@@ -240,8 +248,13 @@ def _benchmark_html(table: pd.DataFrame) -> str:
             out.append(f"<td>{_pair(p, s, bold_p.iat[i, j], bold_s.iat[i, j], '<b>', '</b>')}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
-    out += [f"<p class='note'>{html.escape(n)}</p>" for n in _notes(table)]
+    out += [f"<p class='note'>{inline_code(html.escape(n))}</p>" for n in _notes(table)]
     return "".join(out)
+
+
+def inline_code(escaped: str) -> str:
+    """Escaped text with Markdown's `code` spans as <code> (the messages are written for both)."""
+    return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", escaped)
 
 
 def frame_html(frame: pd.DataFrame, formats: Mapping[str, str] | None = None) -> str:
@@ -259,7 +272,7 @@ def frame_html(frame: pd.DataFrame, formats: Mapping[str, str] | None = None) ->
                 text = format(value, formats[col])
             else:
                 text = str(value)
-            out.append(f"<td>{html.escape(text)}</td>")
+            out.append(f"<td>{inline_code(html.escape(text))}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)

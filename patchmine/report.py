@@ -255,6 +255,9 @@ def experiment_results(
     figure script starts from."""
     tests = config["experiments"][name]["test"]
     results = read_runs(runs_csv)
+    if "recipe" in results.columns:  # for tables.still_improving
+        iterations = {r: spec["iterations"] for r, spec in config["recipes"].items()}
+        results = results.assign(iterations=results["recipe"].map(iterations))
     expected = expected_points(expected_runs(config, name), tests, results)
     # with the models' sizes, so that a model with no finished run yet still sorts by its size
     return tests, results, add_model_columns(expected, config["models"])

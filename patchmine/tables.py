@@ -315,10 +315,24 @@ def results_table(
         rows=[list(map(_plain, k)) for k in keys_rows],
         missing=missing,
         partial=partial,
+        still_improving=still_improving(sub),
     )
     if columns == "k":
         table.attrs["k"] = [k if isinstance(k, int) else None for k in keys_cols]
     return table
+
+
+def still_improving(results: pd.DataFrame) -> tuple[int, int]:
+    """(runs whose best validation PSNR came at their last iteration, runs): such a run was
+    still improving when it stopped, so early stopping chose nothing and more iterations would
+    change its numbers. Needs ``best_iteration`` and ``iterations`` (the recipe's); (0, 0)
+    without them."""
+    if not {"best_iteration", "iterations"} <= set(results.columns) or results.empty:
+        return (0, 0)
+    best = pd.to_numeric(results["best_iteration"], errors="coerce")
+    last = pd.to_numeric(results["iterations"], errors="coerce")
+    known = best.notna() & last.notna()
+    return int((best[known] >= last[known]).sum()), int(known.sum())
 
 
 def _plain(value):

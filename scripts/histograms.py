@@ -8,5 +8,11 @@ from patchmine.workflow import start
 log = start(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
 scores = {criterion: np.load(path) for criterion, path in sm.input.items()}
-drawn = plot_histograms(scores, sm.output.png, path_pdf=sm.output.pdf)
+exp = sm.config["experiments"][sm.wildcards.experiment]
+n = len(next(iter(scores.values())))
+title = (
+    f"{sm.wildcards.experiment}: every criterion over the {n:,} patches of {exp['train']} "
+    f"({exp['patch_size']} px, stride {exp['strides'][0]})"
+)
+drawn = plot_histograms(scores, sm.output.png, path_pdf=sm.output.pdf, title=title)
 log.info("histograms of %s", ", ".join(drawn))

@@ -313,7 +313,9 @@ def test_tables_show_the_runs_numbers(page, report_run):
     versus = page.frame_text("results/tables/tiny_vs_paper.html")
     page.save(page.browser.screenshot(), "vs_paper_view.png")
     assert "Table I:" in versus and "Table IV:" in versus
-    assert "None of the paper's 56 published numbers has a counterpart" in versus
+    assert (
+        "None of the paper's 56 published numbers for its own networks has a counterpart" in versus
+    )
 
 
 def test_data_and_configuration_pages(page, report_run):

@@ -142,7 +142,10 @@ def test_configured_runs_that_have_not_finished_are_told_apart_from_absent_ones(
     assert table1.loc[("Grad", "40K"), "ours_from"] == "no run with k = 40K"  # never configured
     assert np.isfinite(table1.loc[("Grad", "10K"), "ours"])
     line = published.summary_line(comparison)
-    assert line.endswith(" 4 more are configured and not finished yet."), line
+    assert " 4 more are configured and not finished yet." in line, line
+    assert line.endswith(
+        " The other 24 published numbers are other authors' networks, shown for reference."
+    )
     # nothing finished: Table I at 10K-30K (4 rows x 3) and Table IV's PSNR and SSIM on
     # Urban100 and BSD100 (4) are all waiting
     waiting = published.compare(grid.iloc[0:0], expected=planned)
@@ -218,7 +221,9 @@ def test_other_models_never_match():
     grid["blocks"] = 4  # a demo-sized EDSR is not the paper's baseline
     comparison = published.compare(grid)
     assert comparison["ours"].isna().all()
-    assert (comparison[comparison["table"] == "I"]["ours_from"] == "no run with blocks = 16").all()
+    table1 = comparison[comparison["table"] == "I"].set_index(["row", "column"])["ours_from"]
+    assert table1[("Grad", "10K")] == "no run with blocks = 16"  # the grid has 10K runs
+    assert table1[("Grad", "40K")] == "no run with blocks = 16, k = 40K"  # every gap named
     without = published.compare(grid.drop(columns=["arch", "blocks", "channels"]))
     assert without["ours"].isna().all()
     assert (without[without["table"] == "I"]["ours_from"] == "results have no 'arch' column").all()
@@ -253,7 +258,10 @@ def test_write_comparison(tmp_path):
     assert "| Grad+ | 10K | 31.65 | 31.55 | +0.10 |" in text
     assert "| Grad+ | 30K | – | 31.98 | – | no run with k = 30K |" in text
     # Table I: 4 rows x 2 K; Table IV, EDSR baseline: PSNR and SSIM on Urban100 and BSD100
-    assert "12 of the paper's 56 published numbers have a counterpart here" in text
+    assert (
+        "12 of the paper's 56 published numbers for its own networks have a counterpart here"
+        in text
+    )
     page = html.read_text()
     assert "<h1>tiny vs the paper</h1>" in page and "<td>31.65</td>" in page
 

@@ -86,6 +86,23 @@ def test_table_values_are_seed_means(results):
         assert cell == pytest.approx(base(crit, augment, k), abs=1e-9)
 
 
+def test_runs_still_improving_when_they_stopped_are_counted_under_the_table(results):
+    """A run whose best validation came at its last iteration was never early-stopped: its
+    number would change with more iterations, which a reader must know."""
+    assert tables.criteria_table(results, test_set="Urban100").attrs["still_improving"] == (0, 0)
+    runs = results.assign(iterations=300, best_iteration=200)  # 2 of 3 seeds peaked earlier
+    runs.loc[runs["seed"] == 2, "best_iteration"] = 300
+    table = tables.criteria_table(runs, test_set="Urban100")
+    n = len(runs[runs["test_set"] == "Urban100"])
+    assert table.attrs["still_improving"] == (n // 3, n)
+    assert f"{n // 3} of the {n} runs behind this table had their best" in render.table_markdown(
+        table
+    )
+    assert "still improving" not in render.table_markdown(
+        tables.criteria_table(results, "Urban100")
+    )
+
+
 def test_table_order(results):
     table = tables.criteria_table(results, test_set="Urban100")
     assert list(table.index) == ["Grad", "Std", "Loss", "Rand", "Grad+", "Std+", "Loss+", "Rand+"]
@@ -294,8 +311,14 @@ def test_fig6_curves_are_the_table_rows(results):
     assert fig.axes[0].get_ylabel() == "PSNR (dB)"
     assert fig.axes[0].get_xlabel() == "Number of patches"
     legend = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
-    assert "best of each curve" in legend and "Grad+" in legend
+    assert "best of each curve (outline: without)" in legend and "Grad+" in legend
     assert data.attrs["missing"] == []
+    # two curves' bests at one K stay apart: filled with augmentation, an outline without
+    for line in fig.axes[0].lines:
+        if (line.get_gid() or "").startswith("best|"):
+            label = line.get_gid().split("|")[1]
+            hollow = line.get_markerfacecolor() == "none"
+            assert hollow == (not label.endswith("+")), label
 
 
 def test_fig6_zoom_panel(results):
@@ -790,3 +813,11 @@ def test_partial_inputs_only_for_named_targets():
     # a job's own process on a cluster node has no targets: it lists what exists, as asked
     assert report.partial_inputs(True, set(), main_process=False)
     assert not report.partial_inputs(False, set(), main_process=False)
+
+
+def test_code_spans_of_messages_become_code_in_html():
+    frame = pd.DataFrame({"Ours from": ["no published model here (a `published_models` entry)"]})
+    html_text = render.frame_html(frame)
+    assert "<code>published_models</code>" in html_text and "`" not in html_text
+    escaped = render.frame_html(pd.DataFrame({"a": ["<b>`x`</b> & `y"]}))
+    assert "&lt;b&gt;<code>x</code>&lt;/b&gt; &amp; `y" in escaped  # still escaped; a lone ` kept
