@@ -96,8 +96,19 @@ def save_figure(fig: Figure, path_png: str | Path, path_pdf: str | Path | None =
         fig.savefig(path_pdf, bbox_inches="tight")
 
 
-def _k_axis(ax) -> None:
+#: Up to this many numbers of patches, each gets a tick of its own (the paper's 10K...150K).
+K_TICKS_MAX = 16
+
+
+def _k_axis(ax, ks: Sequence[int] = ()) -> None:
+    """The number-of-patches axis: ticks at the K values drawn (so that 636 reads 636, not a
+    point between 600 and 800), or round values where there are too many."""
     ax.set_xlabel("Number of patches")
+    ks = sorted({int(k) for k in ks})
+    if 0 < len(ks) <= K_TICKS_MAX:
+        ax.set_xticks(ks)
+        if len(ks) > 8:
+            ax.tick_params(axis="x", labelrotation=45)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_k(round(x))))
     ax.grid(True, alpha=0.3)
 
@@ -304,7 +315,7 @@ def psnr_vs_k_figure(
         notes = _missing_note(missing, keys) + partial
         _mark_missing(axes, panels, missing, keys, palette)
     for p, (ax, lo) in enumerate(zip(axes, panels, strict=True)):
-        _k_axis(ax)
+        _k_axis(ax, [k for k in means["k"] if lo is None or k >= lo])
         ax.set_ylabel(ylabel or _METRIC_AXIS[metric])
         if len(panels) > 1:
             what = "all numbers of patches" if lo is None else f"zoomed: K ≥ {format_k(lo)}"
@@ -528,7 +539,7 @@ def aug_gain_figure(
             notes = _missing_note(missing, keys + ["augment"])
             notes = [n.replace("left out", "gain not shown for") for n in notes]
             _mark_missing([ax], [None], missing, keys, palette)
-    _k_axis(ax)
+    _k_axis(ax, [k for curve in plotted for k in curve["k"]])
     unit = " (dB)" if metric == "psnr" else ""
     ax.set_ylabel(f"{metric.upper()} gain from augmentation{unit}")
     if title:

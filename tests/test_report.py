@@ -821,3 +821,12 @@ def test_code_spans_of_messages_become_code_in_html():
     assert "<code>published_models</code>" in html_text and "`" not in html_text
     escaped = render.frame_html(pd.DataFrame({"a": ["<b>`x`</b> & `y"]}))
     assert "&lt;b&gt;<code>x</code>&lt;/b&gt; &amp; `y" in escaped  # still escaped; a lone ` kept
+
+
+def test_each_number_of_patches_drawn_gets_its_tick(results):
+    fig, _ = figures.psnr_vs_k_figure(results, test_set="Urban100")
+    ticks = fig.axes[0].get_xticks()
+    assert sorted(ticks) == sorted(KS)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == [format_k(k) for k in sorted(KS)]
