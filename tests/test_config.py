@@ -518,3 +518,17 @@ def test_a_denoising_experiment_on_real_pairs_names_its_sigma(tmp_path):
     del config["experiments"]["demo"]["scale"]
     with pytest.raises(ConfigError, match=r"experiments\.demo\.sigma: dn_s25 .*'real'"):
         _checked(config)
+
+
+def test_the_last_div2k_image_of_a_range_counts_as_shared():
+    """OV1: a validation range of image 800 alone overlaps a training range ending at 800."""
+    from patchmine.config import ConfigError, check_config
+
+    config = _load()
+    config["datasets"]["demo_train"] = {"source": "div2k", "split": "train", "download": True,
+                                        "first": 1, "last": 800}  # fmt: skip
+    config["datasets"]["demo_val"] = {"source": "div2k", "split": "train", "download": True,
+                                      "first": 800, "last": 800}  # fmt: skip
+    validate(config, str(ROOT / "schemas" / "config.schema.yaml"))
+    with pytest.raises(ConfigError, match="DIV2K 0800"):
+        check_config(config)

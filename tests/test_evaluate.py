@@ -1,6 +1,7 @@
 """The evaluation protocols, checked on networks whose answer is known."""
 
 import numpy as np
+import pytest
 import torch
 from conftest import BENCHMARK, need
 
@@ -141,3 +142,30 @@ def test_grey_values_of_the_primaries_are_matlabs_rgb2gray():
 
     primaries = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255]]], dtype=np.uint8)
     assert to_grey(primaries).tolist() == [[76, 150, 29]]
+
+
+def test_denoising_ssim_averages_all_three_channels():
+    """E1: only the blue channel is wrong: the channel-mean SSIM is below 1."""
+    from patchmine.evaluate import denoise_scores
+
+    rng = np.random.default_rng(0)
+    hr = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    out = hr.copy()
+    out[..., 2] = 255 - out[..., 2]
+    _, s = denoise_scores()(out, hr)
+    assert s < 0.7  # (1 + 1 + SSIM of an inverted channel, near -1) / 3
+    assert denoise_scores()(hr, hr)[1] == pytest.approx(1.0)
+
+
+def test_noise_depends_on_the_seed_and_on_the_patch_not_on_the_batch():
+    """D1, D2: (seed, key) fixes the noise: another seed draws another field; a patch gets
+    the same noise whichever slice it is read in."""
+    from patchmine.degrade import NoisyPatches, noise_generator
+
+    a = noise_generator(0, "img").standard_normal(16)
+    assert np.array_equal(a, noise_generator(0, "img").standard_normal(16))
+    assert not np.array_equal(a, noise_generator(1, "img").standard_normal(16))
+    clean = np.zeros((10, 4, 4, 3), np.uint8)
+    noisy = NoisyPatches(clean, sigma=25, seed=0)
+    np.testing.assert_array_equal(noisy[0:10][5:], noisy[5:10])
+    assert not np.array_equal(noisy[0:5], noisy[5:10])

@@ -57,3 +57,20 @@ def test_models_and_strides_multiply_the_grid():
     exp.update(models=["a", "b"], strides=[40, 20], criteria=["grad"], k=[0.5], augment=[True])
     runs = experiment_runs(config, "demo")
     assert {(r.model, r.stride) for r in runs} == {("a", 40), ("a", 20), ("b", 40), ("b", 20)}
+
+
+def test_every_seed_is_a_run_of_its_own():
+    """G2: seeds [0, 1, 2] triple the grid, one run per seed."""
+    config = _config()
+    exp = config["experiments"]["demo"]
+    exp.update(criteria=["grad"], k=[0.5], augment=[True], seeds=[0, 1, 2])
+    runs = experiment_runs(config, "demo")
+    assert sorted(r.seed for r in runs) == [0, 1, 2] and len({r.path for r in runs}) == 3
+
+
+def test_the_scorer_trains_with_the_augmentation_its_section_asks_for():
+    """G3: ``scorer.augment: false`` is a run without augmentation (its own folder)."""
+    config = _config()
+    config["scorer"]["augment"] = False
+    run = scorer_run(config, "sr_x2", "demo_train", 32, 40)
+    assert run.aug == "noaug" and "/noaug/" in run.path

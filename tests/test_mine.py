@@ -461,3 +461,18 @@ def test_the_summary_says_how_many_tied_patches_were_left_out(store, tmp_path):
     assert f"{n - 5:,} more patches score exactly 0 and were left out" in text
     distinct = _export(path, np.arange(n, dtype=float), "5", tmp_path / "b", png=False)[1]
     assert distinct["tied_out"] == 0
+
+
+def test_the_per_image_share_is_kept_over_cut(tmp_path):
+    """M2: kept_share of an image is the fraction of *its* patches kept."""
+    from patchmine.datasets import skimage_images
+    from patchmine.mine import OUTPUT_FILES, export_mined
+    from patchmine.store import build_store
+
+    path = tmp_path / "p32_s32.h5"
+    n = build_store(skimage_images(["astronaut", "coffee"]), path, 32, 32, [2], "photos")
+    outputs = {role: tmp_path / name for role, name in OUTPUT_FILES.items()}
+    export_mined(path, np.arange(n, dtype=float), "0.5", "grad", outputs, None)
+    per_image = pd.read_csv(outputs["images"])
+    np.testing.assert_allclose(per_image.kept_share, per_image.kept / per_image.patches)
+    assert per_image.kept.sum() == round(n / 2)

@@ -140,3 +140,12 @@ def test_one_folder_spelt_two_ways_is_still_one_folder(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         pairs = paired_images(folder, other, 2, lr_name="{name}_LR{scale}", hr_name="{name}_HR")
     assert [im.name for im in pairs] == ["a", "b"] and caplog.text == ""
+
+
+def test_lr_sizes_off_by_one_only_where_matlab_rounds_up():
+    """PA3: 40x50 at x2 has LR 20x25 and nothing else; 41x50 may be 20x25 or 21x25 (ceil)."""
+    from patchmine.pairs import lr_fits
+
+    assert not lr_fits((40, 50), (21, 26), 2, crop=True)
+    assert lr_fits((41, 50), (21, 25), 2, crop=True)
+    assert lr_fits((41, 50), (20, 25), 2, crop=True)

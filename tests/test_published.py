@@ -371,3 +371,82 @@ def test_table_iv_rows_match_the_paper_presets_models(row, model):
     assert len(model_keys) == 3
     assert {k: runs[k].iloc[0] for k in model_keys} == model_keys
     assert round(runs["params"].iloc[0] / 1e6, 2) == 1.37
+
+
+def _table1_rows(offsets: dict, seeds_offsets=(0.0,)) -> pd.DataFrame:
+    """Grad+ runs of the paper's baseline on Urban100 at the given K: published value + offset
+    (+ a per-seed offset)."""
+    paper = published.load_published().query("table == 'I'").set_index(["row", "column"])
+    rows = []
+    for column, off in offsets.items():
+        k = published.parse_k(column)
+        for seed, s_off in enumerate(seeds_offsets):
+            rows.append(dict(
+                task="sr_x2", model="edsr_baseline", arch="edsr", blocks=16, channels=64,
+                dataset="div2k_train", patch=96, stride=120, criterion="grad", aug="aug",
+                k_label=str(k), k=k, seed=seed, recipe="paper", test_set="Urban100",
+                psnr=paper.loc[("Grad+", column), "value"] + off + s_off, ssim=0.9,
+                best_val_psnr=35.0))  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_the_summary_averages_the_size_of_the_differences():
+    """P7: +0.1 dB at 10K and -0.3 dB at 20K are 0.2 dB off on average, not -0.1."""
+    comparison = published.compare(_table1_rows({"10K": 0.1, "20K": -0.3}))
+    line = published.summary_line(comparison[comparison["table"] == "I"])
+    assert "mean |ours − paper| PSNR 0.20 dB" in line, line
+
+
+def test_ours_is_the_mean_over_seeds():
+    """P8: three seeds at +0, +0, +0.3 dB: ours is 0.1 dB over the paper (the median is 0)."""
+    comparison = published.compare(_table1_rows({"10K": 0.0}, seeds_offsets=(0.0, 0.0, 0.3)))
+    cell = comparison.query("table == 'I' and row == 'Grad+' and column == '10K'").iloc[0]
+    assert cell["n_seeds"] == 3 and cell["difference"] == pytest.approx(0.1)
+
+
+def test_table_ii_and_iii_cells_are_runs_with_augmentation():
+    """P5 (and P6's augmentation): the transcription notes Table II as "grad criterion with
+    augmentation"; Fig. 8's caption says augmentation is adopted for the model-size study."""
+    shared = pd.read_csv(need(PAPER / "published_numbers.csv"), dtype=str, keep_default_na=False)
+    note = shared.query("table == 'II'")["note"].iloc[0]
+    assert "grad criterion with augmentation" in note
+    for cell in published.load_published().query("table in ['II', 'III']").to_dict("records"):
+        filters = published.cell_match(cell).filters
+        assert filters["augment"] is True, cell
+        if cell["table"] == "II":
+            assert filters["criterion"] == "grad"
+    # and through compare: runs without augmentation never fill a Table II cell
+    runs = _table1_rows({"10K": 0.0}).assign(stride=60, k=80_000, k_label="80000", aug="noaug")
+    two = published.compare(runs).query("table == 'II' and row == 'stride 60' and column == '80K'")
+    assert two["ours"].isna().all()
+
+
+def test_table_iv_ssim_is_shown_to_four_decimals_as_printed():
+    """P9: the comparison prints SSIM as the paper does (Table IV: four decimals)."""
+    shared = pd.read_csv(need(PAPER / "published_numbers.csv"), dtype=str, keep_default_na=False)
+    printed = shared.query("table == 'IV' and row.str.startswith('Baseline') and column == 'Set5'")
+    ssim_text = printed["ssim"].iloc[0]
+    assert len(ssim_text.split(".")[1]) == 4
+    md = published.comparison_markdown(published.compare(pd.DataFrame()))
+    row = [ln for ln in md.splitlines() if ln.startswith("| Baseline") and "| Set5 | SSIM" in ln]
+    assert row and f"| {ssim_text} |" in row[0], row
+
+
+def test_published_weights_fill_the_baseline_beside_runs_of_the_paper_training_set():
+    """P10: in the workflow's long table, published models sit beside trained runs, so the
+    ``dataset`` column exists (empty for them); restricting trained runs to the paper's
+    training set must not drop the published model's row."""
+    base = published.load_published().query("table == 'IV' and row.str.startswith('Baseline')")
+    base = base.set_index("column")
+    weights = pd.DataFrame(
+        [dict(published="edsr_official", model="edsr_baseline", task="sr_x2", weights="published",
+              test_set="set5", psnr=base.loc["Set5", "value"] + 0.004,
+              ssim=base.loc["Set5", "ssim"], arch="edsr", blocks=16, channels=64)]
+    )  # fmt: skip
+    results = pd.concat([_table1_rows({"10K": 0.0}), weights], ignore_index=True)
+    assert results["dataset"].isna().any()
+    comparison = published.compare(results, train_sets=["div2k_train"])
+    cell = comparison.query(
+        "row.str.startswith('Baseline') and column == 'Set5' and metric == 'psnr'"
+    ).iloc[0]
+    assert cell["difference"] == pytest.approx(0.004)

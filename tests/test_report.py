@@ -2,6 +2,7 @@
 known in closed form: tables, bold best values, the data drawn in each figure (read back from the
 figure's artists), best-point markers, partial data, and the report rules' target lists."""
 
+import json
 from itertools import product
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from PIL import Image
 
 from patchmine import figures, render, report, tables
 from patchmine.labels import format_k, format_params, natural_key, row_label
-from patchmine.results import add_model_columns
+from patchmine.results import add_model_columns, collect_results
 
 KS = (250, 1500, 10_000, 151_300)
 K_LABELS = {250: "250", 1500: "1500", 10_000: "10000", 151_300: "1.0"}  # sort badly as text
@@ -830,3 +831,149 @@ def test_each_number_of_patches_drawn_gets_its_tick(results):
     fig.canvas.draw()
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert labels == [format_k(k) for k in sorted(KS)]
+
+
+def _complete(seeds=(0, 1)):
+    rows = [
+        dict(criterion=c, augment=True, k=k, k_label=str(k), seed=s, test_set="Urban100",
+             psnr=30.0 + i + k / 1e4 + 0.01 * s, ssim=0.9)
+        for i, c in enumerate(("grad", "rand")) for k in (1000, 2000) for s in seeds
+    ]  # fmt: skip
+    runs = [
+        {"criterion": c, "k": str(k), "aug": "aug", "seed": s}
+        for c, k, s in product(("grad", "rand"), (1000, 2000), seeds)
+    ]
+    return pd.DataFrame(rows), tables.expected_points(runs, ["Urban100"])
+
+
+def test_a_cell_with_every_seed_is_not_marked_partial():
+    """T2: every cell has all of its 2 seeds: no cell is partial, no '*' in the table."""
+    results, expected = _complete()
+    table = tables.criteria_table(results, test_set="Urban100", expected=expected)
+    assert table.attrs["partial"] == [] and table.attrs["missing"] == []
+    md = render.table_markdown(table)
+    cells = [c.strip().replace("**", "") for ln in md.splitlines()[2:] for c in ln.split("|")[2:-1]]
+    assert cells and not any(c.endswith(render.PARTIAL_MARK) for c in cells), md
+    assert "seeds finished so far" not in md
+    # one seed short in one cell: that cell alone
+    one_short = (results["criterion"] == "rand") & (results["k"] == 2000) & (results["seed"] == 1)
+    fewer = results[~one_short]
+    table = tables.criteria_table(fewer, test_set="Urban100", expected=expected)
+    assert table.attrs["partial"] == [("Rand+", "2K", 1, 2)]
+
+
+def test_a_fraction_still_to_come_counts_the_patches_of_its_own_stride():
+    """T6: K = 0.5 at stride 60 is half of the stride-60 store (302,000 patches -> 151,000),
+    never the count a stride-120 run of the same label selected (75,650)."""
+    done = pd.DataFrame(
+        [dict(criterion="grad", aug="aug", k_label="0.5", k=75_650, n_store=151_300, seed=0,
+              dataset="d", patch=96, stride=120, test_set="T", psnr=30.0),
+         dict(criterion="grad", aug="aug", k_label="0.25", k=75_500, n_store=302_000, seed=0,
+              dataset="d", patch=96, stride=60, test_set="T", psnr=30.0)]
+    )  # fmt: skip
+    runs = [{"criterion": "grad", "k": "0.5", "aug": "aug", "seed": 0, "dataset": "d",
+             "patch": 96, "stride": s} for s in (120, 60)]  # fmt: skip
+    expected = tables.expected_points(runs, ["T"], done)
+    assert expected.set_index("stride")["k"].to_dict() == {120: 75_650, 60: 151_000}
+
+
+def test_the_whole_store_read_back_from_a_runs_csv_is_still_the_whole_store(tmp_path):
+    """T7: K labels "1.0" (the whole store) and "0.5" come back from CSV as floats; 1.0 must
+    stay the fraction "1.0", not become a count of one patch."""
+    rows = [
+        dict(criterion="grad", aug="aug", k_label=lab, k=k, n_store=1000, seed=0,
+             test_set="T", psnr=30.0 + k / 1000)
+        for lab, k in (("1.0", 1000), ("0.5", 500))
+    ]  # fmt: skip
+    pd.DataFrame(rows).to_csv(tmp_path / "runs.csv", index=False)
+    back = report.read_runs(tmp_path / "runs.csv")
+    assert back["k_label"].dtype == float  # as the workflow's CSV reads
+    assert tables.normalise(back)["k_label"].tolist() == ["1.0", "0.5"]
+    runs = [{"criterion": "grad", "k": lab, "aug": "aug", "seed": 0} for lab in ("0.5", "1.0")]
+    expected = tables.expected_points(runs, ["T"], back)
+    assert expected["k"].tolist() == [500, 1000]
+    table = tables.criteria_table(back, expected=expected)
+    assert list(table.columns) == ["500", "1K"] and table.attrs["missing"] == []
+
+
+def test_a_point_without_a_finite_score_is_still_missing():
+    """T8: a run whose evaluation gave no finite PSNR has not delivered its point."""
+    results, expected = _complete(seeds=(0,))
+    results.loc[0, "psnr"] = np.nan
+    missing = tables.missing_points(results, expected)
+    assert len(missing) == 1
+    assert missing.iloc[0][["criterion", "k"]].tolist() == [results.loc[0, "criterion"], 1000]
+
+
+def test_html_tables_show_a_dash_for_a_cell_still_to_come():
+    """R4: the HTML table says "–" where the Markdown does, not an empty cell."""
+    table = pd.DataFrame({"10K": [np.nan, 31.0]}, index=pd.Index(["Grad", "Rand"], name="C"))
+    assert "<td class='missing'>–</td>" in render.table_html(table)
+    assert "| Grad | – |" in render.table_markdown(table)
+
+
+def test_notes_list_the_missing_k_in_increasing_order():
+    """T9: the note's K follow the axis (sorted by count), whatever order they were found in."""
+    ks = [90_000, 5_000, 70_000, 1_000, 30_000, 150_000, 20_000, 60_000]
+    missing = pd.DataFrame([dict(criterion="grad", augment=True, k=k, k_label=str(k)) for k in ks])
+    text = tables.describe_missing(missing)["Grad+"]
+    assert text == "1K, 5K, 20K, 30K, 60K, 70K, 90K, 150K"
+
+
+def test_no_augmentation_gain_figure_without_both_settings():
+    """RP2: Fig. 5 needs runs with and without augmentation; an experiment of one setting must
+    not ask for it (it could not be drawn: aug_gain_figure refuses)."""
+    config = _config()
+    config["experiments"]["demo"]["augment"] = [True]
+    products = report.experiment_products(config, "demo")
+    assert not any(p.endswith("_aug_gain.png") for p in products)
+    results = pd.DataFrame(
+        [dict(criterion="grad", augment=True, k=k, seed=0, test_set="T", psnr=30.0)
+         for k in (10, 20)]
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="with and without"):
+        figures.aug_gain_figure(results)
+
+
+def test_the_grid_signature_changes_with_the_test_sets():
+    """RP3: the signature names the grid's runs *and* test sets (its docstring)."""
+    config = _config()
+    before = report.grid_signature(config, "demo")
+    config["experiments"]["demo"]["test"] = ["demo_val"]  # as many sets, another one
+    assert report.grid_signature(config, "demo") != before
+
+
+def test_a_runs_metric_is_the_mean_over_its_test_images(tmp_path):
+    """RS1: the literature reports the mean PSNR/SSIM over a test set's images."""
+    run = tmp_path / "run"
+    (run / "eval").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"criterion": "grad", "k": "0.5", "k_count": 7,
+                                              "aug": "aug", "seed": 0}))  # fmt: skip
+    per_image = {"image": ["a", "b", "c"], "psnr": [30.0, 31.0, 35.0], "ssim": [0.80, 0.90, 0.94]}
+    pd.DataFrame(per_image).to_csv(run / "eval" / "Set5.csv", index=False)
+    out = collect_results([run / "run.json"], [run / "eval" / "Set5.csv"])
+    row = out.iloc[0]
+    assert row["psnr"] == pytest.approx(32.0) and row["ssim"] == pytest.approx(0.88)
+    assert row["k"] == 7 and row["k_label"] == "0.5" and row["images"] == 3
+
+
+def test_fig4_curves_are_the_mean_over_three_seeds():
+    """F2: seeds at +0, +0 and +0.3 dB: the curve is 0.1 dB above seed 0 (the median: 0)."""
+    its = np.arange(1, 6) * 100
+    logs = []
+    for seed, off in enumerate((0.0, 0.0, 0.3)):
+        meta = {"criterion": "loss", "k": "1000", "k_count": 1000, "aug": "aug", "seed": seed}
+        logs.append((meta, pd.DataFrame({"iteration": its, "val_psnr": 30.0 + its / 1e3 + off})))
+    _, data = figures.convergence_figure(logs)
+    np.testing.assert_allclose(data["val_psnr"], 30.1 + its / 1e3)
+    assert (data["n_seeds"] == 3).all()
+
+
+def _config():
+    import yaml
+    from snakemake.utils import validate
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "config.yaml").read_text())
+    validate(config, str(root / "schemas" / "config.schema.yaml"))
+    return config

@@ -473,3 +473,20 @@ def test_saved_maps_bound_what_a_training_forward_keeps(spec):
         model(torch.rand(1, 3, side, side) * 255)
     measured = sum(kept.values()) / (4 * spec["channels"] * side * side)
     assert measured <= res.saved_maps(spec, scale) <= 2.5 * measured  # safe, not wasteful
+
+
+def test_cpu_jobs_ask_memory_per_worker():
+    """RE1: ingest decodes one image per worker (500 MB each beyond the 1500 MB base)."""
+    assert res.cpu_mem_mb("ingest", 1) == 2000
+    assert res.cpu_mem_mb("ingest", 8) == 5500
+    assert res.cpu_mem_mb("patch_store", 4) == 1500 + 4 * 300
+
+
+def test_a_patch_is_three_bytes_a_pixel_of_hr_and_lr():
+    """RE2: uint8 RGB: a 96-px HR patch and its 48-px x2 LR take 3 * (9216 + 2304) bytes."""
+    assert res.patch_bytes(96, 2) == 34_560
+    assert res.patch_bytes(96, 3) == 30_720
+    # paper scale: 150,000 such patches are 4.9 GB, times the 1.5 safety margin
+    mem = res.train_mem_mb({"arch": "edsr", "blocks": 16, "channels": 64}, 2, 96, 16, 150_000,
+                           1e6, val_mb=0.0, on_gpu=True)  # fmt: skip
+    assert mem >= 1.5 * 150_000 * 34_560 / 2**20

@@ -572,3 +572,26 @@ def test_a_checkpoint_reaches_the_disk_before_it_takes_its_name(tmp_path, monkey
     checkpoint.atomic_save({"a": 1}, tmp_path / "x.pt")
     assert events == ["fsync", "replace"]
     assert torch.load(tmp_path / "x.pt", weights_only=True) == {"a": 1}
+
+
+def test_a_state_brought_back_and_set_aside_again_is_the_newest_kept(tmp_path):
+    """C3: settings A, B, C, D, back to A (brought back), E: A has just been set aside again,
+    so pruning to the newest three keeps it, and going back to A once more resumes it."""
+    from patchmine.train import Recipe, RunSpec, train
+
+    rng = np.random.default_rng(0)
+    hr = rng.integers(0, 256, (40, 16, 16, 3), dtype=np.uint8)
+    lr = np.ascontiguousarray(hr[:, ::2, ::2])
+    val_hr = rng.integers(0, 256, (24, 20, 3), dtype=np.uint8)
+    val = [("v", val_hr, val_hr[::2, ::2].copy())]
+
+    def spec(milestones):
+        recipe = Recipe(iterations=4, batch_size=4, lr=1e-3, val_every=4, lr_milestones=milestones)
+        return RunSpec(task="sr_x2", model={"arch": "edsr", "blocks": 1, "channels": 8},
+                       recipe=recipe, augment=True, seed=7, indices=np.arange(40))  # fmt: skip
+
+    state = tmp_path / "s"
+    for milestones in [(), (1,), (2,), (3,), (), (5,), ()]:
+        train(spec(milestones), lr, hr, val, state)
+    last_attempt = (state / "history.log").read_text().rsplit("attempt on", 1)[1]
+    assert "brought back this run's state set aside at iteration 4" in last_attempt
