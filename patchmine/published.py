@@ -222,14 +222,18 @@ def _select(
         weights = sel["published"].notna() if "published" in sel.columns else False
         kept = sel[sel["dataset"].isin(list(train_sets)) | weights]
         if kept.empty:
-            others = ", ".join(sorted(sel["dataset"].unique()))
-            return kept, f"no run trained on {PAPER_TRAINING} (runs here trained on: {others})"
+            return kept, _not_trained_on_the_papers(sel["dataset"])
         sel = kept
     if match.test_set:
         sel = sel[_test_set_mask(sel["test_set"], match.test_set)]
         if sel.empty:
             return sel, f"no evaluation on {match.test_set}"
     return sel, ""
+
+
+def _not_trained_on_the_papers(datasets: pd.Series) -> str:
+    others = ", ".join(sorted(datasets.astype(str).unique()))
+    return f"no run trained on {PAPER_TRAINING} (runs here trained on: {others})"
 
 
 def _shown(col: str, value) -> str:
@@ -244,8 +248,7 @@ def _why_none(results: pd.DataFrame, match: Match, train_sets: Collection[str] |
     if train_sets is not None and "dataset" in results.columns:
         trained = results[results["published"].isna()] if "published" in results else results
         if len(trained) and not trained["dataset"].isin(list(train_sets)).any():
-            others = ", ".join(sorted(trained["dataset"].astype(str).unique()))
-            reasons.append(f"no run trained on {PAPER_TRAINING} (runs here trained on: {others})")
+            reasons.append(_not_trained_on_the_papers(trained["dataset"]))
     if match.test_set and "test_set" in results.columns:
         if not _test_set_mask(results["test_set"], match.test_set).any():
             reasons.append(f"no evaluation on {match.test_set}")
