@@ -215,7 +215,8 @@ def dataset_inputs(dataset: str) -> list[str]:
     # so that they are made again (patchmine.sources); once per dataset and plan
     if dataset not in OUTDATE_CHECKED:
         OUTDATE_CHECKED.add(dataset)
-        check_given_lr(images)  # real pairs' sizes, from headers: all unfit pairs named now
+        # every LR made elsewhere (real pairs) fits its HR image: all unfit pairs named now
+        check_given_lr(images)
         made = [f"{R}/data/{dataset}/manifest.csv"]
         stores = os.path.dirname(STORE.format(dataset=dataset, patch=0, stride=0))
         made += glob.glob(os.path.join(glob.escape(stores), "p*_s*.h5"))
