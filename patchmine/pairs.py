@@ -182,7 +182,7 @@ def check_given_lr(images: list[SourceImage]) -> None:
     image's size at its scale — an error naming all that do not — and is grey where its HR image
     is (a warning: a network would learn to add or drop colour). From the files' headers only."""
     unfit, mixed = [], []
-    for image in images:
+    for image in (im for im in images if im.lr):  # most datasets have none: no file opened
         hr = _header(image.path)
         for scale, path in image.lr.items():
             lr = _header(path)
