@@ -40,11 +40,12 @@ _ORIENTATION_TAG = 0x0112
 
 def exif_orientation(img: Image.Image) -> int:
     """The EXIF orientation of an open image (1, upright, when it has none), without decoding
-    its pixels: for a PNG whose eXIf chunk does not precede the image data, Pillow's
-    ``getexif`` decodes the whole image to find one after it, which doubled the time to cut
-    DIV2K; its chunks are walked here instead."""
+    its pixels: for a PNG not yet decoded whose eXIf chunk does not precede the image data,
+    Pillow's ``getexif`` decodes the whole image to find one after it, which doubled the time
+    to cut DIV2K; its chunks are walked here instead. (Once decoded, Pillow has read them all.)"""
     try:
-        if img.format == "PNG" and "exif" not in img.info and getattr(img, "filename", ""):
+        undecoded_file = bool(getattr(img, "tile", None)) and getattr(img, "filename", "")
+        if img.format == "PNG" and "exif" not in img.info and undecoded_file:
             data = _png_chunk(img.filename, b"eXIf")
             if data is None:
                 return 1
