@@ -131,6 +131,8 @@ def check_config(config: dict) -> None:
     if "scorer" in config:
         refer("model", models, config["scorer"]["model"], "scorer.model")
         refer("recipe", recipes, config["scorer"]["recipe"], "scorer.recipe")
+        # where a trained scorer validates: real pairs there must be at the scorer's task's scale
+        scorer_validation = recipes[config["scorer"]["recipe"]]["validation"]
         for task, spec in config["scorer"].get("weights", {}).items():
             refer("model", models, spec["model"], f"scorer.weights.{task}.model")
             able(spec["model"], task, f"scorer.weights.{task}.model")
@@ -160,7 +162,6 @@ def check_config(config: dict) -> None:
                     continue  # noise is added to the HR patches: a pair's LR plays no part
                 _check_pairs_task(datasets, exp["train"], task, f"targets.{name}.tasks")
                 if task in trained:
-                    scorer_validation = recipes[config["scorer"]["recipe"]]["validation"]
                     _check_pairs_task(datasets, scorer_validation, task, f"targets.{name}.tasks")
             for task in trained:
                 able(config["scorer"]["model"], task, f"scorer.model (for targets.{name})")
@@ -210,7 +211,6 @@ def check_config(config: dict) -> None:
         for dataset in {exp["train"], *exp["test"], recipes[exp["recipe"]]["validation"]}:
             _check_pairs_task(datasets, dataset, task, f"{key}.{TASK_KEY[exp['task']]}")
         if "loss" in exp["criteria"] and task not in config["scorer"].get("weights", {}):
-            scorer_validation = recipes[config["scorer"]["recipe"]]["validation"]
             _check_pairs_task(datasets, scorer_validation, task, f"{key}.criteria ('loss')")
         validation = recipes[exp["recipe"]]["validation"]
         for other in dict.fromkeys([validation, *exp["test"]]):
