@@ -18,11 +18,15 @@ from patchmine.labels import CRITERIA_ORDER
 from patchmine.results import add_model_columns
 from patchmine.tables import expected_points
 
+#: Columns of a runs CSV that are text even where they look like numbers: a K label "1" (one
+#: patch) beside "1.0" (the whole store), a dataset or test set named "2024".
+_TEXT_COLUMNS = ("k_label", "task", "model", "dataset", "recipe", "criterion", "test_set")
+
 
 def read_runs(path: str | Path) -> pd.DataFrame:
     """A ``*_runs.csv`` written by the workflow; empty (no columns) when no run has finished."""
     try:
-        return pd.read_csv(path)
+        return pd.read_csv(path, dtype=dict.fromkeys(_TEXT_COLUMNS, str))
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
 

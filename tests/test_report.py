@@ -878,22 +878,31 @@ def test_a_fraction_still_to_come_counts_the_patches_of_its_own_stride():
 
 
 def test_the_whole_store_read_back_from_a_runs_csv_is_still_the_whole_store(tmp_path):
-    """T7: K labels "1.0" (the whole store) and "0.5" come back from CSV as floats; 1.0 must
-    stay the fraction "1.0", not become a count of one patch."""
+    """T7: K labels "1.0" (the whole store), "0.5" and the count "1" (one patch) come back from
+    CSV as the labels they were: 1.0 stays the fraction, 1 stays a count of one patch."""
     rows = [
         dict(criterion="grad", aug="aug", k_label=lab, k=k, n_store=1000, seed=0,
              test_set="T", psnr=30.0 + k / 1000)
-        for lab, k in (("1.0", 1000), ("0.5", 500))
+        for lab, k in (("1.0", 1000), ("0.5", 500), ("1", 1))
     ]  # fmt: skip
     pd.DataFrame(rows).to_csv(tmp_path / "runs.csv", index=False)
     back = report.read_runs(tmp_path / "runs.csv")
-    assert back["k_label"].dtype == float  # as the workflow's CSV reads
-    assert tables.normalise(back)["k_label"].tolist() == ["1.0", "0.5"]
-    runs = [{"criterion": "grad", "k": lab, "aug": "aug", "seed": 0} for lab in ("0.5", "1.0")]
+    assert tables.normalise(back)["k_label"].tolist() == ["1.0", "0.5", "1"]
+    labels = ("1", "0.5", "1.0")
+    runs = [{"criterion": "grad", "k": lab, "aug": "aug", "seed": 0} for lab in labels]
     expected = tables.expected_points(runs, ["T"], back)
-    assert expected["k"].tolist() == [500, 1000]
+    assert expected["k"].tolist() == [1, 500, 1000]
     table = tables.criteria_table(back, expected=expected)
-    assert list(table.columns) == ["500", "1K"] and table.attrs["missing"] == []
+    assert list(table.columns) == ["1", "500", "1K"] and table.attrs["missing"] == []
+
+
+def test_names_that_look_like_numbers_stay_text_in_a_runs_csv(tmp_path):
+    """A dataset or test set named "2024" or "01" reads back as that name, not as 2024.0/1."""
+    pd.DataFrame([dict(dataset="01", test_set="2024", k_label="10", psnr=30.0)]).to_csv(
+        tmp_path / "runs.csv", index=False
+    )
+    back = report.read_runs(tmp_path / "runs.csv")
+    assert back.loc[0, ["dataset", "test_set", "k_label"]].tolist() == ["01", "2024", "10"]
 
 
 def test_a_point_without_a_finite_score_is_still_missing():
