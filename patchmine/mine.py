@@ -135,8 +135,15 @@ def describe_scorer(config: dict, task: str) -> str:
     return (
         f"patches are ranked by the {task} error of scorer {scorer['model']!r}"
         f"{f' ({what})' if what else ''}, trained by recipe {scorer['recipe']!r}{length} on every "
-        "patch cut here; a config's `scorer` section chooses another"
+        "patch cut here"
     )
+
+
+def describe_ranking(config: dict, scores_path: str | os.PathLike) -> str:
+    """Who ranked the patches of a scores file, for the mined summary: a loss file's scorer
+    (:func:`describe_scorer`); empty for a pixel statistic, which its name says in full."""
+    stem = Path(scores_path).stem
+    return describe_scorer(config, stem.removeprefix("loss_")) if stem.startswith("loss_") else ""
 
 
 def _refuse_a_folder_of_the_same_name(name: str, spec: dict) -> None:
@@ -208,7 +215,8 @@ def add_mining(config: dict) -> MinePlan | None:
             "a `scorer` section and at least one of mine.scales"
         )
     if spec["criterion"] == "loss":
-        log.warning("mine: %s", describe_scorer(config, f"sr_x{scales[0]}"))
+        scorer = describe_scorer(config, f"sr_x{scales[0]}")
+        log.warning("mine: %s; a config's `scorer` section chooses another", scorer)
     source = datasets[dataset]
     if source["source"] == "pairs" and scales != (source["scale"],):
         raise ConfigError(
@@ -246,6 +254,7 @@ def export_mined(
     png_dir: str | os.PathLike | None = None,
     workers: int = 1,
     source: str = "",
+    ranking: str = "",
 ) -> dict:
     """Keep the patches of the store with the highest ``scores`` and write them out.
 
@@ -256,10 +265,11 @@ def export_mined(
     (Markdown) and ``histogram`` (the scores with the cut-off). ``png_dir`` gets ``HR/`` and
     ``LR_bicubic/X<s>/``, encoded by ``workers`` threads (Pillow's encoder releases the GIL).
     ``source`` says where the images come from (:func:`describe_source`); it goes into the
-    summary and the HDF5 attributes. The HDF5 file, the PNG folder and the tables are written
-    under temporary names and renamed when complete; without ``png_dir``, PNGs an earlier run
-    left beside the files are removed (they would show another selection). Returns the summary's
-    numbers.
+    summary and the HDF5 attributes, as does ``ranking``, who scored the patches where their
+    criterion does not say it (:func:`describe_ranking`). The HDF5 file, the PNG folder and the
+    tables are written under temporary names and renamed when complete; without ``png_dir``,
+    PNGs an earlier run left beside the files are removed (they would show another selection).
+    Returns the summary's numbers.
     """
     from patchmine.figures import plot_mined_scores
 
@@ -304,6 +314,7 @@ def export_mined(
             keep=keep,
             threshold=threshold,
             source=source,
+            ranking=ranking,
         )
         stems = [f"{i}_y{y}_x{x}" for i, y, x in zip(table.image, table.y, table.x, strict=True)]
         columns = {
@@ -317,6 +328,7 @@ def export_mined(
     summary = {
         "dataset": dataset,
         "source": source,
+        "ranking": ranking,
         "criterion": criterion,
         "keep": keep,
         "n_store": n,
@@ -422,6 +434,7 @@ def _write_summary(summary: dict, store_path, scales, png_dir, outputs) -> None:
         f"Kept **{s['n_kept']:,} of {s['n_store']:,}** patches of `{store_path}`: the highest "
         f"{s['criterion']} (keep = {s['keep']}), i.e. {cut}.",
         f"Mean {s['criterion']}: {s['mean_kept']:.6g} kept, {s['mean_all']:.6g} over all patches.",
+        *([f"Ranking: {s['ranking']}."] if s.get("ranking") else []),
         "",
         "| file | what |",
         "|---|---|",

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from patchmine.mine import OUTPUT_FILES, describe_source, export_mined
+from patchmine.mine import OUTPUT_FILES, describe_ranking, describe_source, export_mined
 from patchmine.workflow import start
 
 start(snakemake)  # noqa: F821
@@ -19,4 +19,5 @@ export_mined(
     workers=sm.threads,
     # read here rather than passed as params, which would re-run finished mines when it changes
     source=describe_source(sm.config, Path(sm.input.store).parent.name),
+    ranking=describe_ranking(sm.config, sm.input.scores),
 )

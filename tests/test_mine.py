@@ -20,6 +20,7 @@ from patchmine.mine import (
     OUTPUT_FILES,
     MinePlan,
     add_mining,
+    describe_ranking,
     describe_source,
     expand_shorthand,
     export_mined,
@@ -224,6 +225,12 @@ def test_mining_by_loss_says_which_network_ranks_the_patches(caplog):
     config["scorer"]["weights"] = {"sr_x2": {"url": "https://host/edsr_baseline_x2.pt"}}
     add_mining(config)
     assert "sr_x2 error of published weights edsr_baseline_x2.pt" in caplog.text
+
+
+def test_only_a_loss_ranking_names_who_scored_the_patches():
+    config = {"scorer": {"model": "m", "recipe": "r", "weights": {}}, "models": {}, "recipes": {}}
+    assert describe_ranking(config, "scores/photos/p48_s48/grad.npy") == ""
+    assert "sr_x3 error of scorer 'm'" in describe_ranking(config, "s/loss_sr_x3.npy")
 
 
 def test_the_mined_store_holds_the_plans_scales_and_only_that_store():
@@ -445,6 +452,10 @@ def test_mining_by_loss_trains_the_scorer_on_the_mined_store(tmp_path):
     with h5py.File(results / "mined/photos/p48_s48/loss/k0.25/patches.h5", "r") as f:
         np.testing.assert_array_equal(f["store_index"][:], expected)
         assert f.attrs["criterion"] == "loss"
+        scorer = "error of scorer 'tiny' (arch edsr, blocks 1, channels 8, res_scale 1.0)"
+        assert scorer in f.attrs["ranking"]
+    summary = (results / "mined/photos/p48_s48/loss/k0.25/summary.md").read_text()
+    assert "Ranking: patches are ranked by the sr_x2 error of scorer 'tiny'" in summary
     # the scorer was trained on every patch of that store and validated on x2 images
     scorer = results / "runs/sr_x2/tiny/photos/p48_s48/all/kall/aug/seed0/quick"
     assert (scorer / "model.pt").exists()
