@@ -21,7 +21,10 @@ How the numbers come about (every constant is below, with where it comes from):
 * **Retries.** Each attempt asks for :data:`GROWTH` (1.5) times the memory and runtime of the
   attempt before: attempt 1 x1, 2 x1.5, 3 x2.25, … A job killed for running out of time or
   memory is resubmitted bigger; a training job also resumes from its last checkpoint (no other
-  rule does: see :data:`RESUMING_RULES` and :data:`MAX_RUNTIME_ENV`).
+  rule does: see :data:`RESUMING_RULES` and :data:`MAX_RUNTIME_ENV`). Memory stops growing at
+  attempt :data:`MEMORY_GROWTH_ATTEMPTS`: a training run cut off by a partition's time limit
+  spends an attempt each time without needing more memory, and the tenth attempt would ask for
+  38 times the estimate, more than any node has.
 
 The pure functions take numbers; :func:`job_mem_mb`, :func:`job_runtime` and :func:`job_cpus`
 turn a job's wildcards, input files and attempt into those numbers for the rules' ``resources:``.
@@ -46,6 +49,8 @@ log = logging.getLogger(__name__)
 
 #: Each retry multiplies memory and runtime by this (attempt n asks GROWTH ** (n - 1) times).
 GROWTH = 1.5
+#: The last attempt whose memory grows (x2.25 the first); later attempts ask for the same.
+MEMORY_GROWTH_ATTEMPTS = 3
 #: Margin on every estimate of time and memory.
 SAFETY = 1.5
 #: No job asks for less (minutes; queues round short jobs up anyway).
@@ -95,6 +100,12 @@ def grow(value: float, attempt: int, step: int = 1) -> int:
         raise ValueError(f"attempts count from 1, got {attempt}")
     scaled = value * GROWTH ** (attempt - 1)
     return int(math.ceil(scaled / step - 1e-9) * step)
+
+
+def grow_memory(mb: float, attempt: int) -> int:
+    """``mb`` grown like :func:`grow` up to attempt :data:`MEMORY_GROWTH_ATTEMPTS`, in steps of
+    100 MB."""
+    return grow(mb, min(attempt, MEMORY_GROWTH_ATTEMPTS), step=100)
 
 
 def gpus(device: str) -> int:
@@ -166,7 +177,7 @@ def _minutes(seconds: float, attempt: int) -> int:
 
 def _megabytes(mb: float, attempt: int, on_gpu: bool = False) -> int:
     base = BASE_MB + (GPU_HOST_MB if on_gpu else 0)
-    return grow(base + SAFETY * mb, attempt, step=100)
+    return grow_memory(base + SAFETY * mb, attempt)
 
 
 def patch_bytes(patch: int, scale: int) -> int:
@@ -318,7 +329,7 @@ def cpu_runtime(rule: str, data_mb: float, attempt: int = 1) -> int:
 
 def cpu_mem_mb(rule: str, threads: int, attempt: int = 1) -> int:
     per_thread, _, _ = CPU_RULES.get(rule, LIGHT)
-    return grow(BASE_MB + per_thread * max(1, threads), attempt, step=100)
+    return grow_memory(BASE_MB + per_thread * max(1, threads), attempt)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -90,10 +90,26 @@ def test_grow_multiplies_by_the_growth_factor_per_attempt():
 @pytest.mark.parametrize("rule", [*res.GPU_RULES, *res.CPU_RULES])
 def test_every_rule_asks_for_more_on_every_retry(rule, store):
     asked = [job(rule, config(), files=store, attempt=a) for a in ATTEMPTS]
-    for (mem, minutes), (mem2, minutes2) in zip(asked, asked[1:], strict=False):
-        assert mem2 > mem and minutes2 > minutes
+    pairs = zip(asked, asked[1:], strict=False)
+    for attempt, ((mem, minutes), (mem2, minutes2)) in enumerate(pairs, start=2):
+        assert minutes2 > minutes
+        assert mem2 > mem if attempt <= res.MEMORY_GROWTH_ATTEMPTS else mem2 == mem
     assert all(m >= res.MIN_RUNTIME for _, m in asked)
     assert asked[2][0] >= 2 * asked[0][0] - 100  # x2.25 by the third attempt, rounded to 100 MB
+
+
+@pytest.mark.parametrize("rule", ["train", "evaluate", "patch_store"])
+def test_memory_stops_growing_at_the_third_attempt_while_time_keeps_growing(rule, store):
+    """A training run cut off by the partition's time limit again and again spends an attempt
+    each time: its memory must not grow past what a node has (x1.5 per attempt would ask 38x the
+    estimate at attempt 10)."""
+    asked = [job(rule, config(), files=store, attempt=a) for a in range(1, 11)]
+    third = asked[res.MEMORY_GROWTH_ATTEMPTS - 1][0]
+    assert [mem for mem, _ in asked[2:]] == [third] * 8
+    assert third <= 2.25 * asked[0][0] + 100
+    assert all(b[1] > a[1] for a, b in zip(asked, asked[1:], strict=False))
+    with pytest.raises(ValueError):
+        res.grow_memory(1000, 0)
 
 
 def test_gpu_only_unless_the_config_runs_on_the_cpu():

@@ -14,7 +14,8 @@ written a checkpoint:
 * one is killed (``scancel --signal=KILL --batch``): the job fails, Snakemake's retry resubmits
   it with 1.5x the memory and time, and the run resumes from its checkpoint;
 * one is requeued by SLURM (``scontrol requeue``, what preemption does; the profile submits with
-  ``--requeue``): SLURM starts it again under the same job id and it resumes from its checkpoint;
+  ``--requeue``, and the test cluster, ``JobRequeue=0``, requeues no job submitted without it):
+  SLURM starts it again under the same job id and it resumes from its checkpoint;
 * one is signalled as at the end of its time limit: SLURM then sends SIGTERM to every process of
   the job step, the training process twice in the same millisecond (measured: a real one-minute
   limit logs "SIGTERM received" and "SIGTERM received again" 6 ms apart), and SIGKILL after

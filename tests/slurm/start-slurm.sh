@@ -142,6 +142,9 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=1024
 MinJobAge=300
+# a job is requeueable only when submitted with --requeue (the profile's slurm-requeue), so the
+# requeue test fails if the profile stops asking for it (SLURM's default, 1, requeues any job)
+JobRequeue=0
 KillWait=10
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=127.0.0.1
