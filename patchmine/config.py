@@ -208,8 +208,15 @@ def check_config(config: dict) -> None:
                     f"{key}.{field}: {value} is not a multiple of the scale {exp['scale']}; "
                     "LR patches must start on whole LR pixels"
                 )
-        for dataset in {exp["train"], *exp["test"], recipes[exp["recipe"]]["validation"]}:
-            _check_pairs_task(datasets, dataset, task, f"{key}.{TASK_KEY[exp['task']]}")
+        roles = [
+            ("train", exp["train"]),
+            *(("test", name) for name in exp["test"]),
+            (f"recipes.{exp['recipe']}.validation", recipes[exp["recipe"]]["validation"]),
+        ]
+        for role, dataset in roles:
+            where = role if role.startswith("recipes.") else f"{key}.{role}"
+            task_key = f"{key}.{TASK_KEY[exp['task']]}"
+            _check_pairs_task(datasets, dataset, task, task_key, where)
         if "loss" in exp["criteria"] and task not in config["scorer"].get("weights", {}):
             _check_pairs_task(datasets, scorer_validation, task, f"{key}.criteria ('loss')")
         validation = recipes[exp["recipe"]]["validation"]
@@ -264,13 +271,17 @@ def check_criteria_named(criteria: list, key: str) -> None:
         )
 
 
-def _check_pairs_task(datasets: dict, dataset: str, task: str, key: str) -> None:
+def _check_pairs_task(
+    datasets: dict, dataset: str, task: str, key: str, where: str | None = None
+) -> None:
     """Real x``s`` pairs serve super-resolution at x``s`` only: at another scale, or for
-    denoising, their LR would be replaced by a bicubic one without a word."""
+    denoising, their LR would be replaced by a bicubic one without a word. ``key`` set the task;
+    ``where`` (when another key) named the dataset: either may be the one to change."""
     spec = datasets[dataset]
     if spec["source"] == "pairs" and task != f"sr_x{spec['scale']}":
+        named = f"{where}: dataset" if where else "dataset"
         raise ConfigError(
-            f"{key}: {task} but dataset {dataset!r} holds real x{spec['scale']} pairs "
+            f"{key}: {task} but {named} {dataset!r} holds real x{spec['scale']} pairs "
             f"(datasets.{dataset}.scale), which serve sr_x{spec['scale']} only"
         )
 

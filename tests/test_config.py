@@ -371,6 +371,12 @@ def test_real_pairs_serve_super_resolution_at_their_own_scale_only(tmp_path):
     demo["scale"] = 3
     with pytest.raises(ConfigError, match=r"experiments\.demo\.scale: sr_x3 .*'real' .*x2 pairs"):
         _checked(config)
+    demo.update(task="denoise", sigma=25)
+    del demo["scale"]
+    with pytest.raises(
+        ConfigError, match=r"demo\.sigma: dn_s25 but experiments\.demo\.train: dataset 'real'"
+    ):
+        _checked(config)
 
     config = _real_pairs(tmp_path)  # trained on photographs, its scorer validated on the pairs
     config["recipes"]["scorer"] = dict(config["recipes"]["demo"], validation="real")
