@@ -6,6 +6,7 @@ from pathlib import Path
 from patchmine.render import tables_page, write_tables
 from patchmine.report import experiment_results, read_runs
 from patchmine.tables import benchmark_table, params_table, stride_table
+from patchmine.tasks import Task
 from patchmine.workflow import start
 
 log = start(snakemake)  # noqa: F821
@@ -21,6 +22,8 @@ else:
     tables = {t: build(results, test_set=t, expected=expected) for t in tests}
     what = {"strides": "per stride (Table II)", "params": "per model size (Table III)"}[layout]
     what = f"PSNR (dB) {what} and number of patches"
+# the protocol in the title: tables of two tasks (x2 and x4, or SR and sigma 25) must not look alike
+what += f" ({Task.from_experiment(sm.config['experiments'][experiment]).protocol})"
 heading = "Test set {}" if layout != "benchmarks" else None
 write_tables(tables, sm.output.csv, sm.output.md, f"{experiment}: {what}", heading)
 sections = [(heading.format(t) if heading else t, tab) for t, tab in tables.items()]

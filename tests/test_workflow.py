@@ -430,7 +430,7 @@ def test_a_denoising_only_grid_runs_through(tmp_path):
             "task": "denoise",
             "sigma": 25,
             "train": "tiny_train",
-            "test": ["tiny_test"],
+            "test": ["tiny_test", "tiny_val"],  # two test sets: Table IV's layout too
             "patch_size": 32,
             "strides": [64],
             "models": ["tiny"],
@@ -443,7 +443,11 @@ def test_a_denoising_only_grid_runs_through(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     done = snakemake(tmp_path, "--cores", "2")
     assert done.returncode == 0, done.stderr[-3000:]
+    for table in ("dn", "dn_benchmarks"):  # every table of a denoising run says how it was scored
+        title = (tmp_path / f"results/tables/{table}.md").read_text().splitlines()[0]
+        assert "σ 25 denoising, RGB PSNR, no border shaved" in title, title
     runs = pd.read_csv(tmp_path / "results/tables/dn_runs.csv")
-    assert sorted(runs.criterion) == ["grad", "rand"] and (runs.task == "dn_s25").all()
+    assert sorted(runs.criterion) == ["grad", "grad", "rand", "rand"]
+    assert (runs.task == "dn_s25").all()
     assert runs.psnr.between(10, 45).all()
     assert not (tmp_path / "results/data/tiny_test/LR_bicubic").exists()
