@@ -561,6 +561,9 @@ def plot_aug_gain(results, path_png, path_pdf=None, **kwargs) -> pd.DataFrame:
 
 # --- Fig. 4 ---------------------------------------------------------------------------------
 
+#: Line styles of Fig. 4's curves, one per setting beyond K (model, stride, ...) when runs differ.
+CURVE_STYLES = ("-", "--", ":", "-.")
+
 
 def convergence_figure(
     logs: Sequence[tuple[Mapping, pd.DataFrame]],
@@ -571,13 +574,15 @@ def convergence_figure(
 ) -> tuple[Figure, pd.DataFrame]:
     """Validation PSNR vs iteration of ``criterion``'s runs (default :func:`pick_convergence_
     criterion`), one curve per K, coloured from green (few patches) to blue (many) as in the
-    paper; panel (a) without augmentation, (b) with it. Seeds are averaged per iteration; each
-    curve's best validation point gets a triangle.
+    paper; panel (a) without augmentation, (b) with it. Runs that differ in more than K (model,
+    stride, ...) get a line style per setting, so that two models' curves of one K never look
+    alike. Seeds are averaged per iteration; each curve's best validation point gets a
+    triangle.
 
     ``logs`` pairs each run's ``run.json`` content with its ``train_log.csv`` (iteration,
     val_psnr). ``expected`` lists the runs (``run.json``-like dicts) the figure should show; those
     without a log are named in a note. Returns the figure and (augment, k, iteration, val_psnr,
-    n_seeds, is_best, color, label).
+    n_seeds, is_best, color, label, linestyle).
     """
     criterion = criterion or pick_convergence_criterion([m["criterion"] for m, _ in logs])
     rows = []
@@ -607,6 +612,8 @@ def convergence_figure(
     ks = sorted(means["k"].unique())
     cmap = colormaps["winter"]
     color_of = {k: cmap(1.0 - (i / max(1, len(ks) - 1))) for i, k in enumerate(ks)}
+    settings = dict.fromkeys(tuple(v) for v in means[extra].astype(str).itertuples(index=False))
+    style_of = {v: CURVE_STYLES[i % len(CURVE_STYLES)] for i, v in enumerate(settings or [()])}
 
     fig = Figure(figsize=(6.2 * len(augments), 4.6))
     axes = fig.subplots(1, len(augments), squeeze=False, sharey=True).ravel()
@@ -618,13 +625,16 @@ def convergence_figure(
             k = int(values[-1])
             prefix = " / ".join(str(v) for v in values[:-1])
             label = (prefix + " / " if prefix else "") + f"K = {format_k(k)}"
+            style = style_of[tuple(str(v) for v in values[:-1])]
             curve = curve.sort_values("iteration").copy()
             curve["is_best"] = curve["val_psnr"] == curve["val_psnr"].max()
             curve["color"], curve["label"] = [color_of[k]] * len(curve), label
+            curve["linestyle"] = style
             ax.plot(
                 curve["iteration"],
                 curve["val_psnr"],
                 color=color_of[k],
+                linestyle=style,
                 label=label,
                 linewidth=1.2,
                 gid=f"curve|{label}|{p}",
@@ -685,7 +695,10 @@ def convergence_figure(
     _note(fig, notes)
     data = pd.concat(plotted, ignore_index=True)
     data = data[
-        ["augment", *extra, "k", "iteration", "val_psnr", "n_seeds", "is_best", "color", "label"]
+        [
+            *("augment", *extra, "k", "iteration", "val_psnr", "n_seeds"),
+            *("is_best", "color", "label", "linestyle"),
+        ]
     ]
     data.attrs["missing"] = notes
     data.attrs["criterion"] = criterion

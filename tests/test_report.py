@@ -966,6 +966,25 @@ def test_a_runs_metric_is_the_mean_over_its_test_images(tmp_path):
     assert row["k"] == 7 and row["k_label"] == "0.5" and row["images"] == 3
 
 
+def test_fig4_two_models_curves_of_one_k_differ_in_line_style():
+    """Colour says K; a second model's curves must not be drawn exactly like the first's."""
+    logs = [
+        ({**meta, "model": model}, log)
+        for model in ("small", "large")
+        for meta, log in training_logs()[:6]
+        if meta["seed"] == 0
+    ]
+    fig, data = figures.convergence_figure(logs)
+    lines = {ln.get_gid(): ln for ax in fig.axes for ln in ax.lines}
+    for k in ("10K", "50K", "150K"):
+        small, large = lines[f"curve|small / K = {k}|0"], lines[f"curve|large / K = {k}|0"]
+        assert small.get_color() == large.get_color()
+        assert small.get_linestyle() != large.get_linestyle()
+    assert data.groupby("label")["linestyle"].nunique().eq(1).all()
+    one_model = figures.convergence_figure(training_logs())[1]
+    assert set(one_model["linestyle"]) == {"-"}
+
+
 def test_fig4_curves_are_the_mean_over_three_seeds():
     """F2: seeds at +0, +0 and +0.3 dB: the curve is 0.1 dB above seed 0 (the median: 0)."""
     its = np.arange(1, 6) * 100
