@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -514,9 +514,23 @@ def summary_line(comparison: pd.DataFrame) -> str:
     )
 
 
-def comparison_markdown(comparison: pd.DataFrame) -> str:
-    """The comparison as Markdown: one section per table of the paper."""
+def unpublished_note(config: Mapping, experiments: Sequence[str]) -> str:
+    """What no comparison can show: the paper's denoising results (Fig. 9) are a plot without
+    numbers, so a denoising experiment's runs have no counterpart in any row."""
+    denoising = [name for name in experiments if config["experiments"][name]["task"] == "denoise"]
+    if not denoising:
+        return ""
+    return (
+        f"Denoising ({', '.join(denoising)}): the paper publishes its denoising results (Fig. 9, "
+        "σ 25, Urban100) as a plot only, so none of its numbers is compared here; those runs "
+        "are in their experiment's tables and Fig. 9."
+    )
+
+
+def comparison_markdown(comparison: pd.DataFrame, note: str = "") -> str:
+    """The comparison as Markdown: one section per table of the paper, after ``note``."""
     lines = [f"# This run vs the paper ({PAPER})", "", summary_line(comparison), ""]
+    lines += [note, ""] if note else []
     for table, view in _display(comparison).items():
         lines += [f"## {_TITLES.get(table, table)}", ""]
         lines.append("| " + " | ".join(view.columns) + " |")
@@ -528,8 +542,11 @@ def comparison_markdown(comparison: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def comparison_html(comparison: pd.DataFrame, title: str = "", caption: str = "") -> str:
+def comparison_html(
+    comparison: pd.DataFrame, title: str = "", caption: str = "", note: str = ""
+) -> str:
     parts = [caption, f"<p><b>{html.escape(summary_line(comparison))}</b></p>"]
+    parts += [f"<p>{html.escape(note)}</p>"] if note else []
     for table, view in _display(comparison).items():
         parts.append(f"<h2>{html.escape(_TITLES.get(table, table))}</h2>")
         parts.append(frame_html(view))
@@ -543,12 +560,15 @@ def write_comparison(
     html_path: str | Path | None = None,
     title: str = "",
     caption: str = "",
+    note: str = "",
 ) -> None:
-    """CSV (full precision), Markdown and optionally HTML of :func:`compare`'s table."""
+    """CSV (full precision), Markdown and optionally HTML of :func:`compare`'s table, with
+    ``note`` under the summary (:func:`unpublished_note`)."""
     for path in (csv_path, md_path, html_path):
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     comparison.to_csv(csv_path, index=False)  # shortest exact form: 30.76, not 30.760000000000002
-    Path(md_path).write_text(comparison_markdown(comparison), encoding="utf-8")
+    Path(md_path).write_text(comparison_markdown(comparison, note), encoding="utf-8")
     if html_path is not None:
-        Path(html_path).write_text(comparison_html(comparison, title, caption), encoding="utf-8")
+        page = comparison_html(comparison, title, caption, note)
+        Path(html_path).write_text(page, encoding="utf-8")

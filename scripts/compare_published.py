@@ -4,7 +4,13 @@ made by other rules (`extra`: Fig. 7's correlations)."""
 
 import pandas as pd
 
-from patchmine.published import compare, paper_training_sets, summary_line, write_comparison
+from patchmine.published import (
+    compare,
+    paper_training_sets,
+    summary_line,
+    unpublished_note,
+    write_comparison,
+)
 from patchmine.report import configured_points, stack_tables
 from patchmine.workflow import input_files, start
 
@@ -22,5 +28,6 @@ comparison = compare(
 )
 scope = getattr(sm.wildcards, "experiment", "every experiment")
 title = f"{scope} vs the paper (Soh & Cho, arXiv 2207.01075)"
-write_comparison(comparison, sm.output.csv, sm.output.md, sm.output.html, title=title)
+note = unpublished_note(sm.config, sm.params.experiments)
+write_comparison(comparison, sm.output.csv, sm.output.md, sm.output.html, title=title, note=note)
 log.info(summary_line(comparison))

@@ -450,3 +450,9 @@ def test_published_weights_fill_the_baseline_beside_runs_of_the_paper_training_s
         "row.str.startswith('Baseline') and column == 'Set5' and metric == 'psnr'"
     ).iloc[0]
     assert cell["difference"] == pytest.approx(0.004)
+
+
+def test_only_a_denoising_experiment_is_told_the_paper_has_no_numbers_for_it():
+    config = {"experiments": {"sr": {"task": "sr"}, "dn": {"task": "denoise"}}}
+    assert published.unpublished_note(config, ["sr"]) == ""
+    assert published.unpublished_note(config, ["sr", "dn"]).startswith("Denoising (dn): the paper")

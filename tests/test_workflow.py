@@ -446,6 +446,8 @@ def test_a_denoising_only_grid_runs_through(tmp_path):
     for table in ("dn", "dn_benchmarks"):  # every table of a denoising run says how it was scored
         title = (tmp_path / f"results/tables/{table}.md").read_text().splitlines()[0]
         assert "σ 25 denoising, RGB PSNR, no border shaved" in title, title
+    vs_paper = (tmp_path / "results/tables/dn_vs_paper.md").read_text()
+    assert "Denoising (dn): the paper publishes its denoising results (Fig. 9" in vs_paper
     runs = pd.read_csv(tmp_path / "results/tables/dn_runs.csv")
     assert sorted(runs.criterion) == ["grad", "grad", "rand", "rand"]
     assert (runs.task == "dn_s25").all()
