@@ -23,7 +23,7 @@ from patchmine.grid import (
     store_scales,
     target_files,
 )
-from patchmine.mine import add_mining, mine_scales
+from patchmine.mine import add_mining, check_keep_fits, mine_scales
 from patchmine.report import (
     convergence_criterion,
     partial_inputs,
@@ -137,6 +137,10 @@ def patch_store_scales(wildcards) -> list[int]:
         int(wildcards.patch),
         int(wildcards.stride),
     )
+    return scales_of_store(dataset, patch, stride)
+
+
+def scales_of_store(dataset: str, patch: int, stride: int) -> list[int]:
     scales = store_scales(config, dataset, patch, stride)
     return sorted(set(scales) | mine_scales(MINE, dataset, patch, stride))
 
@@ -217,6 +221,10 @@ def dataset_inputs(dataset: str) -> list[str]:
         OUTDATE_CHECKED.add(dataset)
         # every LR made elsewhere (real pairs) fits its HR image: all unfit pairs named now
         check_given_lr(images)
+        # a count to keep that the images cannot give: refused before the store is cut
+        if MINE and MINE.dataset == dataset:
+            scales = scales_of_store(dataset, MINE.patch, MINE.stride)
+            check_keep_fits(MINE, images, scales)
         made = [f"{R}/data/{dataset}/manifest.csv"]
         stores = os.path.dirname(STORE.format(dataset=dataset, patch=0, stride=0))
         made += glob.glob(os.path.join(glob.escape(stores), "p*_s*.h5"))

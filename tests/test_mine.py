@@ -361,6 +361,17 @@ def test_mining_works_from_any_folder_with_the_workflows_own_config(tmp_path):
     assert dry.returncode == 0, dry.stderr[-3000:]
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", dry.stdout, re.MULTILINE))
     assert jobs == {"patch_store": "1", "score_statistics": "1", "mine": "1", "total": "3"}
+    # a count to keep above what the images give is refused before any job: coffee (400x600)
+    # and rocket (427x640, cropped to 426 rows for x2) give 4x6 + 4x6 patches of 96 px
+    too_many = snakemake(
+        elsewhere, "-n", "mine", "--config", f"mine={{images: '{folder}', keep: 49}}"
+    )
+    assert too_many.returncode != 0
+    said = too_many.stdout + too_many.stderr
+    assert "mine.keep: 49 patches, but the 2 images of" in said, said[-3000:]
+    assert "give 48 patches of 96 px at stride 96; keep at most 48" in said
+    just = snakemake(elsewhere, "-n", "mine", "--config", f"mine={{images: '{folder}', keep: 48}}")
+    assert just.returncode == 0, just.stderr[-3000:]
 
 
 @pytest.mark.slow
