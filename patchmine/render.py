@@ -42,6 +42,7 @@ def _notes(table: pd.DataFrame) -> list[str]:
     if table.attrs.get("partial"):
         cells = "; ".join(f"{r} at {c} ({n} of {m} seeds)" for r, c, n, m in table.attrs["partial"])
         notes.append(f"{PARTIAL_MARK} mean over the seeds finished so far: {cells}.")
+    notes += list(table.attrs.get("references", []))
     at_end, runs = table.attrs.get("still_improving", (0, 0))
     if at_end:
         notes.append(

@@ -17,6 +17,7 @@ import pandas as pd
 from patchmine.labels import CRITERIA_ORDER
 from patchmine.results import add_model_columns
 from patchmine.tables import expected_points
+from patchmine.tasks import Task
 
 #: Columns of a runs CSV that are text even where they look like numbers: a K label "1" (one
 #: patch) beside "1.0" (the whole store), a dataset or test set named "2024".
@@ -29,6 +30,29 @@ def read_runs(path: str | Path) -> pd.DataFrame:
         return pd.read_csv(path, dtype=dict.fromkeys(_TEXT_COLUMNS, str))
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
+
+
+def reference_files(config: Mapping, name: str) -> list[str]:
+    """Per test set of experiment ``name``, the scores of what its networks are read against
+    (rule ``reference``: bicubic upscaling, or the noisy input)."""
+    exp = config["experiments"][name]
+    task = Task.from_experiment(exp).name
+    return [f"{config['results']}/references/{task}/{test}.csv" for test in exp["test"]]
+
+
+def reference_notes(config: Mapping, name: str, paths: Sequence) -> dict[str, str]:
+    """Per test set of experiment ``name``, the note under its tables saying what the reference
+    (:func:`reference_files`, read from ``paths``) scores there by the same protocol."""
+    exp = config["experiments"][name]
+    task = Task.from_experiment(exp)
+    notes = {}
+    for test, path in zip(exp["test"], paths, strict=True):
+        scores = pd.read_csv(path)
+        notes[test] = (
+            f"Reference on {test}: {task.reference} scores {scores['psnr'].mean():.2f} dB "
+            f"(SSIM {scores['ssim'].mean():.4f}) by the same protocol."
+        )
+    return notes
 
 
 def stack_tables(paths: Sequence, key: Sequence[str]) -> pd.DataFrame:

@@ -55,6 +55,14 @@ class Task:
         return f"σ {self.level} denoising, RGB PSNR, no border shaved"
 
     @property
+    def reference(self) -> str:
+        """What every network of the task is read against, in words
+        (:func:`patchmine.evaluate.reference_output`)."""
+        if self.kind == "sr":
+            return f"bicubic x{self.level} upscaling of the LR images"
+        return f"the noisy input itself (σ {self.level})"
+
+    @property
     def model_task(self) -> str:
         """The ``task`` argument of :func:`patchmine.models.build_model`."""
         return self.kind

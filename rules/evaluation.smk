@@ -51,3 +51,24 @@ rule evaluate_published:
         device=config["device"],
     script:
         "../scripts/evaluate_published.py"
+
+
+# What every network is read against on a test set: bicubic upscaling of its LR images (SR), or
+# the noisy input itself (denoising), by the same protocol; noted under every table.
+rule reference:
+    input:
+        test=lambda w: manifest(w.testset),
+    output:
+        f"{R}/references/{{task}}/{{testset}}.csv",
+    log:
+        f"{R}/logs/reference/{{task}}_{{testset}}.log",
+    conda:
+        ENV
+    resources:
+        cpus_per_task=job_cpus,
+        mem_mb=job_mem_mb("reference", config),
+        runtime=job_runtime("reference", config),
+    params:
+        grey=config["evaluation"]["grey"],
+    script:
+        "../scripts/reference.py"

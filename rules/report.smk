@@ -18,6 +18,7 @@ from patchmine.report import (
     config_signature,
     figure_label,
     grid_signature,
+    reference_files,
     report_targets,
 )
 
@@ -106,6 +107,7 @@ rule published_results:
 rule criteria_table:
     input:
         runs=f"{R}/tables/{{experiment}}_runs.csv",
+        references=lambda w: reference_files(config, w.experiment),
     output:
         csv=f"{R}/tables/{{experiment}}.csv",
         md=f"{R}/tables/{{experiment}}.md",
@@ -139,6 +141,7 @@ rule layout_table:
     input:
         runs=f"{R}/tables/{{experiment}}_runs.csv",
         published=lambda w: published_table(w.experiment),
+        references=lambda w: reference_files(config, w.experiment),
     output:
         csv=f"{R}/tables/{{experiment}}_{{layout}}.csv",
         md=f"{R}/tables/{{experiment}}_{{layout}}.md",

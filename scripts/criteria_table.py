@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from patchmine.render import tables_page, write_tables
-from patchmine.report import experiment_results
+from patchmine.report import experiment_results, reference_notes
 from patchmine.tables import criteria_table
 from patchmine.tasks import Task
 from patchmine.workflow import start
@@ -13,6 +13,9 @@ sm = snakemake  # noqa: F821
 tests, results, expected = experiment_results(sm.config, sm.wildcards.experiment, sm.input.runs)
 order = sm.config["experiments"][sm.wildcards.experiment]["criteria"]  # the config's row order
 tables = {t: criteria_table(results, test_set=t, order=order, expected=expected) for t in tests}
+notes = reference_notes(sm.config, sm.wildcards.experiment, sm.input.references)
+for test, table in tables.items():
+    table.attrs["references"] = [notes[test]]
 exp = sm.config["experiments"][sm.wildcards.experiment]
 title = (
     f"{sm.wildcards.experiment}: PSNR (dB) per criterion and number of patches "

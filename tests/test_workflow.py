@@ -104,7 +104,14 @@ def test_every_run_is_trained_evaluated_and_tabulated(tiny_run):
         assert len(per_image) == (0 if meta["criterion"] == "all" else 1)
     table = pd.read_csv(results / "tables" / "tiny.csv")
     assert len(table) == 10 and table.iloc[:, 1:].notna().all().all()
-    assert "**" in (results / "tables" / "tiny.md").read_text()
+    text = (results / "tables" / "tiny.md").read_text()
+    assert "**" in text
+    reference = pd.read_csv(results / "references" / "sr_x2" / "tiny_test.csv")
+    assert list(reference.image) == ["chelsea"]
+    assert (
+        f"Reference on tiny_test: bicubic x2 upscaling of the LR images scores "
+        f"{reference.psnr.mean():.2f} dB (SSIM {reference.ssim.mean():.4f})" in text
+    )
     for name in ("tiny_psnr_vs_k.png", "tiny_psnr_vs_k.pdf", "tiny_histograms.png"):
         assert (results / "figures" / name).stat().st_size > 1000
 
