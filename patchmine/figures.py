@@ -233,6 +233,7 @@ def psnr_vs_k_figure(
     title: str | None = None,
     ylabel: str | None = None,
     order: Sequence[str] = CRITERIA_ORDER,
+    reference: tuple[str, float] | None = None,
 ) -> tuple[Figure, pd.DataFrame]:
     """Mean ``metric`` vs number of patches, one curve per setting (criterion and augmentation by
     default; any other parameter that varies, e.g. the model for Fig. 8, adds curves).
@@ -240,6 +241,9 @@ def psnr_vs_k_figure(
     Colour = criterion (fixed across figures), else model or stride; solid = with augmentation,
     dashed = without; each curve's best point gets a triangle. ``zoom_k_min`` adds the paper's
     panel (b) showing K >= zoom_k_min (Fig. 6b: 60K); ``k_min`` drops smaller K altogether.
+    ``reference`` (what, value): what every network is read against on this test set (bicubic
+    upscaling, the noisy input), a dotted line where it falls within a panel's range, else a
+    legend entry saying it lies below (or above) the axis, so it never squeezes the curves.
     Returns the figure and what was plotted (the series columns, k, the metric, n_seeds,
     is_best, color, linestyle, marker, label); ``data.attrs["missing"]`` lists unfinished points.
     """
@@ -322,6 +326,8 @@ def psnr_vs_k_figure(
             ax.set_title(f"({'ab'[p]}) {what}", fontsize="medium")
     if title:
         fig.suptitle(title)
+    if reference is not None:
+        _reference_line(axes, *reference)
     _legend(axes[-1], augment_varies="augment" in keys)
     _note(fig, notes)
     data = pd.concat(plotted, ignore_index=True)
@@ -329,6 +335,22 @@ def psnr_vs_k_figure(
     data = data[cols]
     data.attrs["missing"] = notes
     return fig, data
+
+
+def _reference_line(axes, what: str, value: float) -> None:
+    """A dotted line at ``value`` on each panel whose range (with a tenth of it to spare) holds
+    it; on the others only a legend entry, so that a far-away reference (bicubic on Urban100 is
+    5 dB below the networks) never squeezes the curves into a band."""
+    for p, ax in enumerate(axes):
+        lo, hi = ax.get_ylim()
+        spare = 0.1 * (hi - lo)
+        label = f"{what}: {value:.2f} dB"
+        if lo - spare <= value <= hi + spare:
+            ax.axhline(value, color="0.4", linestyle=":", linewidth=1.2, label=label)
+        else:
+            where = "below" if value < lo else "above"
+            ax.plot([], [], color="0.4", linestyle=":", label=f"{label} ({where} the axis)")
+        ax.lines[-1].set_gid(f"reference|{p}")
 
 
 def _partial_points(

@@ -47,12 +47,18 @@ def reference_notes(config: Mapping, name: str, paths: Sequence) -> dict[str, st
     task = Task.from_experiment(exp)
     notes = {}
     for test, path in zip(exp["test"], paths, strict=True):
-        scores = pd.read_csv(path)
+        psnr, ssim = reference_scores(path)
         notes[test] = (
-            f"Reference on {test}: {task.reference} scores {scores['psnr'].mean():.2f} dB "
-            f"(SSIM {scores['ssim'].mean():.4f}) by the same protocol."
+            f"Reference on {test}: {task.reference} scores {psnr:.2f} dB (SSIM {ssim:.4f}) by "
+            "the same protocol."
         )
     return notes
+
+
+def reference_scores(path: str | Path) -> tuple[float, float]:
+    """Mean (PSNR, SSIM) over a test set's images of a reference file (:func:`reference_files`)."""
+    scores = pd.read_csv(path)
+    return float(scores["psnr"].mean()), float(scores["ssim"].mean())
 
 
 def stack_tables(paths: Sequence, key: Sequence[str]) -> pd.DataFrame:

@@ -175,6 +175,7 @@ rule layout_table:
 rule psnr_vs_k:
     input:
         runs=f"{R}/tables/{{experiment}}_runs.csv",
+        references=lambda w: reference_files(config, w.experiment)[:1],
     output:
         png=report(
             f"{R}/figures/{{experiment}}_psnr_vs_k.png",

@@ -2,7 +2,7 @@
 zoomed panel (b) when at least two K reach `report: zoom_k_min`."""
 
 from patchmine.figures import placeholder_figure, plot_psnr_vs_k, save_figure
-from patchmine.report import experiment_results
+from patchmine.report import experiment_results, reference_scores
 from patchmine.tasks import Task
 from patchmine.workflow import start
 
@@ -26,5 +26,6 @@ else:
         expected=expected,
         zoom_k_min=zoom if big >= 2 else None,
         title=title,
+        reference=(task.reference, reference_scores(sm.input.references[0])[0]),
     )
     log.info("%d points plotted; %s", len(data), data.attrs["missing"] or "nothing missing")

@@ -341,6 +341,32 @@ def test_fig6_zoom_panel(results):
     assert len(fig.axes) == 1
 
 
+def test_fig6_reference_is_a_line_in_range_and_a_legend_entry_off_the_axis(results):
+    """Bicubic on Urban100 lies 5 dB below the networks: drawn there, it would squeeze every
+    curve into a band, so off the axis it is only named."""
+    psnr = tables.select_test_set(results, "Urban100", "psnr")["psnr"]
+    middle = float(psnr.mean())
+    fig, _ = figures.psnr_vs_k_figure(
+        results, test_set="Urban100", reference=("bicubic x2", middle)
+    )
+    _, y = _reference(fig, 0)
+    assert set(y) == {middle}
+    legend = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+    assert f"bicubic x2: {middle:.2f} dB" in legend
+    far = float(psnr.min()) - 5
+    fig, _ = figures.psnr_vs_k_figure(results, test_set="Urban100", reference=("bicubic x2", far))
+    lo, hi = fig.axes[0].get_ylim()
+    assert lo > far and hi - lo < 5  # the curves keep their own range
+    assert len(_reference(fig, 0)[1]) == 0  # nothing drawn, only named
+    legend = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+    assert f"bicubic x2: {far:.2f} dB (below the axis)" in legend
+
+
+def _reference(fig, panel: int):
+    (line,) = [ln for ln in fig.axes[panel].lines if ln.get_gid() == f"reference|{panel}"]
+    return np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+
+
 SIZES = {"edsr_16": 1_369_859, "edsr_128": 9_595_011, "edsr_8": 43e6}  # names that hide size
 
 
