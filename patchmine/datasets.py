@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from patchmine.atomic import atomic_path
 from patchmine.degrade import bicubic_lr
 from patchmine.images import (
     IMAGE_EXTENSIONS,
@@ -390,12 +391,10 @@ def _store_png(source: Path, pixels: np.ndarray, dest: Path) -> None:
 
 
 def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as handle:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def read_manifest(root: str | os.PathLike) -> list[dict]:

@@ -20,12 +20,13 @@ from __future__ import annotations
 import os
 import shutil
 import struct
-import uuid
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageOps
+
+from patchmine.atomic import atomic_path
 
 Image.MAX_IMAGE_PIXELS = None
 
@@ -178,15 +179,8 @@ def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
     created by PIL, so it gets the umask's permissions like any other output (mkstemp's 0600
     would hide re-encoded images from the other users of a shared data folder).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.png")
-    try:
+    with atomic_path(path, unique=True) as tmp:
         Image.fromarray(image).save(tmp, format="PNG", compress_level=1)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def is_plain_rgb_png(path: str | os.PathLike) -> bool:
@@ -205,11 +199,5 @@ def is_plain_rgb_png(path: str | os.PathLike) -> bool:
 
 def copy_atomic(source: str | os.PathLike, dest: str | os.PathLike) -> None:
     """Copy a file under a temporary name and rename it: never a half-written ``dest``."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    try:
+    with atomic_path(dest, unique=True) as tmp:
         shutil.copyfile(source, tmp)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)

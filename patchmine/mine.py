@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from patchmine.atomic import atomic_path
 from patchmine.catalog import archive_name
 from patchmine.config import ConfigError, check_criteria_named
 from patchmine.images import image_size
@@ -431,10 +432,8 @@ def _per_image(names, image_id, kept, patch_size: int) -> pd.DataFrame:
 
 
 def _atomic_csv(frame: pd.DataFrame, path) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
 
 
 def _write_summary(summary: dict, store_path, scales, png_dir, outputs) -> None:
@@ -475,7 +474,5 @@ def _write_summary(summary: dict, store_path, scales, png_dir, outputs) -> None:
         "Train on these with the 8 flips and rotations as augmentation (the paper's recipe).",
         "",
     ]
-    path = Path(outputs["summary"])
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines))
-    os.replace(tmp, path)
+    with atomic_path(outputs["summary"]) as tmp:
+        tmp.write_text("\n".join(lines))

@@ -17,6 +17,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from patchmine.atomic import atomic_path
+
 log = logging.getLogger(__name__)
 
 
@@ -37,10 +39,8 @@ def record_sources(files: Iterable[str | os.PathLike], made: str | os.PathLike) 
     changed while it is read then differs from the record, and the next run re-makes ``made``)."""
     record = record_path(made)
     stats = {os.path.abspath(f): _stat(f) for f in files}
-    record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_name(record.name + ".tmp")
-    tmp.write_text(json.dumps(stats, indent=0, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, record)
+    with atomic_path(record) as tmp:
+        tmp.write_text(json.dumps(stats, indent=0, sort_keys=True), encoding="utf-8")
 
 
 def changed_sources(made: str | os.PathLike) -> list[str]:

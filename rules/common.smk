@@ -100,10 +100,6 @@ def experiment_evals(name: str) -> list[str]:
     ]
 
 
-def experiment_runs_meta(name: str) -> list[str]:
-    return [run_file(run, "run.json") for run in experiment_runs(config, name)]
-
-
 def experiment_scores(name: str) -> dict[str, str]:
     """The criteria's scores over the experiment's first store (Figs. 2-3), by criterion: the
     paper's, and any statistic of EXTRA_STATISTICS the experiment ranks patches by."""
