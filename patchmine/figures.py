@@ -45,10 +45,10 @@ from patchmine.labels import (
     HISTOGRAM_ORDER,
     criterion_color,
     format_k,
+    pick_convergence_criterion,
     series_label,
     spare_color,
 )
-from patchmine.report import pick_convergence_criterion
 from patchmine.results import params_by_model
 from patchmine.tables import (
     describe_missing,
@@ -546,12 +546,8 @@ def aug_gain_figure(
             best["k"],
             best["gain"],
             linestyle="none",
-            marker=BEST_MARKER,
-            markersize=10,
-            color=color,
-            markeredgecolor="black",
-            zorder=3,
             gid=f"best|{label}|0",
+            **_best_marker(color),
         )
         plotted.append(curve)
     notes = []
@@ -666,12 +662,8 @@ def convergence_figure(
                 best["iteration"],
                 best["val_psnr"],
                 linestyle="none",
-                marker=BEST_MARKER,
-                markersize=9,
-                color=color_of[k],
-                markeredgecolor="black",
-                zorder=3,
                 gid=f"best|{label}|{p}",
+                **_best_marker(color_of[k]),
             )
             plotted.append(curve)
         name = "with augmentation" if augment else "without augmentation"

@@ -5,7 +5,7 @@ figure of the workflow spells and draws a setting the same way."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -13,6 +13,18 @@ from patchmine.criterion_names import CRITERIA, PIXEL_STATISTICS
 
 #: The criteria in the order the tables and legends list them by default.
 CRITERIA_ORDER: tuple[str, ...] = CRITERIA
+
+
+def pick_convergence_criterion(criteria: Sequence[str]) -> str:
+    """The criterion Fig. 4 follows: "loss", as in the paper, when the runs have it; else the
+    first in :data:`CRITERIA_ORDER`."""
+    criteria = list(dict.fromkeys(str(c) for c in criteria))
+    if not criteria:
+        raise ValueError("no runs to draw convergence curves of")
+    if "loss" in criteria:
+        return "loss"
+    return next((c for c in CRITERIA_ORDER if c in criteria), criteria[0])
+
 
 #: One fixed colour per criterion, so a criterion looks the same in every figure.
 CRITERION_COLORS: dict[str, str] = {

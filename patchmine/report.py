@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from patchmine.labels import CRITERIA_ORDER
+from patchmine.labels import pick_convergence_criterion
 from patchmine.results import add_model_columns
 from patchmine.tables import expected_points
 from patchmine.tasks import Task
@@ -92,16 +92,6 @@ def run_files(
         "evals": [f"{folder}/eval/{test}.csv" for test in tests],
     }
     return [f for kind in kinds for f in files[kind]]
-
-
-def pick_convergence_criterion(criteria: Sequence[str]) -> str:
-    """The criterion Fig. 4 follows: "loss", as in the paper, when the runs have it."""
-    criteria = list(dict.fromkeys(str(c) for c in criteria))
-    if not criteria:
-        raise ValueError("no runs to draw convergence curves of")
-    if "loss" in criteria:
-        return "loss"
-    return next((c for c in CRITERIA_ORDER if c in criteria), criteria[0])
 
 
 def convergence_criterion(config: Mapping, name: str) -> str:
