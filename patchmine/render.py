@@ -167,6 +167,25 @@ def write_tables(
     Path(md_path).write_text("\n".join(parts), encoding="utf-8")
 
 
+def write_experiment_tables(
+    tables: Mapping[str, pd.DataFrame],
+    references: Mapping[str, str],
+    paths: Mapping[str, str | Path],
+    title: str,
+    heading: str | None = "Test set {}",
+) -> None:
+    """An experiment's tables (one per test set, or Table IV's one over all of them) as the
+    ``csv``, ``md`` and ``html`` of ``paths``, each with the note of what its networks are read
+    against (``references`` by test set: all of them under a table of several sets)."""
+    for name, table in tables.items():
+        table.attrs["references"] = (
+            [references[name]] if name in references else [*references.values()]
+        )
+    write_tables(tables, paths["csv"], paths["md"], title, heading)
+    sections = [(heading.format(t) if heading else t, table) for t, table in tables.items()]
+    Path(paths["html"]).write_text(tables_page(title, sections), encoding="utf-8")
+
+
 def _is_benchmark(table: pd.DataFrame) -> bool:
     return "test_sets" in table.attrs
 

@@ -1,9 +1,7 @@
 """Rule layout_table: an experiment's runs -> Table II (strides), III (model size) or IV
 (benchmarks, with the published models it lists), as the `layout` wildcard says."""
 
-from pathlib import Path
-
-from patchmine.render import tables_page, write_tables
+from patchmine.render import write_experiment_tables
 from patchmine.report import experiment_results, read_runs, reference_notes
 from patchmine.tables import benchmark_table, params_table, stride_table
 from patchmine.tasks import Task
@@ -25,10 +23,6 @@ else:
 # the protocol in the title: tables of two tasks (x2 and x4, or SR and sigma 25) must not look alike
 what += f" ({Task.from_experiment(sm.config['experiments'][experiment]).protocol})"
 notes = reference_notes(sm.config, experiment, sm.input.references)
-for name, table in tables.items():  # per test set, or all of them in Table IV's one table
-    table.attrs["references"] = [notes[name]] if name in notes else list(notes.values())
 heading = "Test set {}" if layout != "benchmarks" else None
-write_tables(tables, sm.output.csv, sm.output.md, f"{experiment}: {what}", heading)
-sections = [(heading.format(t) if heading else t, tab) for t, tab in tables.items()]
-Path(sm.output.html).write_text(tables_page(f"{experiment}: {what}", sections), encoding="utf-8")
+write_experiment_tables(tables, notes, sm.output, f"{experiment}: {what}", heading)
 log.info("%s table written to %s", layout, sm.output.md)
