@@ -97,3 +97,20 @@ def outdate_if_changed(made: Iterable[str | os.PathLike], inputs: list[str]) -> 
             )
         outdated.append(str(product))
     return outdated
+
+
+def snakemake_inputs(files: Iterable[str | os.PathLike]) -> list[str]:
+    """``files`` as a job's inputs: Snakemake reads braces in an input path ("shot {1}.png") as a
+    wildcard, with no escape for an input function's paths, so such a file is stood for by the
+    nearest folder above it without braces (images added or removed there still re-run the
+    job, and an edit of that one file is caught by its record, :func:`outdate_if_changed`)."""
+    files = [str(f) for f in files]
+    braced = {_brace_free_folder(f) for f in files if "{" in f or "}" in f}
+    return [f for f in files if "{" not in f and "}" not in f] + sorted(braced)
+
+
+def _brace_free_folder(path: str) -> str:
+    folder = os.path.dirname(path)
+    while "{" in folder or "}" in folder:
+        folder = os.path.dirname(folder)
+    return folder

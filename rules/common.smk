@@ -9,7 +9,7 @@ from patchmine.config import canonical, check_config, recipe_identity
 from patchmine.criterion_names import EXTRA_STATISTICS, STATISTICS
 from patchmine.tasks import Task
 from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime, use_workflow
-from patchmine.sources import outdate_if_changed
+from patchmine.sources import outdate_if_changed, snakemake_inputs
 from patchmine.grid import (
     RUN_PATTERN,
     WILDCARDS,
@@ -205,12 +205,8 @@ def dataset_inputs(dataset: str) -> list[str]:
     if downloads or spec["source"] == "skimage":
         return downloads
     images = source_images(spec, DATA)
-    files = [str(path) for path in image_files(images)]
-    # Snakemake reads braces in an input path ("shot {1}.png") as a wildcard, with no escape for
-    # an input function's paths: such files are stood for by their folders (images added or
-    # removed there still re-run the jobs, and an edit of that one file is seen below)
-    braced = {brace_free_folder(f) for f in files if "{" in f or "}" in f}
-    inputs = [f for f in files if "{" not in f and "}" not in f] + sorted(braced)
+    # "shot {1}.png" is stood for by its folder (patchmine.sources.snakemake_inputs)
+    inputs = snakemake_inputs(image_files(images))
     # an image replaced by an older file, or a braced one edited: its jobs' products are outdated
     # so that they are made again (patchmine.sources); once per dataset and plan
     if dataset not in OUTDATE_CHECKED:
@@ -229,14 +225,6 @@ def dataset_inputs(dataset: str) -> list[str]:
 
 
 OUTDATE_CHECKED = set()
-
-
-def brace_free_folder(path: str) -> str:
-    """The nearest folder above ``path`` whose own path has no braces."""
-    folder = os.path.dirname(path)
-    while "{" in folder or "}" in folder:
-        folder = os.path.dirname(folder)
-    return folder
 
 
 def dataset_downloads(dataset: str) -> list[str]:

@@ -91,3 +91,12 @@ def test_a_product_that_cannot_be_redated_is_named_and_skipped(tmp_path, caplog,
     monkeypatch.setattr(os, "utime", refuse)  # another user's file, or one deleted meanwhile
     assert outdate_if_changed([made], [str(src)]) == []
     assert "cannot be re-dated (not ours)" in caplog.text
+
+
+def test_a_file_with_braces_is_stood_for_by_the_nearest_folder_without_them():
+    """Snakemake would read "{1}" in an input path as a wildcard: such files become a folder."""
+    from patchmine.sources import snakemake_inputs
+
+    files = ["/d/a.png", "/d/shot {1}.png", "/d/x{y}/z/b.png", "/d/x{y}/c.png", "/e/f.png"]
+    assert snakemake_inputs(files) == ["/d/a.png", "/e/f.png", "/d"]
+    assert snakemake_inputs(["/p {2024}/a.png"]) == ["/"]
