@@ -150,13 +150,22 @@ def read_header(path: str | os.PathLike) -> Header:
     """The :class:`Header` of an image file."""
     try:
         with Image.open(path) as img:
-            width, height = img.size
+            width, height = _stored_size(img)
             if exif_orientation(img) in _SWAPPING_ORIENTATIONS:
                 width, height = height, width
             grey = img.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "La")
     except Exception as err:
         raise ImageError(f"{path}: cannot be read as an image ({err})") from err
     return Header(height, width, grey)
+
+
+def _stored_size(img: Image.Image) -> tuple[int, int]:
+    """(width, height) as stored, before the EXIF orientation: Pillow 13 reports a TIFF's size
+    already turned, so its tags are read instead (the same numbers on older Pillows)."""
+    tags = getattr(img, "tag_v2", None)
+    if img.format == "TIFF" and tags is not None and 256 in tags and 257 in tags:
+        return int(tags[256]), int(tags[257])
+    return img.size
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:

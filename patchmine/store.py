@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from patchmine.datasets import SourceImage, image_files, load_image_pair
-from patchmine.images import image_size
+from patchmine.images import ImageError, image_size
 from patchmine.pairs import check_given_lr
 from patchmine.sources import record_sources
 
@@ -107,7 +107,7 @@ def build_store(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with h5py.File(tmp, "w") as f:
-            _fill(f, images, corners, total, patch_size, scales, workers)
+            _fill(f, images, sizes, corners, total, patch_size, scales, workers)
             f.create_dataset(
                 "images", data=np.array([im.name for im in images], dtype=h5py.string_dtype())
             )
@@ -140,15 +140,21 @@ def build_store(
     return total
 
 
-def _cut_image(image: SourceImage, ys, xs, patch_size: int, scales: list[int]):
-    """HR and LR patches of one image (run in a worker process)."""
+def _cut_image(image: SourceImage, size, ys, xs, patch_size: int, scales: list[int]):
+    """HR and LR patches of one image (run in a worker process). ``size`` is the (height, width)
+    its header gave, which placed the corners: pixels of another size are refused by name."""
     hr, lrs = load_image_pair(image, scales)
+    if hr.shape[:2] != tuple(size):
+        raise ImageError(
+            f"{image.path}: its header says {size[1]}x{size[0]} pixels but it decodes to "
+            f"{hr.shape[1]}x{hr.shape[0]}; re-save it (e.g. as PNG) to mine it"
+        )
     return _cut(hr, ys, xs, patch_size), {
         s: _cut(lr, ys // s, xs // s, patch_size // s) for s, lr in lrs.items()
     }
 
 
-def _fill(f, images, corners, total, patch_size, scales, workers) -> None:
+def _fill(f, images, sizes, corners, total, patch_size, scales, workers) -> None:
     """Write every image's patches in order, at most ``2 * workers`` images in flight."""
     chunk = min(CHUNK_PATCHES, total)
     hr_ds = f.create_dataset(
@@ -162,9 +168,9 @@ def _fill(f, images, corners, total, patch_size, scales, workers) -> None:
         p = patch_size // s
         lr_ds[s] = f.create_dataset(f"lr_x{s}", (total, p, p, 3), np.uint8, chunks=(chunk, p, p, 3))
     ids = [i for i, (ys, _) in enumerate(corners) if len(ys)]
-    jobs = [(images[i], *corners[i], patch_size, scales) for i in ids]
+    jobs = [(images[i], sizes[i], *corners[i], patch_size, scales) for i in ids]
     start = 0
-    for (image, ys, _, _, _), (hr, lrs) in zip(jobs, _cut_all(jobs, workers), strict=True):
+    for (image, _, ys, *_), (hr, lrs) in zip(jobs, _cut_all(jobs, workers), strict=True):
         n = len(ys)
         hr_ds[start : start + n] = hr
         for s in scales:

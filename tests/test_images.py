@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from patchmine.images import ImageError, read_image, write_png
+from patchmine.images import ImageError, image_size, read_image, write_png
 
 
 def test_grey_is_repeated_to_three_channels(tmp_path):
@@ -114,3 +114,16 @@ def test_a_png_size_is_read_without_decoding_its_pixels(tmp_path, monkeypatch):
     assert read_header(tmp_path / "a.png").grey is True
     assert decoded == []
     assert read_image(tmp_path / "a.png").shape == (30, 40, 3) and decoded  # the spy sees loads
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".webp", ".tif"])
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_the_header_size_is_the_decoded_size_in_every_format(tmp_path, suffix, orientation):
+    """Patch corners are placed from the header: it must agree with the pixels, whatever the
+    format does with an EXIF orientation (Pillow 13 reports a TIFF's size already turned)."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"photo{suffix}"
+    Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(path, exif=exif)
+    turned = orientation in (6, 8)
+    assert image_size(path) == read_image(path).shape[:2] == ((60, 40) if turned else (40, 60))

@@ -7,7 +7,7 @@ import pytest
 
 from patchmine.datasets import SourceImage
 from patchmine.degrade import bicubic_lr
-from patchmine.images import read_image, write_png
+from patchmine.images import ImageError, read_image, write_png
 from patchmine.store import build_store, check_geometry, open_store, patch_corners, read_rows
 
 
@@ -131,3 +131,15 @@ def test_a_store_appears_under_its_name_only_when_complete(tmp_path, monkeypatch
     monkeypatch.setattr(store, "_cut_image", watching)
     build_store([SourceImage("a", tmp_path / "a.png")], out, 24, 24, [2])
     assert seen == [False] and out.exists()
+
+
+def test_pixels_of_another_size_than_the_header_are_refused_by_name(tmp_path, monkeypatch):
+    """Corners come from the header; a file whose pixels disagree (a reader's bug, a format's
+    quirk) must stop the store naming it, not fail on an index deep inside numpy."""
+    from patchmine import store
+
+    write_png(tmp_path / "a.png", np.zeros((48, 96, 3), np.uint8))
+    monkeypatch.setattr(store, "image_size", lambda path: (96, 48))  # the size turned
+    with pytest.raises(ImageError, match=r"a\.png: its header says 48x96 pixels but it decodes"):
+        build_store([SourceImage("a", tmp_path / "a.png")], tmp_path / "s.h5", 24, 24, [2])
+    assert not list(tmp_path.glob("s.h5*"))
