@@ -9,7 +9,8 @@ colour conventions are decided once:
   decodes 16-bit colour images to 8 bits itself by keeping the high byte (``v >> 8``), which can
   be one level lower. Either way the ingested copy is 8-bit;
 * an EXIF orientation (phone and camera photographs) is applied, so pixels, sizes and patch
-  corners are those of the picture as every viewer shows it.
+  corners are those of the picture as every viewer shows it;
+* of an animated PNG or WebP, or a multi-page TIFF, the first frame is read, with a warning.
 
 Pillow's guard against "decompression bombs" (about 179 megapixels) is lifted: the images are
 the user's own, and a 200-megapixel phone photograph is not an attack.
@@ -17,6 +18,7 @@ the user's own, and a 200-megapixel phone photograph is not an attack.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import struct
@@ -27,6 +29,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from patchmine.atomic import atomic_path
+
+log = logging.getLogger(__name__)
 
 Image.MAX_IMAGE_PIXELS = None
 
@@ -102,14 +106,20 @@ def to_rgb_uint8(array: np.ndarray, name: str = "image") -> np.ndarray:
 
 def _decode(path: Path) -> np.ndarray:
     with Image.open(path) as img:
+        frames = getattr(img, "n_frames", 1)
+        if frames > 1:  # an animated PNG or WebP, a multi-page TIFF
+            log.warning("%s holds %d frames or pages: only the first is read", path, frames)
         img.load()
         if exif_orientation(img) != 1:
             img = ImageOps.exif_transpose(img)
         if img.mode in ("I;16", "I;16B", "I;16L", "I"):
             array = np.asarray(img)
-            if array.dtype != np.uint16:
-                if array.min() < 0 or array.max() > 65535:
-                    raise ImageError(f"{path}: 32-bit integer pixels are not supported")
+            if array.dtype != np.uint16:  # mode "I": 16-bit PNG/PNM on older Pillows, or 32-bit
+                if _bits_per_sample(img) > 16 or array.min() < 0 or array.max() > 65535:
+                    raise ImageError(
+                        f"{path}: 32-bit integer pixels are not supported (their white level "
+                        "is unknown); save it as an 8- or 16-bit image"
+                    )
                 array = array.astype(np.uint16)
             return array
         if img.mode == "P":
@@ -121,6 +131,13 @@ def _decode(path: Path) -> np.ndarray:
         elif img.mode == "1":
             img = img.convert("L")
         return np.asarray(img)
+
+
+def _bits_per_sample(img: Image.Image) -> int:
+    """Bits per sample a TIFF declares (a 32-bit TIFF of values 0..255 is not 16-bit); 16 for
+    any other file Pillow opens in mode "I"."""
+    bits = getattr(img, "tag_v2", {}).get(258, 16) if img.format == "TIFF" else 16
+    return int(max(bits) if isinstance(bits, tuple) else bits)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:

@@ -127,3 +127,20 @@ def test_the_header_size_is_the_decoded_size_in_every_format(tmp_path, suffix, o
     Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(path, exif=exif)
     turned = orientation in (6, 8)
     assert image_size(path) == read_image(path).shape[:2] == ((60, 40) if turned else (40, 60))
+
+
+def test_a_32_bit_tiff_is_refused_rather_than_read_as_16_bit(tmp_path):
+    """Values 0..255 in a 32-bit TIFF are no 16-bit image: divided by 257 they came out black."""
+    Image.fromarray(np.full((8, 8), 200, np.int32)).save(tmp_path / "deep.tif")
+    with pytest.raises(ImageError, match=r"deep\.tif: 32-bit integer pixels are not supported"):
+        read_image(tmp_path / "deep.tif")
+    sixteen = np.full((8, 8), 51400, np.uint16)  # 200 * 257
+    Image.fromarray(sixteen).save(tmp_path / "sixteen.tif")
+    assert (read_image(tmp_path / "sixteen.tif") == 200).all()
+
+
+def test_a_file_of_several_frames_is_read_by_its_first_with_a_warning(tmp_path, caplog):
+    frames = [Image.fromarray(np.full((8, 8, 3), v, np.uint8)) for v in (10, 20, 30)]
+    frames[0].save(tmp_path / "pages.tif", save_all=True, append_images=frames[1:])
+    assert (read_image(tmp_path / "pages.tif") == 10).all()
+    assert "pages.tif holds 3 frames or pages: only the first is read" in caplog.text
