@@ -21,9 +21,35 @@ def read_back_command_line(config: dict, given: Mapping, schema_file: str | Path
     """Type, in ``config``, the nested text values that ``given`` (``--config``'s entries,
     ``workflow.config_settings.config``) put there, guided by the config's JSON schema."""
     schema = yaml.safe_load(Path(schema_file).read_text())
+    _refuse_misplaced(given, schema)
     for key, value in given.items():
         if isinstance(value, dict | list) and key in config:
             config[key] = _read_back(config[key], value, _children([schema], key, schema), schema)
+
+
+def _refuse_misplaced(given: Mapping, schema: dict) -> None:
+    """A command-line key with no place at the config's top level that a section holds
+    (``--config mine=DIR keep=0.3``) is refused with the nested form to write, rather than left
+    to the schema's "('keep' was unexpected)" above a dump of the whole config."""
+    from patchmine.config import ConfigError
+
+    top = schema.get("properties", {})
+    for key, value in given.items():
+        if key in top:
+            continue
+        owners = [
+            section
+            for section, node in top.items()
+            if any(key in sub.get("properties", {}) for sub in _expand([node], schema))
+        ]
+        if owners:
+            section = owners[0]
+            folder = given.get("mine") if isinstance(given.get("mine"), str) else None
+            images = f"images: {folder or '/path/to/images'}, " if section == "mine" else ""
+            raise ConfigError(
+                f"--config {key}={value}: `{key}` belongs under `{section}`; write "
+                f"--config {section}='{{{images}{key}: {value}}}'"
+            )
 
 
 def _read_back(current, given, nodes: list, schema: dict):

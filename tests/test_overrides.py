@@ -4,10 +4,12 @@ where the schema holds text."""
 import copy
 from pathlib import Path
 
+import pytest
 import yaml
 from snakemake.cli import parse_config
 from snakemake.utils import update_config, validate
 
+from patchmine.config import ConfigError
 from patchmine.overrides import read_back_command_line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +77,23 @@ def test_text_that_is_not_yaml_is_left_for_the_schema_to_name():
     update_config(config, copy.deepcopy(given))
     read_back_command_line(config, given, SCHEMA)
     assert config["report"]["zoom_k_min"] == "[1, 2"
+
+
+def test_a_sections_key_given_at_the_top_is_refused_with_the_nested_form():
+    """`mine=DIR keep=0.3` is the natural slip; the schema alone answers with the whole config."""
+    with pytest.raises(ConfigError) as err:
+        _with("mine=/data/hr", "keep=0.3")
+    assert str(err.value) == (
+        "--config keep=0.3: `keep` belongs under `mine`; write "
+        "--config mine='{images: /data/hr, keep: 0.3}'"
+    )
+    with pytest.raises(ConfigError, match=r"mine='\{images: /path/to/images, patch_size: 48\}'"):
+        _with("patch_size=48")
+    with pytest.raises(ConfigError, match=r"`allow_partial` belongs under `report`; write "):
+        _with("allow_partial=true")
+    with pytest.raises(ConfigError, match=r"`amp` belongs under `runtime`"):
+        _with("amp=false")
+    assert _with("device=cpu")["device"] == "cpu"  # a top-level key stays welcome
 
 
 def test_the_workflow_takes_nested_values_from_the_command_line(tmp_path):
