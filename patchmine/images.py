@@ -176,6 +176,27 @@ def read_header(path: str | os.PathLike) -> Header:
     return Header(height, width, grey)
 
 
+def read_headers(paths, shown: int = 10) -> list[Header]:
+    """The :class:`Header` of every file, or one :class:`ImageError` naming every file that
+    cannot be read (the first ``shown`` with why), so that a folder with several broken files
+    is fixed in one go rather than one file per run."""
+    headers, failures = [], []
+    for path in paths:
+        try:
+            headers.append(read_header(path))
+        except ImageError as err:
+            failures.append(str(err))
+    if failures:
+        more = f"\n  … and {len(failures) - shown} more" if len(failures) > shown else ""
+        raise ImageError(
+            f"{len(failures)} of {len(headers) + len(failures)} files cannot be read as images "
+            "(remove them from the folder, or re-save them):\n  "
+            + "\n  ".join(failures[:shown])
+            + more
+        )
+    return headers
+
+
 def _stored_size(img: Image.Image) -> tuple[int, int]:
     """(width, height) as stored, before the EXIF orientation: Pillow 13 reports a TIFF's size
     already turned, so its tags are read instead (the same numbers on older Pillows)."""

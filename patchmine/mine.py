@@ -30,7 +30,6 @@ from PIL import Image
 from patchmine.atomic import atomic_path
 from patchmine.catalog import archive_name
 from patchmine.config import ConfigError, check_criteria_named
-from patchmine.images import image_size
 from patchmine.select import k_label, parse_k_label, top_k_of_store
 from patchmine.store import CHUNK_PATCHES, open_store, patch_corners, read_rows, too_small
 
@@ -236,18 +235,18 @@ def add_mining(config: dict) -> MinePlan | None:
     )
 
 
-def check_keep_fits(plan: MinePlan, images, scales) -> None:
+def check_keep_fits(plan: MinePlan, sizes, scales) -> None:
     """A count in ``mine.keep`` above the patches the images give is refused while planning,
-    from the images' headers (the store's own cut: :func:`patchmine.store.patch_corners` over
-    the store's ``scales``), rather than once the store has been cut and scored."""
+    from the images' (height, width) ``sizes`` read from their headers (the store's own cut:
+    :func:`patchmine.store.patch_corners` over the store's ``scales``), rather than once the
+    store has been cut and scored."""
     keep = parse_k_label(plan.keep)
     if not isinstance(keep, int):
         return  # a fraction of the store always fits
-    sizes = [image_size(image.path) for image in images]
     total = sum(len(patch_corners(h, w, plan.patch, plan.stride, scales)[0]) for h, w in sizes)
     if keep > total:
         raise ConfigError(
-            f"mine.keep: {keep:,} patches, but the {len(images)} images of {plan.dataset!r} give "
+            f"mine.keep: {keep:,} patches, but the {len(sizes)} images of {plan.dataset!r} give "
             f"{total:,} patches of {plan.patch} px at stride {plan.stride}; keep at most "
             f"{total:,}, or give a fraction of them (e.g. keep=0.5)"
         )

@@ -4,6 +4,7 @@ import os
 
 from patchmine.catalog import archive_name, dataset_archives, dataset_content
 from patchmine.datasets import image_files, mark_results_folder, source_images
+from patchmine.images import read_headers
 from patchmine.pairs import check_given_lr
 from patchmine.config import canonical, check_config, recipe_identity
 from patchmine.criterion_names import EXTRA_STATISTICS, STATISTICS
@@ -211,12 +212,14 @@ def dataset_inputs(dataset: str) -> list[str]:
     # so that they are made again (patchmine.sources); once per dataset and plan
     if dataset not in OUTDATE_CHECKED:
         OUTDATE_CHECKED.add(dataset)
+        # every file that is no image named at once, from the headers, before any job
+        headers = read_headers(image.path for image in images)
         # every LR made elsewhere (real pairs) fits its HR image: all unfit pairs named now
         check_given_lr(images)
         # a count to keep that the images cannot give: refused before the store is cut
         if MINE and MINE.dataset == dataset:
             scales = scales_of_store(dataset, MINE.patch, MINE.stride)
-            check_keep_fits(MINE, images, scales)
+            check_keep_fits(MINE, [(h.height, h.width) for h in headers], scales)
         made = [f"{R}/data/{dataset}/manifest.csv"]
         stores = os.path.dirname(STORE.format(dataset=dataset, patch=0, stride=0))
         made += glob.glob(os.path.join(glob.escape(stores), "p*_s*.h5"))

@@ -144,3 +144,20 @@ def test_a_file_of_several_frames_is_read_by_its_first_with_a_warning(tmp_path, 
     frames[0].save(tmp_path / "pages.tif", save_all=True, append_images=frames[1:])
     assert (read_image(tmp_path / "pages.tif") == 10).all()
     assert "pages.tif holds 3 frames or pages: only the first is read" in caplog.text
+
+
+def test_every_unreadable_file_is_named_at_once(tmp_path):
+    """A phone dump with several broken files is fixed in one go, not one file per run."""
+    from patchmine.images import read_headers
+
+    write_png(tmp_path / "good.png", np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "notes.jpg").write_text("not a photograph")
+    good = read_headers([tmp_path / "good.png"])
+    assert [(h.height, h.width) for h in good] == [(8, 8)]
+    files = [tmp_path / n for n in ("empty.png", "good.png", "notes.jpg")]
+    with pytest.raises(ImageError, match=r"2 of 3 files cannot be read") as err:
+        read_headers(files)
+    assert "empty.png: cannot be read" in str(err.value)
+    assert "notes.jpg: cannot be read" in str(err.value)
+    assert "good.png" not in str(err.value)

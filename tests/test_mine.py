@@ -372,6 +372,13 @@ def test_mining_works_from_any_folder_with_the_workflows_own_config(tmp_path):
     assert "give 48 patches of 96 px at stride 96; keep at most 48" in said
     just = snakemake(elsewhere, "-n", "mine", "--config", f"mine={{images: '{folder}', keep: 48}}")
     assert just.returncode == 0, just.stderr[-3000:]
+    # files that are no images are all named before any job, not one per run
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "notes.jpg").write_text("not a photograph")
+    broken = snakemake(elsewhere, "-n", "mine", "--config", f"mine={folder}")
+    said = broken.stdout + broken.stderr
+    assert broken.returncode != 0 and "2 of 4 files cannot be read as images" in said, said[-3000:]
+    assert "empty.png: cannot be read" in said and "notes.jpg: cannot be read" in said
 
 
 @pytest.mark.slow
