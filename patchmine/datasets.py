@@ -171,8 +171,9 @@ def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceI
     The pattern is matched without regard to case, as on macOS and Windows, so a camera's
     ``IMG_0001.JPG`` matches ``*.jpg`` on Linux too. Subfolders are read only when the pattern
     says so (``**/*``). Hidden files (``.name``, such as the ``._photo.jpg`` macOS leaves on
-    shared drives) are skipped; other files that are not images, and subfolders left unread, are
-    named in a warning rather than passed over in silence."""
+    shared drives) are skipped; other files that are not images, subfolders left unread, links
+    that lead nowhere and linked folders (never walked into) are named in a warning rather than
+    passed over in silence."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder {folder} does not exist")
@@ -194,7 +195,28 @@ def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceI
             " ".join(IMAGE_EXTENSIONS),
             first_few(other),
         )
-    subfolders = sorted(p.name for p in found if p.is_dir())
+    broken = sorted(p.name for p in found if p.is_symlink() and not p.exists())
+    if broken:
+        log.warning(
+            "image folder %s: %d links lead nowhere and are not read: %s",
+            folder,
+            len(broken),
+            first_few(broken),
+        )
+    # a linked folder is not walked into (by '**/*' either): say so, lest its images be missed
+    linked = [p for p in found if p.is_dir() and p.is_symlink()]
+    unfollowed = sorted(
+        str(p.relative_to(folder)) for p in linked if not any(q.parent == p for q in found)
+    )
+    if unfollowed:
+        log.warning(
+            "image folder %s: %d linked folders are not followed (their images are not read; "
+            "mine them as folders of their own, or copy them in): %s",
+            folder,
+            len(unfollowed),
+            first_few(unfollowed),
+        )
+    subfolders = sorted(p.name for p in found if p.is_dir() and not p.is_symlink())
     if subfolders and "**" not in pattern:
         log.warning(
             "image folder %s: %d subfolders are not read (pattern %r; '**/*' reads them): %s",
@@ -220,7 +242,8 @@ def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceI
     if clashes:
         raise ValueError(
             f"image folder {folder}: files that share a name (an image's name labels its patches "
-            f"and output files, so it must be unique): {' | '.join(clashes)}"
+            f"and output files, so it must be unique): {' | '.join(clashes)}; rename them, or "
+            "mine each subfolder on its own"
         )
     return [SourceImage(p.stem, p) for p in files]
 

@@ -359,3 +359,20 @@ def test_an_ingested_lr_of_the_wrong_width_is_named(tmp_path):
     (root / "manifest.csv").write_text("name,height,width,source\na,20,20,x\n")
     with pytest.raises(ImageError, match=r"ax2\.png: LR size \(10, 9\)"):
         load_pairs(root, 2)
+
+
+def test_links_that_are_not_read_are_named(tmp_path, caplog):
+    """A link leading nowhere, and a linked folder (not walked into, by '**/*' either), would
+    otherwise leave images out without a word."""
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    write_png(tmp_path / "photos" / "a.png", np.zeros((8, 8, 3), np.uint8))
+    write_png(tmp_path / "elsewhere" / "b.png", np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "photos" / "more").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "photos" / "gone.png").symlink_to(tmp_path / "nothing.png")
+    for pattern in ("*", "**/*"):
+        caplog.clear()
+        assert [im.name for im in folder_images(tmp_path / "photos", pattern)] == ["a"]
+        assert "1 links lead nowhere and are not read: gone.png" in caplog.text
+        assert "1 linked folders are not followed" in caplog.text and ": more" in caplog.text
+        assert "'**/*' reads them" not in caplog.text  # it would not
