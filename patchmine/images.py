@@ -149,6 +149,12 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         array = _decode(path)
     except ImageError:
         raise
+    except MemoryError as err:
+        header = read_header(path)
+        raise ImageError(
+            f"{path}: out of memory decoding its {header.width}x{header.height} pixels; give the "
+            "job more memory (mem_mb) or fewer threads, or shrink the image"
+        ) from err
     except Exception as err:  # PIL raises many types for truncated or corrupt files
         raise ImageError(f"{path}: cannot be decoded as an image ({err})") from err
     return to_rgb_uint8(array, str(path))

@@ -323,6 +323,12 @@ CPU_RULES = {
 }
 #: Any other rule (tables, figures, report pages): light work on small files.
 LIGHT = (0, 0.5, 10)
+#: Rules whose workers each decode and resize one source image at a time, and the memory that
+#: takes per pixel of it (bytes): 3.3 GB measured for a 20,000 x 20,000 PNG cut with LR x2
+#: (the uint8 image and the bicubic resize's float passes). Their per-thread memory grows past
+#: CPU_RULES' when a job's largest image needs it.
+IMAGE_RULES = ("ingest", "patch_store")
+IMAGE_WORKER_BYTES_PER_PIXEL = 8.5
 
 
 def cpu_runtime(rule: str, data_mb: float, attempt: int = 1) -> int:
@@ -330,8 +336,12 @@ def cpu_runtime(rule: str, data_mb: float, attempt: int = 1) -> int:
     return grow(max(floor, STARTUP + SAFETY * per_gb * data_mb / 1024), attempt)
 
 
-def cpu_mem_mb(rule: str, threads: int, attempt: int = 1) -> int:
+def cpu_mem_mb(rule: str, threads: int, attempt: int = 1, largest_pixels: float = 0) -> int:
+    """Memory of a rule without a network: the base, and per thread its CPU_RULES figure, or for
+    an image rule what its ``largest_pixels`` image takes, if more."""
     per_thread, _, _ = CPU_RULES.get(rule, LIGHT)
+    if rule in IMAGE_RULES:
+        per_thread = max(per_thread, IMAGE_WORKER_BYTES_PER_PIXEL * largest_pixels / MB)
     return grow_memory(BASE_MB + per_thread * max(1, threads), attempt)
 
 
@@ -362,6 +372,31 @@ def manifest_pixels(path, scale: int) -> tuple[float, float] | None:
     with open(path, newline="") as handle:
         pixels = [int(r["height"]) * int(r["width"]) / scale**2 for r in csv.DictReader(handle)]
     return (sum(pixels), max(pixels)) if pixels else (0.0, 0.0)
+
+
+def largest_image_pixels(paths) -> int:
+    """Pixels of the largest image among a job's input files, from their headers (0 when none is
+    an image, e.g. a download's extraction record; a file that cannot be read is named by the
+    plan's own check)."""
+    from patchmine.images import IMAGE_EXTENSIONS
+
+    largest = 0
+    for path in paths:
+        if str(path).lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(path):
+            stat = os.stat(path)
+            largest = max(largest, _image_pixels(os.path.abspath(path), stat.st_mtime_ns))
+    return largest
+
+
+@functools.lru_cache(maxsize=4096)
+def _image_pixels(path: str, mtime_ns: int) -> int:
+    from patchmine.images import ImageError, read_header
+
+    try:
+        header = read_header(path)
+    except ImageError:
+        return 0
+    return header.height * header.width
 
 
 def file_mb(path) -> float:
@@ -454,8 +489,9 @@ def _job(rule: str, config: dict, w, input, threads: int, attempt: int) -> dict:
         data = file_mb(input.store)
     else:  # what a table, figure or extraction reads
         data = sum(file_mb(f) for f in input)
+    largest = largest_image_pixels(input) if rule in IMAGE_RULES else 0
     return {
-        "mem_mb": cpu_mem_mb(rule, threads, attempt),
+        "mem_mb": cpu_mem_mb(rule, threads, attempt, largest),
         "runtime": cpu_runtime(rule, data, attempt),
     }
 

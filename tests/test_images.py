@@ -161,3 +161,16 @@ def test_every_unreadable_file_is_named_at_once(tmp_path):
     assert "empty.png: cannot be read" in str(err.value)
     assert "notes.jpg: cannot be read" in str(err.value)
     assert "good.png" not in str(err.value)
+
+
+def test_running_out_of_memory_names_the_image_and_its_size(tmp_path, monkeypatch):
+    from patchmine import images
+
+    write_png(tmp_path / "big.png", np.zeros((30, 40, 3), np.uint8))
+
+    def no_memory(path):
+        raise MemoryError()
+
+    monkeypatch.setattr(images, "_decode", no_memory)
+    with pytest.raises(ImageError, match=r"big\.png: out of memory decoding its 40x30 pixels"):
+        read_image(tmp_path / "big.png")
