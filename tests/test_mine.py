@@ -112,6 +112,28 @@ def test_a_folder_named_by_digits_is_a_folder_not_a_number(tmp_path, monkeypatch
         add_mining(config)
 
 
+def test_folder_names_that_yaml_reads_otherwise_are_met_with_how_to_quote_them(tmp_path):
+    """--config reads its value as YAML: `mine=trip: 2024` arrives as a mapping, `mine=[set]` as
+    a list and `mine=photos #2` as 'photos'; each is answered with the quoting that works."""
+    from snakemake.cli import parse_config
+
+    for text in ("trip: 2024", "[set]", "{x}"):
+        config = parse_config([f"mine={text}"])
+        with pytest.raises(ConfigError, match=r"names no folder .* in quotes inside a section"):
+            expand_shorthand(config)
+    (tmp_path / "photos #2").mkdir()
+    config = {"datasets": copy.deepcopy(PHOTOS)} | parse_config([f"mine={tmp_path}/photos #2"])
+    expand_shorthand(config)
+    validate(config, SCHEMA)
+    with pytest.raises(ConfigError, match=r"' #' starts a comment: .*\{images: \"photos #2\"\}"):
+        add_mining(config)
+    quoted = parse_config([f'mine={{images: "{tmp_path}/photos #2"}}'])
+    config = {"datasets": copy.deepcopy(PHOTOS)} | quoted
+    expand_shorthand(config)
+    validate(config, SCHEMA)
+    assert add_mining(config).dataset.startswith("photos_2_")
+
+
 def test_command_line_text_is_read_back_as_numbers_lists_and_booleans():
     # what `--config mine='{images: photos, keep: 40, scales: [2, 4], png: false}'` hands over
     text = {"images": "photos", "keep": "40", "scales": ["2", "4"], "png": "false", "stride": "64"}
