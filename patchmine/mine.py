@@ -369,6 +369,13 @@ def export_mined(
     _write_summary(summary, store_path, scales, png_dir, outputs)
     plot_mined_scores(scores, threshold, criterion, len(kept), outputs["histogram"])
     log.info("kept %d of %d patches (%s >= %.4g)", len(kept), n, criterion, threshold)
+    if summary["tied_out"]:  # flat images: many patches share the cut-off's score
+        log.warning(
+            "%d more patches score exactly %.6g, the cut-off, and were left out (ties keep the "
+            "earlier patches in store order); summary.md says so too",
+            summary["tied_out"],
+            threshold,
+        )
     return summary
 
 

@@ -502,7 +502,7 @@ def test_mining_by_loss_trains_the_scorer_on_the_mined_store(tmp_path):
     assert (results / "data/val/LR_bicubic/X2/rocketx2.png").exists()
 
 
-def test_the_summary_says_how_many_tied_patches_were_left_out(store, tmp_path):
+def test_the_summary_says_how_many_tied_patches_were_left_out(store, tmp_path, caplog):
     path, n, _ = store
     scores = np.zeros(n)  # e.g. flat sky: every grad is 0
     scores[:3] = [3.0, 2.0, 1.0]
@@ -510,6 +510,7 @@ def test_the_summary_says_how_many_tied_patches_were_left_out(store, tmp_path):
     assert summary["tied_out"] == n - 5  # 2 of the zeros kept, the rest left out
     text = Path(outputs["summary"]).read_text()
     assert f"{n - 5:,} more patches score exactly 0 and were left out" in text
+    assert f"{n - 5} more patches score exactly 0, the cut-off, and were left out" in caplog.text
     distinct = _export(path, np.arange(n, dtype=float), "5", tmp_path / "b", png=False)[1]
     assert distinct["tied_out"] == 0
 
