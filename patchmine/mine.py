@@ -401,8 +401,10 @@ def _write_kept(store, kept, columns, attrs, path, png_dir, stems, workers) -> N
     def save_png(file: Path, patch: np.ndarray) -> None:
         Image.fromarray(patch).save(file, format="PNG", compress_level=1)
 
+    opened = False  # a file another process holds open (a job left running) is not ours to delete
     try:
         with h5py.File(tmp, "w") as out, ThreadPoolExecutor(max(1, workers)) as pool:
+            opened = True
             for key in keys:
                 shape = store[key].shape[1:]
                 chunks = (max(1, min(CHUNK_PATCHES, len(kept))), *shape)
@@ -422,7 +424,8 @@ def _write_kept(store, kept, columns, attrs, path, png_dir, stems, workers) -> N
             out.create_dataset("images", data=store["images"][:])
             out.attrs.update(attrs)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if opened:
+            tmp.unlink(missing_ok=True)
         if folders:
             shutil.rmtree(png_tmp, ignore_errors=True)
         raise

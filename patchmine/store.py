@@ -105,8 +105,10 @@ def build_store(
         raise ValueError(_none_large_enough(images, sizes, patch_size, dataset_name))
     tmp = out_path.with_name(out_path.name + ".tmp")
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    opened = False  # a file another process holds open (a job left running) is not ours to delete
     try:
         with h5py.File(tmp, "w") as f:
+            opened = True
             _fill(f, images, sizes, corners, total, patch_size, scales, workers)
             f.create_dataset(
                 "images", data=np.array([im.name for im in images], dtype=h5py.string_dtype())
@@ -119,7 +121,8 @@ def build_store(
                 n_patches=total,
             )
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if opened:
+            tmp.unlink(missing_ok=True)
         raise
     if summary_path is not None:
         _write_summary(summary_path, images, sizes, corners, patch_size)

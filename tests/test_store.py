@@ -143,3 +143,18 @@ def test_pixels_of_another_size_than_the_header_are_refused_by_name(tmp_path, mo
     with pytest.raises(ImageError, match=r"a\.png: its header says 48x96 pixels but it decodes"):
         build_store([SourceImage("a", tmp_path / "a.png")], tmp_path / "s.h5", 24, 24, [2])
     assert not list(tmp_path.glob("s.h5*"))
+
+
+def test_a_store_being_written_by_another_process_is_not_deleted(tmp_path):
+    """A job left running (its Snakemake killed) holds the temporary store open: a rerun that
+    cannot open it must fail without deleting the other job's file."""
+    import h5py
+
+    write_png(tmp_path / "a.png", np.zeros((48, 48, 3), np.uint8))
+    out = tmp_path / "s.h5"
+    with h5py.File(tmp_path / "s.h5.tmp", "w") as other:  # HDF5 locks it against a second writer
+        other.attrs["writer"] = "the job left running"
+        with pytest.raises(OSError):
+            build_store([SourceImage("a", tmp_path / "a.png")], out, 24, 24, [2])
+        assert (tmp_path / "s.h5.tmp").exists()
+    assert not out.exists()
