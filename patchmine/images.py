@@ -109,28 +109,41 @@ def _decode(path: Path) -> np.ndarray:
         frames = getattr(img, "n_frames", 1)
         if frames > 1:  # an animated PNG or WebP, a multi-page TIFF
             log.warning("%s holds %d frames or pages: only the first is read", path, frames)
+        _refuse_unsupported(img, path)
         img.load()
         if exif_orientation(img) != 1:
             img = ImageOps.exif_transpose(img)
         if img.mode in ("I;16", "I;16B", "I;16L", "I"):
             array = np.asarray(img)
             if array.dtype != np.uint16:  # mode "I": 16-bit PNG/PNM on older Pillows, or 32-bit
-                if _bits_per_sample(img) > 16 or array.min() < 0 or array.max() > 65535:
-                    raise ImageError(
-                        f"{path}: 32-bit integer pixels are not supported (their white level "
-                        "is unknown); save it as an 8- or 16-bit image"
-                    )
+                if array.min() < 0 or array.max() > 65535:
+                    raise ImageError(f"{path}: {_DEEP_INTEGERS}")
                 array = array.astype(np.uint16)
             return array
         if img.mode == "P":
             img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-        elif img.mode in ("CMYK", "YCbCr", "HSV", "LAB", "F"):
-            if img.mode == "F":
-                raise ImageError(f"{path}: floating-point images are not supported")
+        elif img.mode in ("CMYK", "YCbCr", "HSV", "LAB"):
             img = img.convert("RGB")
         elif img.mode == "1":
             img = img.convert("L")
         return np.asarray(img)
+
+
+_DEEP_INTEGERS = (
+    "32-bit integer pixels are not supported (their white level is unknown); save it as an 8- "
+    "or 16-bit image"
+)
+
+
+def _refuse_unsupported(img: Image.Image, path) -> None:
+    """Pixel kinds with no 8-bit reading, refused from the header (so the plan's check of a
+    folder names them before any job): floating point, and 32-bit integers."""
+    if img.mode == "F":
+        raise ImageError(
+            f"{path}: floating-point pixels are not supported; save it as an 8- or 16-bit image"
+        )
+    if img.mode == "I" and _bits_per_sample(img) > 16:
+        raise ImageError(f"{path}: {_DEEP_INTEGERS}")
 
 
 def _bits_per_sample(img: Image.Image) -> int:
@@ -173,10 +186,13 @@ def read_header(path: str | os.PathLike) -> Header:
     """The :class:`Header` of an image file."""
     try:
         with Image.open(path) as img:
+            _refuse_unsupported(img, path)
             width, height = _stored_size(img)
             if exif_orientation(img) in _SWAPPING_ORIENTATIONS:
                 width, height = height, width
             grey = img.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "La")
+    except ImageError:
+        raise
     except Exception as err:
         raise ImageError(f"{path}: cannot be read as an image ({err})") from err
     return Header(height, width, grey)

@@ -130,10 +130,17 @@ def test_the_header_size_is_the_decoded_size_in_every_format(tmp_path, suffix, o
 
 
 def test_a_32_bit_tiff_is_refused_rather_than_read_as_16_bit(tmp_path):
-    """Values 0..255 in a 32-bit TIFF are no 16-bit image: divided by 257 they came out black."""
+    """Values 0..255 in a 32-bit TIFF are no 16-bit image: divided by 257 they came out black.
+    It is refused from its header too, so a folder's check before any job names it."""
+    from patchmine.images import read_header
+
     Image.fromarray(np.full((8, 8), 200, np.int32)).save(tmp_path / "deep.tif")
-    with pytest.raises(ImageError, match=r"deep\.tif: 32-bit integer pixels are not supported"):
-        read_image(tmp_path / "deep.tif")
+    Image.fromarray(np.full((8, 8), 0.5, np.float32)).save(tmp_path / "float.tif")
+    for read in (read_image, read_header):
+        with pytest.raises(ImageError, match=r"deep\.tif: 32-bit integer pixels are not"):
+            read(tmp_path / "deep.tif")
+        with pytest.raises(ImageError, match=r"float\.tif: floating-point pixels are not"):
+            read(tmp_path / "float.tif")
     sixteen = np.full((8, 8), 51400, np.uint16)  # 200 * 257
     Image.fromarray(sixteen).save(tmp_path / "sixteen.tif")
     assert (read_image(tmp_path / "sixteen.tif") == 200).all()
