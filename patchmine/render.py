@@ -176,11 +176,11 @@ def write_experiment_tables(
 ) -> None:
     """An experiment's tables (one per test set, or Table IV's one over all of them) as the
     ``csv``, ``md`` and ``html`` of ``paths``, each with the note of what its networks are read
-    against (``references`` by test set: all of them under a table of several sets)."""
+    against (``references`` by test set, those made: all of them under a table of several
+    sets)."""
     for name, table in tables.items():
-        table.attrs["references"] = (
-            [references[name]] if name in references else [*references.values()]
-        )
+        mine = [references[name]] if name in references else []
+        table.attrs["references"] = [*references.values()] if _is_benchmark(table) else mine
     write_tables(tables, paths["csv"], paths["md"], title, heading)
     sections = [(heading.format(t) if heading else t, table) for t, table in tables.items()]
     Path(paths["html"]).write_text(tables_page(title, sections), encoding="utf-8")

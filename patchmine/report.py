@@ -32,21 +32,28 @@ def read_runs(path: str | Path) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def reference_files(config: Mapping, name: str) -> list[str]:
-    """Per test set of experiment ``name``, the scores of what its networks are read against
-    (rule ``reference``: bicubic upscaling, or the noisy input)."""
+def reference_files(
+    config: Mapping, name: str, partial: bool = False, first: bool = False
+) -> list[str]:
+    """Per test set of experiment ``name`` (``first``: its first only, the one figures draw),
+    the scores of what its networks are read against (rule ``reference``: bicubic upscaling, or
+    the noisy input). With ``partial`` (:func:`partial_inputs`), only those already made: a
+    table drawn from what has finished must not download and ingest a test set for a note."""
     exp = config["experiments"][name]
     task = Task.from_experiment(exp).name
-    return [f"{config['results']}/references/{task}/{test}.csv" for test in exp["test"]]
+    tests = exp["test"][:1] if first else exp["test"]
+    files = [f"{config['results']}/references/{task}/{test}.csv" for test in tests]
+    return [f for f in files if Path(f).exists()] if partial else files
 
 
 def reference_notes(config: Mapping, name: str, paths: Sequence) -> dict[str, str]:
-    """Per test set of experiment ``name``, the note under its tables saying what the reference
-    (:func:`reference_files`, read from ``paths``) scores there by the same protocol."""
-    exp = config["experiments"][name]
-    task = Task.from_experiment(exp)
+    """Per test set (the files' names), the note under experiment ``name``'s tables saying what
+    the reference (:func:`reference_files`, read from ``paths``) scores there by the same
+    protocol."""
+    task = Task.from_experiment(config["experiments"][name])
     notes = {}
-    for test, path in zip(exp["test"], paths, strict=True):
+    for path in paths:
+        test = Path(path).stem
         psnr, ssim = reference_scores(path)
         notes[test] = (
             f"Reference on {test}: {task.reference} scores {psnr:.2f} dB (SSIM {ssim:.4f}) by "

@@ -108,7 +108,7 @@ rule published_results:
 rule criteria_table:
     input:
         runs=f"{R}/tables/{{experiment}}_runs.csv",
-        references=lambda w: reference_files(config, w.experiment),
+        references=lambda w: reference_files(config, w.experiment, partial_now()),
     output:
         csv=f"{R}/tables/{{experiment}}.csv",
         md=f"{R}/tables/{{experiment}}.md",
@@ -142,7 +142,7 @@ rule layout_table:
     input:
         runs=f"{R}/tables/{{experiment}}_runs.csv",
         published=lambda w: published_table(w.experiment),
-        references=lambda w: reference_files(config, w.experiment),
+        references=lambda w: reference_files(config, w.experiment, partial_now()),
     output:
         csv=f"{R}/tables/{{experiment}}_{{layout}}.csv",
         md=f"{R}/tables/{{experiment}}_{{layout}}.md",
@@ -176,7 +176,9 @@ rule layout_table:
 rule psnr_vs_k:
     input:
         runs=f"{R}/tables/{{experiment}}_runs.csv",
-        references=lambda w: reference_files(config, w.experiment)[:1],
+        references=lambda w: reference_files(
+            config, w.experiment, partial_now(), first=True
+        ),
     output:
         png=report(
             f"{R}/figures/{{experiment}}_psnr_vs_k.png",

@@ -26,6 +26,10 @@ else:
         expected=expected,
         zoom_k_min=zoom if big >= 2 else None,
         title=title,
-        reference=(task.reference, reference_scores(sm.input.references[0])[0]),
+        reference=(
+            (task.reference, reference_scores(sm.input.references[0])[0])
+            if sm.input.references  # not yet made, when drawn from what has finished
+            else None
+        ),
     )
     log.info("%d points plotted; %s", len(data), data.attrs["missing"] or "nothing missing")

@@ -685,6 +685,23 @@ def test_table3_params_and_no_silent_averaging():
     assert len(both) == 4 and all(" / " in label for label in both.index)
 
 
+def test_each_table_notes_its_own_reference_and_table4_all_of_them(tmp_path):
+    """A test set whose reference is not made yet (drawn from what has finished) gets no note,
+    never another set's; Table IV's one table over the sets notes every reference made."""
+    res = grid_results()
+    res = res[(res["stride"] == 120) & (res["k"] == 80_000)]
+    notes = {"Set5": "Reference on Set5: 33.67 dB"}
+    paths = {kind: tmp_path / f"t.{kind}" for kind in ("csv", "md", "html")}
+    per_set = {t: tables.params_table(res, test_set=t) for t in ("Set5", "Urban100")}
+    render.write_experiment_tables(per_set, notes, paths, "title")
+    assert per_set["Set5"].attrs["references"] == [notes["Set5"]]
+    assert per_set["Urban100"].attrs["references"] == []
+    assert paths["md"].read_text().count("Reference on Set5") == 1
+    both = {"all": tables.benchmark_table(res, test_sets=["Set5", "Urban100"])}
+    render.write_experiment_tables(both, notes, paths, "title", heading=None)
+    assert both["all"].attrs["references"] == [notes["Set5"]]
+
+
 def test_table4_benchmarks():
     res = grid_results()
     res = res[(res["stride"] == 120) & (res["k"] == 80_000)]

@@ -277,6 +277,9 @@ def test_allow_partial_draws_named_targets_early_and_the_whole_run_complete(tmp_
     # a named product: drawn from what has finished (nothing yet), training nothing
     rules, edges = _dag(tmp_path, "results/tables/tiny_runs.csv")
     assert set(rules.values()) == {"run_results"} and not edges
+    # nor does it ingest a test set for the reference noted under a table or drawn in a figure
+    rules, _ = _dag(tmp_path, "results/tables/tiny.md", "results/figures/tiny_psnr_vs_k.png")
+    assert set(rules.values()) == {"run_results", "criteria_table", "psnr_vs_k"}
     # the whole workflow trains every run, so its tables wait for them: drawn first, they would
     # say "not finished yet" at its end
     rules, edges = _dag(tmp_path)
