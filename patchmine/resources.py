@@ -374,29 +374,15 @@ def manifest_pixels(path, scale: int) -> tuple[float, float] | None:
     return (sum(pixels), max(pixels)) if pixels else (0.0, 0.0)
 
 
-def largest_image_pixels(paths) -> int:
-    """Pixels of the largest image among a job's input files, from their headers (0 when none is
-    an image, e.g. a download's extraction record; a file that cannot be read is named by the
-    plan's own check)."""
-    from patchmine.images import IMAGE_EXTENSIONS
-
-    largest = 0
-    for path in paths:
-        if str(path).lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(path):
-            stat = os.stat(path)
-            largest = max(largest, _image_pixels(os.path.abspath(path), stat.st_mtime_ns))
-    return largest
+#: Pixels of the largest image of each dataset read from a folder, noted while planning from
+#: the headers that the check of every image reads (rules/common.smk, :func:`note_largest_image`).
+_LARGEST_IMAGE: dict[str, int] = {}
 
 
-@functools.lru_cache(maxsize=4096)
-def _image_pixels(path: str, mtime_ns: int) -> int:
-    from patchmine.images import ImageError, read_header
-
-    try:
-        header = read_header(path)
-    except ImageError:
-        return 0
-    return header.height * header.width
+def note_largest_image(dataset: str, pixels: int) -> None:
+    """Record the pixels of ``dataset``'s largest image, which each worker of its image rules
+    (:data:`IMAGE_RULES`) may hold at once."""
+    _LARGEST_IMAGE[dataset] = int(pixels)
 
 
 def file_mb(path) -> float:
@@ -489,7 +475,7 @@ def _job(rule: str, config: dict, w, input, threads: int, attempt: int) -> dict:
         data = file_mb(input.store)
     else:  # what a table, figure or extraction reads
         data = sum(file_mb(f) for f in input)
-    largest = largest_image_pixels(input) if rule in IMAGE_RULES else 0
+    largest = _LARGEST_IMAGE.get(getattr(w, "dataset", ""), 0) if rule in IMAGE_RULES else 0
     return {
         "mem_mb": cpu_mem_mb(rule, threads, attempt, largest),
         "runtime": cpu_runtime(rule, data, attempt),

@@ -9,7 +9,14 @@ from patchmine.pairs import check_given_lr
 from patchmine.config import canonical, check_config, recipe_identity
 from patchmine.criterion_names import EXTRA_STATISTICS, STATISTICS
 from patchmine.tasks import Task
-from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime, use_workflow
+from patchmine.resources import (
+    gpus,
+    job_cpus,
+    job_mem_mb,
+    job_runtime,
+    note_largest_image,
+    use_workflow,
+)
 from patchmine.sources import outdate_if_changed, snakemake_inputs
 from patchmine.grid import (
     RUN_PATTERN,
@@ -212,14 +219,18 @@ def dataset_inputs(dataset: str) -> list[str]:
     # so that they are made again (patchmine.sources); once per dataset and plan
     if dataset not in OUTDATE_CHECKED:
         OUTDATE_CHECKED.add(dataset)
-        # every file that is no image named at once, from the headers, before any job
-        headers = read_headers(image.path for image in images)
+        # every file that is no image (HR, or a pair's LR) named at once, before any job
+        files = image_files(images)
+        headers = dict(zip(files, read_headers(files)))
+        # (height, width) of each HR image
+        sizes = [headers[str(im.path)][:2] for im in images]
+        note_largest_image(dataset, max(h * w for h, w in sizes))  # its jobs' memory
         # every LR made elsewhere (real pairs) fits its HR image: all unfit pairs named now
         check_given_lr(images)
         # a count to keep that the images cannot give: refused before the store is cut
         if MINE and MINE.dataset == dataset:
             scales = scales_of_store(dataset, MINE.patch, MINE.stride)
-            check_keep_fits(MINE, [(h.height, h.width) for h in headers], scales)
+            check_keep_fits(MINE, sizes, scales)
         made = [f"{R}/data/{dataset}/manifest.csv"]
         stores = os.path.dirname(STORE.format(dataset=dataset, patch=0, stride=0))
         made += glob.glob(os.path.join(glob.escape(stores), "p*_s*.h5"))

@@ -528,3 +528,30 @@ def test_the_per_image_share_is_kept_over_cut(tmp_path):
     per_image = pd.read_csv(outputs["images"])
     np.testing.assert_allclose(per_image.kept_share, per_image.kept / per_image.patches)
     assert per_image.kept.sum() == round(n / 2)
+
+
+def test_a_huge_photograph_sizes_the_jobs_that_decode_it(tmp_path):
+    """Each store worker holds one image: the plan sizes the job's memory to the largest one,
+    from the headers it reads anyway (a 20,000 x 20,000 PNG took 3.3 GB, not 300 MB)."""
+    import shutil
+    import struct
+    import zlib
+
+    from test_workflow import snakemake
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(skimage_images(["coffee"])[0].path, folder / "coffee.png")
+    ihdr = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 2, 0, 0, 0)  # a header, no pixels
+    (folder / "huge.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+    )
+    dry = snakemake(tmp_path, "-n", "mine", "--config", f"mine={folder}")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    store_job = dry.stdout[dry.stdout.index("rule patch_store:") :]
+    mem_mb = int(re.search(r"mem_mb=(\d+)", store_job)[1])
+    assert mem_mb >= 1500 + 0.95 * 3.3 * 1024  # one worker in a dry run

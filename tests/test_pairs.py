@@ -133,6 +133,14 @@ def test_a_plan_names_unfit_pairs_before_any_job_runs(tmp_path):
     dry = snakemake(tmp_path, "-n", "mine")
     assert dry.returncode != 0
     assert "a.png: HR is 64x64 but LR is 30x32" in dry.stdout + dry.stderr
+    # LR files that are no images are all named at once too, not one per run
+    _png(tmp_path / "hr" / "b.png", (64, 64, 3))
+    for name in ("a.png", "b.png"):
+        (tmp_path / "lr" / name).write_bytes(b"")
+    dry = snakemake(tmp_path, "-n", "mine")
+    said = dry.stdout + dry.stderr
+    assert dry.returncode != 0 and "2 of 4 files cannot be read as images" in said, said[-2000:]
+    assert "lr/a.png: cannot be read" in said and "lr/b.png: cannot be read" in said
 
 
 def test_one_folder_spelt_two_ways_is_still_one_folder(tmp_path, caplog):

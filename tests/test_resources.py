@@ -508,31 +508,20 @@ def test_a_patch_is_three_bytes_a_pixel_of_hr_and_lr():
     assert mem >= 1.5 * 150_000 * 34_560 / 2**20
 
 
-def _png_header_only(path, width: int, height: int) -> None:
-    """A PNG whose header claims ``width`` x ``height`` (no pixel data: sizes come from headers)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
-
-
-def test_image_jobs_grow_their_memory_with_the_largest_image(tmp_path):
+def test_image_jobs_grow_their_memory_with_the_largest_image(monkeypatch):
     """A 20,000 x 20,000 photograph took 3.3 GB in one store worker: a job sized for DIV2K
-    (300 MB a worker) would be killed by SLURM without a word about which image did it."""
-    small, huge = tmp_path / "small.png", tmp_path / "huge.png"
-    _png_header_only(small, 2040, 1356)
-    _png_header_only(huge, 20_000, 20_000)
-    assert res.largest_image_pixels([small, tmp_path / "x.txt"]) == 2040 * 1356
-    assert res.largest_image_pixels([small, huge]) == 400_000_000
-    base = job("patch_store", config(), files=[str(small)], threads=2)[0]
-    assert base == res.cpu_mem_mb("patch_store", 2)  # DIV2K-sized: the usual 300 MB a worker
-    mem = job("patch_store", config(), files=[str(small), str(huge)], threads=2)[0]
+    (300 MB a worker) would be killed by SLURM without a word about which image did it. The
+    plan notes each folder dataset's largest image from the headers it checks."""
+    monkeypatch.setattr(res, "_LARGEST_IMAGE", {})
+    base = job("patch_store", config(), threads=2)[0]
+    assert base == res.cpu_mem_mb("patch_store", 2)  # nothing noted (a download): 300 MB a worker
+    res.note_largest_image("d", 2040 * 1356)  # DIV2K-sized: the usual
+    assert job("patch_store", config(), threads=2)[0] == base
+    res.note_largest_image("d", 20_000 * 20_000)
+    mem = job("patch_store", config(), threads=2)[0]
     assert mem >= res.BASE_MB + 2 * 3.3 * 1024 * 0.95
-    assert job("ingest", config(), files=[str(huge)])[0] > res.cpu_mem_mb("ingest", 1)
-    assert job("select", config(), files=[str(huge)])[0] == res.cpu_mem_mb("select", 1)
+    assert job("ingest", config())[0] > res.cpu_mem_mb("ingest", 1)
+    assert job("select", config())[0] == res.cpu_mem_mb("select", 1)
+    res.note_largest_image("other", 20_000 * 20_000)
+    monkeypatch.setattr(res, "_LARGEST_IMAGE", {"other": 20_000 * 20_000})
+    assert job("patch_store", config(), threads=2)[0] == base  # another dataset's image
