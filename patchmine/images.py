@@ -50,7 +50,8 @@ def exif_orientation(img: Image.Image) -> int:
     to cut DIV2K; its chunks are walked here instead. (Once decoded, Pillow has read them all.)"""
     try:
         undecoded_file = bool(getattr(img, "tile", None)) and getattr(img, "filename", "")
-        if img.format == "PNG" and "exif" not in img.info and undecoded_file:
+        xmp = "XML:com.adobe.xmp" in img.info  # Pillow's getexif reads an orientation there
+        if img.format == "PNG" and "exif" not in img.info and not xmp and undecoded_file:
             data = _png_chunk(img.filename, b"eXIf")
             if data is None:
                 return 1
@@ -107,7 +108,9 @@ def to_rgb_uint8(array: np.ndarray, name: str = "image") -> np.ndarray:
 def _decode(path: Path) -> np.ndarray:
     with Image.open(path) as img:
         frames = getattr(img, "n_frames", 1)
-        if frames > 1:  # an animated PNG or WebP, a multi-page TIFF
+        # an animated PNG or WebP, a multi-page TIFF (a phone's MPO JPEG holds a gain map or
+        # preview beside the photograph: its first frame is the photograph)
+        if frames > 1 and img.format != "MPO":
             log.warning("%s holds %d frames or pages: only the first is read", path, frames)
         _refuse_unsupported(img, path)
         img.load()

@@ -181,3 +181,30 @@ def test_running_out_of_memory_names_the_image_and_its_size(tmp_path, monkeypatc
     monkeypatch.setattr(images, "_decode", no_memory)
     with pytest.raises(ImageError, match=r"big\.png: out of memory decoding its 40x30 pixels"):
         read_image(tmp_path / "big.png")
+
+
+def test_an_orientation_given_in_xmp_alone_is_seen_by_size_and_pixels(tmp_path):
+    """Pillow reads a PNG's orientation from its XMP packet when it has no EXIF: the header's
+    size must follow, or the corners would be placed on the unturned picture."""
+    from PIL import PngImagePlugin
+
+    xmp = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
+        '22-rdf-syntax-ns#"><rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+        'tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>'
+    )
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", xmp)
+    Image.fromarray(np.zeros((40, 100, 3), np.uint8)).save(tmp_path / "x.png", pnginfo=info)
+    assert image_size(tmp_path / "x.png") == read_image(tmp_path / "x.png").shape[:2] == (100, 40)
+
+
+def test_a_phones_mpo_photograph_is_read_without_a_frames_warning(tmp_path, caplog):
+    """An MPO JPEG (a photograph and its preview or gain map) is the photograph, not an
+    animation."""
+    frames = [Image.fromarray(np.full((16, 16, 3), v, np.uint8)) for v in (90, 10)]
+    frames[0].save(tmp_path / "phone.jpg", format="MPO", save_all=True, append_images=frames[1:])
+    with Image.open(tmp_path / "phone.jpg") as img:
+        assert img.format == "MPO" and img.n_frames == 2
+    assert abs(int(read_image(tmp_path / "phone.jpg").mean()) - 90) <= 2
+    assert "frames or pages" not in caplog.text
