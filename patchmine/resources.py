@@ -476,10 +476,23 @@ def _job(rule: str, config: dict, w, input, threads: int, attempt: int) -> dict:
     else:  # what a table, figure or extraction reads
         data = sum(file_mb(f) for f in input)
     largest = _LARGEST_IMAGE.get(getattr(w, "dataset", ""), 0) if rule in IMAGE_RULES else 0
-    return {
-        "mem_mb": cpu_mem_mb(rule, threads, attempt, largest),
-        "runtime": cpu_runtime(rule, data, attempt),
-    }
+    mem = cpu_mem_mb(rule, threads, attempt, largest)
+    if rule == "reference":  # the whole test set in memory, as evaluate holds it
+        mem = max(mem, reference_mem_mb(Task.parse(w.task), input.test, attempt))
+    return {"mem_mb": mem, "runtime": cpu_runtime(rule, data, attempt)}
+
+
+def reference_mem_mb(task: Task, manifest, attempt: int = 1) -> int:
+    """Memory of the reference job of a test set (its ingest ``manifest``): every image held as
+    :func:`validation_mb` counts a validation set (for denoising with float32 noisy copies),
+    and the reference output of one; the stand-in test set before the manifest exists."""
+    scale = task.scale
+    total, largest = manifest_pixels(manifest, scale) or (
+        DEFAULT_TEST_PIXELS / scale**2,
+        DEFAULT_IMAGE_PIXELS / scale**2,
+    )
+    held = validation_mb(total, scale, denoise=task.kind == "denoise")
+    return _megabytes(held + 3 * largest * scale**2 / MB, attempt)
 
 
 def max_runtime() -> int | None:

@@ -525,3 +525,19 @@ def test_image_jobs_grow_their_memory_with_the_largest_image(monkeypatch):
     res.note_largest_image("other", 20_000 * 20_000)
     monkeypatch.setattr(res, "_LARGEST_IMAGE", {"other": 20_000 * 20_000})
     assert job("patch_store", config(), threads=2)[0] == base  # another dataset's image
+
+
+def test_the_reference_job_holds_its_whole_test_set(tmp_path):
+    """A denoising test set of DIV2K-valid's size (100 images of 2.8 megapixels, float32 noisy
+    copies) needs about 4 GB: the fixed 2.5 GB of a light job would not do."""
+    manifest = tmp_path / "manifest.csv"
+    rows = "".join(f"i{n},1356,2040,x\n" for n in range(100))
+    manifest.write_text("name,height,width,source\n" + rows)
+    files = Files(store="", validation="", test=str(manifest))
+    w = SimpleNamespace(task="dn_s25", testset="t")
+    denoise = res.job_mem_mb("reference", config())(w, files, 1, 1)
+    held = 100 * 1356 * 2040 * 15 / res.MB  # clean uint8 + noisy float32, three channels
+    assert denoise >= res.BASE_MB + held
+    w = SimpleNamespace(task="sr_x2", testset="t")
+    sr = res.job_mem_mb("reference", config())(w, files, 1, 1)
+    assert res.cpu_mem_mb("reference", 1) <= sr < denoise
