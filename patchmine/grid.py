@@ -214,11 +214,17 @@ TARGET_FILES = {
 }
 
 
+def first_store(exp: dict) -> tuple[str, int, int]:
+    """(dataset, patch, stride) of an experiment's first store, its first stride's: the patches
+    Figs. 2-3 and 7 look at."""
+    return exp["train"], int(exp["patch_size"]), int(exp["strides"][0])
+
+
 def correlation_file(config: dict, target: dict, suffix: str = "png") -> str:
     """Fig. 7's scatter of two tasks' scorer losses over the experiment's first store."""
-    exp = config["experiments"][target["experiment"]]
+    dataset, patch, stride = first_store(config["experiments"][target["experiment"]])
     a, b = target["tasks"]
-    store = f"{exp['train']}_p{exp['patch_size']}_s{exp['strides'][0]}"
+    store = f"{dataset}_p{patch}_s{stride}"
     return f"{config['results']}/figures/correlation/{store}_{a}_vs_{b}.{suffix}"
 
 
@@ -250,7 +256,6 @@ def correlation_scales(config: dict, dataset: str, patch: int, stride: int) -> s
     for target in config.get("targets", {}).values():
         if target["show"] != "correlation":
             continue
-        exp = config["experiments"][target["experiment"]]
-        if (exp["train"], exp["patch_size"], exp["strides"][0]) == (dataset, patch, stride):
+        if first_store(config["experiments"][target["experiment"]]) == (dataset, patch, stride):
             scales |= {Task.parse(t).scale for t in target["tasks"] if t.startswith("sr_")}
     return scales

@@ -26,6 +26,7 @@ from patchmine.grid import (
     dataset_min_size,
     dataset_scales,
     experiment_runs,
+    first_store,
     scorer_model,
     scorer_run,
     store_scales,
@@ -112,7 +113,8 @@ def experiment_scores(name: str) -> dict[str, str]:
     """The criteria's scores over the experiment's first store (Figs. 2-3), by criterion: the
     paper's, and any statistic of EXTRA_STATISTICS the experiment ranks patches by."""
     exp = config["experiments"][name]
-    folder = f"{R}/scores/{exp['train']}/p{exp['patch_size']}_s{exp['strides'][0]}"
+    dataset, patch, stride = first_store(exp)
+    folder = SCORES.format(dataset=dataset, patch=patch, stride=stride)
     shown = [*STATISTICS, *(n for n in EXTRA_STATISTICS if n in exp["criteria"])]
     files = {n: f"{folder}/{n}.npy" for n in shown}
     if "scorer" in config:
