@@ -200,14 +200,11 @@ def check_config(config: dict) -> None:
             raise ConfigError(f"{key}.criteria: 'loss' needs a `scorer` section")
         if "loss" in exp["criteria"] and task not in config["scorer"].get("weights", {}):
             able(config["scorer"]["model"], task, f"scorer.model (for {key}'s 'loss')")
-        for field, value in [("patch_size", exp["patch_size"])] + [
-            ("strides", s) for s in exp["strides"]
-        ]:
-            if exp["task"] == "sr" and value % exp["scale"]:
-                raise ConfigError(
-                    f"{key}.{field}: {value} is not a multiple of the scale {exp['scale']}; "
-                    "LR patches must start on whole LR pixels"
-                )
+        if exp["task"] == "sr":
+            fields = [(f"{key}.patch_size", exp["patch_size"])]
+            check_on_lr_grid(
+                fields + [(f"{key}.strides", s) for s in exp["strides"]], [exp["scale"]]
+            )
         roles = [
             ("train", exp["train"]),
             *(("test", name) for name in exp["test"]),
@@ -269,6 +266,18 @@ def check_criteria_named(criteria: list, key: str) -> None:
             "in patchmine/criterion_names.py (EXTRA_STATISTICS), which names every criterion "
             "for the workflow"
         )
+
+
+def check_on_lr_grid(fields, scales) -> None:
+    """Each (key, value) of a patch size or stride must be a multiple of every scale, so that
+    LR patches start on whole LR pixels; the first that is not is refused by its key."""
+    for key, value in fields:
+        for scale in scales:
+            if value % scale:
+                raise ConfigError(
+                    f"{key}: {value} is not a multiple of the scale {scale}; "
+                    "LR patches must start on whole LR pixels"
+                )
 
 
 def _check_pairs_task(

@@ -29,7 +29,7 @@ from PIL import Image
 
 from patchmine.atomic import atomic_path
 from patchmine.catalog import archive_name
-from patchmine.config import ConfigError, check_criteria_named
+from patchmine.config import ConfigError, check_criteria_named, check_on_lr_grid
 from patchmine.select import k_label, parse_k_label, top_k_of_store
 from patchmine.store import CHUNK_PATCHES, open_store, patch_corners, read_rows, too_small
 
@@ -210,13 +210,7 @@ def add_mining(config: dict) -> MinePlan | None:
     patch = spec["patch_size"]
     stride = spec.get("stride", patch)
     scales = tuple(spec["scales"])
-    for key, value in (("patch_size", patch), ("stride", stride)):
-        for scale in scales:
-            if value % scale:
-                raise ConfigError(
-                    f"mine.{key}: {value} is not a multiple of the scale {scale}; "
-                    "LR patches must start on whole LR pixels"
-                )
+    check_on_lr_grid([("mine.patch_size", patch), ("mine.stride", stride)], scales)
     check_criteria_named([spec["criterion"]], "mine.criterion")
     if spec["criterion"] == "loss" and ("scorer" not in config or not scales):
         raise ConfigError(
