@@ -130,6 +130,10 @@ def test_patch_geometry_must_fit_the_scale():
     config["experiments"]["demo"]["scale"] = 3
     with pytest.raises(ConfigError, match=r"patch_size: 32 is not a multiple of the scale 3"):
         _checked(config)
+    config = _load()  # every stride, not only the first
+    config["experiments"]["demo"]["strides"] = [40, 45]
+    with pytest.raises(ConfigError, match=r"demo\.strides: 45 is not a multiple of the scale 2"):
+        _checked(config)
 
 
 def test_a_correlation_target_needs_a_store_that_fits_each_scale():
@@ -376,6 +380,12 @@ def test_real_pairs_serve_super_resolution_at_their_own_scale_only(tmp_path):
     with pytest.raises(
         ConfigError, match=r"demo\.sigma: dn_s25 but experiments\.demo\.train: dataset 'real'"
     ):
+        _checked(config)
+
+    config = _real_pairs(tmp_path)  # validated on the pairs: the recipe's key is named
+    config["recipes"]["demo"]["validation"] = "real"
+    config["experiments"]["demo"].update(patch_size=48, strides=[48], scale=3)
+    with pytest.raises(ConfigError, match=r"scale: sr_x3 but recipes\.demo\.validation: dataset"):
         _checked(config)
 
     config = _real_pairs(tmp_path)  # trained on photographs, its scorer validated on the pairs

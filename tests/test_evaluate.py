@@ -52,6 +52,12 @@ def test_denoise_protocol_scores_the_noisy_input_at_its_noise_level():
     assert table.psnr.iloc[0] == psnr(out, clean)
     reference = evaluate_reference(Task.parse("dn_s25"), pairs, with_ssim=False)
     pd.testing.assert_frame_equal(reference, table)  # the noisy input is the reference
+    bright = noisy_pairs([("bright", np.full((64, 64, 3), 250, np.uint8))], sigma=25)
+    assert (bright[0][2] > 255).any()  # noise beyond white: clipped, as an output is
+    pd.testing.assert_frame_equal(
+        evaluate_reference(Task.parse("dn_s25"), bright, with_ssim=False),
+        evaluate(Identity(), Task.parse("dn_s25"), bright, with_ssim=False),
+    )
 
 
 def test_a_grey_image_gets_one_noise_field_and_a_colour_one_three():

@@ -74,3 +74,20 @@ def test_the_scorer_trains_with_the_augmentation_its_section_asks_for():
     config["scorer"]["augment"] = False
     run = scorer_run(config, "sr_x2", "demo_train", 32, 40)
     assert run.aug == "noaug" and "/noaug/" in run.path
+
+
+def test_figures_of_an_experiments_patches_look_at_its_first_store_and_test_set():
+    from patchmine.grid import correlation_file, correlation_scales, first_store
+    from patchmine.report import reference_files
+
+    config = _config()
+    exp = config["experiments"]["demo"]
+    exp.update(strides=[40, 20], test=["demo_test", "demo_val"])
+    assert first_store(exp) == ("demo_train", 32, 40)
+    target = {"experiment": "demo", "show": "correlation", "tasks": ["sr_x2", "sr_x4"]}
+    config["targets"] = {"fig7": target}
+    assert "/demo_train_p32_s40_sr_x2_vs_sr_x4." in correlation_file(config, target)
+    assert correlation_scales(config, "demo_train", 32, 40) == {2, 4}
+    assert correlation_scales(config, "demo_train", 32, 20) == set()
+    assert reference_files(config, "demo", first=True) == ["results/references/sr_x2/demo_test.csv"]
+    assert len(reference_files(config, "demo")) == 2

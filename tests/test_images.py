@@ -137,8 +137,9 @@ def test_a_32_bit_tiff_is_refused_rather_than_read_as_16_bit(tmp_path):
     Image.fromarray(np.full((8, 8), 200, np.int32)).save(tmp_path / "deep.tif")
     Image.fromarray(np.full((8, 8), 0.5, np.float32)).save(tmp_path / "float.tif")
     for read in (read_image, read_header):
-        with pytest.raises(ImageError, match=r"deep\.tif: 32-bit integer pixels are not"):
+        with pytest.raises(ImageError, match=r"deep\.tif: 32-bit integer pixels are not") as err:
             read(tmp_path / "deep.tif")
+        assert "cannot be read as an image" not in str(err.value)  # the reason, not a wrapper
         with pytest.raises(ImageError, match=r"float\.tif: floating-point pixels are not"):
             read(tmp_path / "float.tif")
     sixteen = np.full((8, 8), 51400, np.uint16)  # 200 * 257
@@ -168,6 +169,13 @@ def test_every_unreadable_file_is_named_at_once(tmp_path):
     assert "empty.png: cannot be read" in str(err.value)
     assert "notes.jpg: cannot be read" in str(err.value)
     assert "good.png" not in str(err.value)
+    many = [tmp_path / f"e{i:02d}.png" for i in range(12)]  # ten named, the rest counted
+    for path in many:
+        path.write_bytes(b"")
+    with pytest.raises(ImageError, match=r"12 of 12 files cannot be read") as err:
+        read_headers(many)
+    assert str(err.value).count("cannot be read as an image (") == 10
+    assert str(err.value).endswith("… and 2 more")
 
 
 def test_running_out_of_memory_names_the_image_and_its_size(tmp_path, monkeypatch):

@@ -555,3 +555,25 @@ def test_a_huge_photograph_sizes_the_jobs_that_decode_it(tmp_path):
     store_job = dry.stdout[dry.stdout.index("rule patch_store:") :]
     mem_mb = int(re.search(r"mem_mb=(\d+)", store_job)[1])
     assert mem_mb >= 1500 + 0.95 * 3.3 * 1024  # one worker in a dry run
+
+
+def test_a_mined_file_another_process_writes_is_not_deleted(store, tmp_path):
+    """As for the store: the rerun that cannot open the temporary file leaves it alone."""
+    path, n, _ = store
+    outputs = {role: tmp_path / name for role, name in OUTPUT_FILES.items()}
+    tmp = Path(str(outputs["patches"]) + ".tmp")
+    with h5py.File(tmp, "w") as other:
+        other.attrs["writer"] = "the job left running"
+        with pytest.raises(OSError):
+            export_mined(path, np.arange(n, dtype=float), "0.5", "grad", outputs, None)
+        assert tmp.exists()
+
+
+def test_the_count_to_keep_is_checked_against_the_stores_own_cut():
+    """48 px patches at stride 24 over a 96 x 96 image: 3 x 3 overlapping corners."""
+    from patchmine.mine import check_keep_fits
+
+    plan = MinePlan("photos", 48, 24, "grad", "9", (2,), False)
+    check_keep_fits(plan, [(96, 96)], [2])
+    with pytest.raises(ConfigError, match=r"give 9 patches of 48 px at stride 24"):
+        check_keep_fits(MinePlan("photos", 48, 24, "grad", "10", (2,), False), [(96, 96)], [2])

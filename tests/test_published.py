@@ -456,3 +456,11 @@ def test_only_a_denoising_experiment_is_told_the_paper_has_no_numbers_for_it():
     config = {"experiments": {"sr": {"task": "sr"}, "dn": {"task": "denoise"}}}
     assert published.unpublished_note(config, ["sr"]) == ""
     assert published.unpublished_note(config, ["sr", "dn"]).startswith("Denoising (dn): the paper")
+
+
+def test_the_note_reaches_the_markdown_and_the_html_page(tmp_path):
+    comparison = published.compare(pd.DataFrame())
+    paths = [tmp_path / f"c.{kind}" for kind in ("csv", "md", "html")]
+    published.write_comparison(comparison, *paths, note="Denoising (dn): a plot only")
+    assert "Denoising (dn): a plot only" in paths[1].read_text()
+    assert "<p>Denoising (dn): a plot only</p>" in paths[2].read_text()

@@ -360,6 +360,16 @@ def test_fig6_reference_is_a_line_in_range_and_a_legend_entry_off_the_axis(resul
     assert len(_reference(fig, 0)[1]) == 0  # nothing drawn, only named
     legend = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
     assert f"bicubic x2: {far:.2f} dB (below the axis)" in legend
+    high = float(psnr.max()) + 5
+    fig, _ = figures.psnr_vs_k_figure(results, test_set="Urban100", reference=("bicubic", high))
+    legend = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+    assert f"bicubic: {high:.2f} dB (above the axis)" in legend
+    # just outside the curves' range, within a tenth of it: drawn (the axis makes room)
+    plain, _ = figures.psnr_vs_k_figure(results, test_set="Urban100")
+    lo, hi = plain.axes[0].get_ylim()
+    near = lo - 0.05 * (hi - lo)
+    fig, _ = figures.psnr_vs_k_figure(results, test_set="Urban100", reference=("bicubic", near))
+    assert set(_reference(fig, 0)[1]) == {near}
 
 
 def _reference(fig, panel: int):
@@ -941,11 +951,11 @@ def test_the_whole_store_read_back_from_a_runs_csv_is_still_the_whole_store(tmp_
 
 def test_names_that_look_like_numbers_stay_text_in_a_runs_csv(tmp_path):
     """A dataset or test set named "2024" or "01" reads back as that name, not as 2024.0/1."""
-    pd.DataFrame([dict(dataset="01", test_set="2024", k_label="10", psnr=30.0)]).to_csv(
-        tmp_path / "runs.csv", index=False
-    )
+    names = dict(dataset="01", test_set="2024", k_label="10", model="007", recipe="1e3",
+                 criterion="1", task="2")  # fmt: skip
+    pd.DataFrame([dict(names, psnr=30.0)]).to_csv(tmp_path / "runs.csv", index=False)
     back = report.read_runs(tmp_path / "runs.csv")
-    assert back.loc[0, ["dataset", "test_set", "k_label"]].tolist() == ["01", "2024", "10"]
+    assert back.loc[0, list(names)].tolist() == list(names.values())
 
 
 def test_a_point_without_a_finite_score_is_still_missing():

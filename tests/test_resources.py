@@ -541,3 +541,14 @@ def test_the_reference_job_holds_its_whole_test_set(tmp_path):
     w = SimpleNamespace(task="sr_x2", testset="t")
     sr = res.job_mem_mb("reference", config())(w, files, 1, 1)
     assert res.cpu_mem_mb("reference", 1) <= sr < denoise
+    w = SimpleNamespace(task="dn_s25", testset="t")
+    retried = [res.job_mem_mb("reference", config())(w, files, 1, a) for a in (1, 2, 3)]
+    assert retried[0] < retried[1] < retried[2] <= 2.25 * retried[0] + 100
+    one = tmp_path / "one.csv"  # one huge image: its uint8 output is held beside the input
+    one.write_text("name,height,width,source\nbig,20000,20000,x\n")
+    w = SimpleNamespace(task="sr_x2", testset="t")
+    big = res.job_mem_mb("reference", config())(
+        w, Files(store="", validation="", test=str(one)), 1, 1
+    )
+    lr = 20_000 * 20_000 / 4
+    assert big >= res.BASE_MB + res.SAFETY * (lr * 3 * 5 + 3 * 20_000 * 20_000) / res.MB

@@ -143,6 +143,9 @@ def test_pixels_of_another_size_than_the_header_are_refused_by_name(tmp_path, mo
     with pytest.raises(ImageError, match=r"a\.png: its header says 48x96 pixels but it decodes"):
         build_store([SourceImage("a", tmp_path / "a.png")], tmp_path / "s.h5", 24, 24, [2])
     assert not list(tmp_path.glob("s.h5*"))
+    monkeypatch.setattr(store, "image_size", lambda path: (48, 48))  # the width alone wrong
+    with pytest.raises(ImageError, match=r"says 48x48 pixels but it decodes to 96x48"):
+        build_store([SourceImage("a", tmp_path / "a.png")], tmp_path / "s.h5", 24, 24, [2])
 
 
 def test_a_store_being_written_by_another_process_is_not_deleted(tmp_path):
