@@ -185,8 +185,24 @@ class Header(NamedTuple):
     grey: bool  # a single (grey) channel, alpha aside: repeated to RGB when read
 
 
+#: Headers read in this process, by (path, size, modification time, inode): a plan asks for the
+#: same files' headers several times (every file's check, the pairs check, the store's sizes).
+_HEADERS: dict[tuple[str, int, int, int], Header] = {}
+
+
 def read_header(path: str | os.PathLike) -> Header:
-    """The :class:`Header` of an image file."""
+    """The :class:`Header` of an image file, read once per process while the file is unchanged."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return _read_header(path)  # names the file, as for any file that cannot be read
+    key = (os.fspath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if key not in _HEADERS:
+        _HEADERS[key] = _read_header(path)
+    return _HEADERS[key]
+
+
+def _read_header(path: str | os.PathLike) -> Header:
     try:
         with Image.open(path) as img:
             _refuse_unsupported(img, path)

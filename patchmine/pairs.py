@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from patchmine.datasets import SourceImage, first_few, folder_images
-from patchmine.images import IMAGE_EXTENSIONS, Header, ImageError, read_header, read_image
+from patchmine.images import IMAGE_EXTENSIONS, ImageError, read_header, read_image
 
 log = logging.getLogger(__name__)
 
@@ -183,9 +183,9 @@ def check_given_lr(images: list[SourceImage]) -> None:
     is (a warning: a network would learn to add or drop colour). From the files' headers only."""
     unfit, mixed = [], []
     for image in (im for im in images if im.lr):  # most datasets have none: no file opened
-        hr = _header(image.path)
+        hr = read_header(image.path)
         for scale, path in image.lr.items():
-            lr = _header(path)
+            lr = read_header(path)
             if not lr_fits((hr.height, hr.width), (lr.height, lr.width), scale, image.crop):
                 unfit.append((image, scale, hr, lr))
             if hr.grey != lr.grey:
@@ -211,19 +211,6 @@ def check_given_lr(images: list[SourceImage]) -> None:
                 "downscale those by the scale first"
             )
         raise ImageError(message)
-
-
-#: File headers read this process, by (path, size, modification time).
-_HEADERS: dict[tuple[str, int, int], Header] = {}
-
-
-def _header(path: Path) -> Header:
-    """A file's header, read once per process however often a plan asks."""
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _HEADERS:
-        _HEADERS[key] = read_header(path)
-    return _HEADERS[key]
 
 
 def lr_fits(hr: tuple[int, int], lr: tuple[int, int], scale: int, crop: bool) -> bool:
