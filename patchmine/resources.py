@@ -365,6 +365,15 @@ def _store_patches(path: str, mtime_ns: int, size: int) -> int:
         return int(f["hr"].shape[0])
 
 
+def set_pixels(path, scale: int, stand_in: float) -> tuple[float, float]:
+    """(total, largest) LR pixels of an ingested set (:func:`manifest_pixels`), or while its
+    manifest does not exist, of a stand-in set of ``stand_in`` HR pixels and DIV2K-sized images."""
+    return manifest_pixels(path, scale) or (
+        stand_in / scale**2,
+        DEFAULT_IMAGE_PIXELS / scale**2,
+    )
+
+
 def manifest_pixels(path, scale: int) -> tuple[float, float] | None:
     """(total, largest) LR pixels of the images an ingest manifest lists."""
     if not path or not os.path.exists(path):
@@ -423,10 +432,7 @@ def _model_job(rule: str, config: dict, w, input, threads: int, attempt: int) ->
         model = config["models"][w.model]
         recipe = config["recipes"][w.recipe]
         batch = int(recipe.get("batch_size", 16))
-        val = manifest_pixels(input.validation, scale) or (
-            DEFAULT_VAL_PIXELS / scale**2,
-            DEFAULT_IMAGE_PIXELS / scale**2,
-        )
+        val = set_pixels(input.validation, scale, DEFAULT_VAL_PIXELS)
         n = k_patches(w.k, store_patches(input.store))
         patch = int(w.patch)
         val_mb = validation_mb(val[0], scale, denoise=task.kind == "denoise")
@@ -457,10 +463,7 @@ def _model_job(rule: str, config: dict, w, input, threads: int, attempt: int) ->
         biggest = 64 * (patch // scale) ** 2  # one batch of mse_loss
     else:  # evaluate, evaluate_published
         model = config["models"][published.get("model") or w.model]
-        pixels, biggest = manifest_pixels(input.test, scale) or (
-            DEFAULT_TEST_PIXELS / scale**2,
-            DEFAULT_IMAGE_PIXELS / scale**2,
-        )
+        pixels, biggest = set_pixels(input.test, scale, DEFAULT_TEST_PIXELS)
     mem = max(inference_mem_mb(model, scale, biggest, on_gpu=g, attempt=attempt) for g in places)
     runtime = inference_runtime(
         model, scale, pixels, on_gpu=on_gpu, threads=threads, attempt=attempt
@@ -487,10 +490,7 @@ def reference_mem_mb(task: Task, manifest, attempt: int = 1) -> int:
     :func:`validation_mb` counts a validation set (for denoising with float32 noisy copies),
     and the reference output of one; the stand-in test set before the manifest exists."""
     scale = task.scale
-    total, largest = manifest_pixels(manifest, scale) or (
-        DEFAULT_TEST_PIXELS / scale**2,
-        DEFAULT_IMAGE_PIXELS / scale**2,
-    )
+    total, largest = set_pixels(manifest, scale, DEFAULT_TEST_PIXELS)
     held = validation_mb(total, scale, denoise=task.kind == "denoise")
     return _megabytes(held + 3 * largest * scale**2 / MB, attempt)
 
