@@ -49,6 +49,14 @@ PNG_FOLDER = "png"
 BLOCK = 4096
 
 
+#: How to name a folder that YAML reads otherwise (Snakemake strips a value's outer quotes).
+_QUOTING = (
+    "--config reads its value as YAML, where ' #' starts a comment: give a folder name holding "
+    "' #', ': ', brackets or braces in quotes inside a section, "
+    "--config mine='{images: \"photos #2\"}'"
+)
+
+
 def expand_shorthand(config: dict) -> None:
     """Make the config's ``mine`` a mapping, before schema validation: ``--config
     mine=/data/hr`` gives a folder path. A pairs dataset is mined at its own scale unless
@@ -59,11 +67,7 @@ def expand_shorthand(config: dict) -> None:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         config["mine"] = value = {"images": str(value)}  # `mine=2024`: YAML reads a number
     if isinstance(value, list) or (isinstance(value, dict) and "images" not in value):
-        raise ConfigError(
-            f"mine: {value!r} names no folder (mine.images); --config reads its value as YAML, "
-            "so give a folder name holding ': ', ' #', brackets or braces in quotes inside a "
-            "section: --config mine='{images: \"trip: 2024\", keep: 0.5}'"
-        )
+        raise ConfigError(f"mine: {value!r} names no folder (mine.images); {_QUOTING}")
     if isinstance(value, dict) and "scales" not in value:
         source = (config.get("datasets") or {}).get(value.get("images"))
         if isinstance(source, dict) and source.get("source") == "pairs" and "scale" in source:
@@ -195,9 +199,7 @@ def add_mining(config: dict) -> MinePlan | None:
                 + (
                     "; --config reads a name like 007 or 1e3 as a number: write mine=./<folder>"
                     if numeric
-                    else "; --config reads its value as YAML, where ' #' starts a comment: give "
-                    "a folder name holding ' #', ': ', brackets or braces in quotes inside a "
-                    "section, --config mine='{images: \"photos #2\"}'"
+                    else f"; {_QUOTING}"
                 )
             )
         dataset = folder_dataset_name(images)
