@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from patchmine.criterion_names import CRITERIA
+from patchmine.paths import ResultPaths
 from patchmine.select import k_label
 from patchmine.tasks import Task
 
@@ -200,17 +201,18 @@ PRODUCT_SUFFIXES = (
     "published",
 )
 
-#: The files a named target shows, by its ``show`` (``{r}`` results, ``{e}`` experiment).
+#: The files a named target shows, by its ``show``: a figure or table of the experiment, which
+#: of them (:class:`~patchmine.paths.ResultPaths`), and its extensions.
 TARGET_FILES = {
-    "histograms": ["{r}/figures/{e}_histograms.png"],
-    "convergence": ["{r}/figures/{e}_convergence.png", "{r}/figures/{e}_convergence.pdf"],
-    "aug_gain": ["{r}/figures/{e}_aug_gain.png", "{r}/figures/{e}_aug_gain.pdf"],
-    "psnr_vs_k": ["{r}/figures/{e}_psnr_vs_k.png", "{r}/figures/{e}_psnr_vs_k.pdf"],
-    "table": ["{r}/tables/{e}.md", "{r}/tables/{e}.csv"],
-    "strides": ["{r}/tables/{e}_strides.md"],
-    "params": ["{r}/tables/{e}_params.md"],
-    "benchmarks": ["{r}/tables/{e}_benchmarks.md"],
-    "vs_paper": ["{r}/tables/{e}_vs_paper.md"],
+    "histograms": ("figure", "histograms", ("png",)),
+    "convergence": ("figure", "convergence", ("png", "pdf")),
+    "aug_gain": ("figure", "aug_gain", ("png", "pdf")),
+    "psnr_vs_k": ("figure", "psnr_vs_k", ("png", "pdf")),
+    "table": ("table", "", ("md", "csv")),
+    "strides": ("table", "strides", ("md",)),
+    "params": ("table", "params", ("md",)),
+    "benchmarks": ("table", "benchmarks", ("md",)),
+    "vs_paper": ("table", "vs_paper", ("md",)),
 }
 
 
@@ -224,8 +226,7 @@ def correlation_file(config: dict, target: dict, suffix: str = "png") -> str:
     """Fig. 7's scatter of two tasks' scorer losses over the experiment's first store."""
     dataset, patch, stride = first_store(config["experiments"][target["experiment"]])
     a, b = target["tasks"]
-    store = f"{dataset}_p{patch}_s{stride}"
-    return f"{config['results']}/figures/correlation/{store}_{a}_vs_{b}.{suffix}"
+    return ResultPaths(config["results"]).correlation(dataset, patch, stride, a, b, suffix)
 
 
 def correlation_tables(config: dict, experiment: str | None = None) -> list[str]:
@@ -244,10 +245,11 @@ def target_files(config: dict, name: str) -> list[str]:
     target = config["targets"][name]
     if target["show"] == "correlation":
         return [correlation_file(config, target, s) for s in ("png", "pdf", "csv")]
-    return [
-        pattern.format(r=config["results"], e=target["experiment"])
-        for pattern in TARGET_FILES[target["show"]]
-    ]
+    kind, part, suffixes = TARGET_FILES[target["show"]]
+    paths = ResultPaths(config["results"])
+    if kind == "figure":
+        return [paths.figure(target["experiment"], part, s) for s in suffixes]
+    return [paths.table(target["experiment"], s, part) for s in suffixes]
 
 
 def correlation_scales(config: dict, dataset: str, patch: int, stride: int) -> set[int]:

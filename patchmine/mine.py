@@ -30,6 +30,7 @@ from PIL import Image
 from patchmine.atomic import atomic_path
 from patchmine.catalog import archive_name
 from patchmine.config import ConfigError, check_criteria_named, check_on_lr_grid
+from patchmine.paths import ResultPaths
 from patchmine.select import k_label, parse_k_label, top_k_of_store
 from patchmine.store import CHUNK_PATCHES, open_store, patch_corners, read_rows, too_small
 
@@ -116,9 +117,8 @@ class MinePlan:
 
     def folder(self, results: str) -> str:
         """Where the kept patches go, named by every setting that chose them."""
-        return (
-            f"{results}/mined/{self.dataset}/p{self.patch}_s{self.stride}"
-            f"/{self.criterion}/k{self.keep}"
+        return ResultPaths(results).mined(
+            self.dataset, self.patch, self.stride, self.criterion, self.keep
         )
 
     def outputs(self, results: str) -> dict[str, str]:

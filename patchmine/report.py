@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from patchmine.labels import pick_convergence_criterion
+from patchmine.paths import ResultPaths
 from patchmine.results import add_model_columns
 from patchmine.tables import expected_points
 from patchmine.tasks import Task
@@ -42,7 +43,7 @@ def reference_files(
     exp = config["experiments"][name]
     task = Task.from_experiment(exp).name
     tests = exp["test"][:1] if first else exp["test"]
-    files = [f"{config['results']}/references/{task}/{test}.csv" for test in tests]
+    files = [ResultPaths(config["results"]).reference(task, test) for test in tests]
     return [f for f in files if Path(f).exists()] if partial else files
 
 
@@ -92,11 +93,11 @@ def run_files(
 ) -> list[str]:
     """The files of a finished run that the tables and figures read: ``run.json`` (meta),
     ``train_log.csv`` (logs) and ``eval/<test>.csv`` (evals), of the ``kinds`` asked for."""
-    folder = f"{config['results']}/runs/{run.path}"
+    paths = ResultPaths(config["results"])
     files = {
-        "meta": [f"{folder}/run.json"],
-        "logs": [f"{folder}/train_log.csv"],
-        "evals": [f"{folder}/eval/{test}.csv" for test in tests],
+        "meta": [paths.run_file(run.path, "run.json")],
+        "logs": [paths.run_file(run.path, "train_log.csv")],
+        "evals": [paths.run_eval(run.path, test) for test in tests],
     }
     return [f for kind in kinds for f in files[kind]]
 
@@ -219,27 +220,27 @@ def experiment_products(config: Mapping, name: str) -> list[str]:
     exp = config["experiments"][name]
     if exp.get("kind") == "correlation":
         return []
-    r = config["results"]
+    paths = ResultPaths(config["results"])
     out = [
-        f"{r}/tables/{name}_runs.csv",
-        f"{r}/tables/{name}_runs.html",
-        f"{r}/tables/{name}.csv",
-        f"{r}/tables/{name}.md",
-        f"{r}/tables/{name}.html",
-        f"{r}/tables/{name}_vs_paper.md",
-        f"{r}/figures/{name}_psnr_vs_k.png",
-        f"{r}/figures/{name}_psnr_vs_k.pdf",
-        f"{r}/figures/{name}_convergence.png",
-        f"{r}/figures/{name}_histograms.png",
+        paths.table(name, "csv", "runs"),
+        paths.table(name, "html", "runs"),
+        paths.table(name, "csv"),
+        paths.table(name, "md"),
+        paths.table(name, "html"),
+        paths.table(name, "md", "vs_paper"),
+        paths.figure(name, "psnr_vs_k", "png"),
+        paths.figure(name, "psnr_vs_k", "pdf"),
+        paths.figure(name, "convergence", "png"),
+        paths.figure(name, "histograms", "png"),
     ]
     if len(set(exp.get("augment", [False, True]))) > 1:
-        out.append(f"{r}/figures/{name}_aug_gain.png")
-    out += [f"{r}/tables/{name}_{layout}.md" for layout in experiment_layouts(config, name)]
+        out.append(paths.figure(name, "aug_gain", "png"))
+    out += [paths.table(name, "md", layout) for layout in experiment_layouts(config, name)]
     stores = sorted({(run.dataset, run.patch, run.stride) for run in experiment_runs(config, name)})
-    out += [f"{r}/report/stores/{d}_p{p}_s{s}.html" for d, p, s in stores]
+    out += [paths.store_page(*store) for store in stores]
     # the training set's page is its store's (no ingest: its images go straight into the store)
     sets = {*exp["test"], validation_set(config, name)}
-    out += [f"{r}/report/datasets/{d}.html" for d in sorted(sets)]
+    out += [paths.dataset_page(d) for d in sorted(sets)]
     return out
 
 
@@ -259,11 +260,12 @@ def figure_label(config: Mapping, name: str, show: str, fallback: str) -> str:
 
 def report_targets(config: Mapping) -> list[str]:
     """Everything the HTML report shows; `rule all` lists it so `snakemake --report` finds it."""
-    targets = [f"{config['results']}/report/config.html"]
+    paths = ResultPaths(config["results"])
+    targets = [paths.config_page()]
     for name in config["experiments"]:
         targets += experiment_products(config, name)
     if len(targets) > 1:  # every experiment's runs beside the whole paper (rule compare_all)
-        targets += [f"{config['results']}/report/paper_vs_ours.{s}" for s in ("md", "html")]
+        targets += [paths.paper_vs_ours(s) for s in ("md", "html")]
     return list(dict.fromkeys(targets))
 
 

@@ -8,6 +8,7 @@ from patchmine.images import read_headers
 from patchmine.pairs import check_given_lr
 from patchmine.config import canonical, check_config, recipe_identity
 from patchmine.criterion_names import EXTRA_STATISTICS, STATISTICS
+from patchmine.paths import ResultPaths
 from patchmine.tasks import Task
 from patchmine.resources import (
     gpus,
@@ -72,11 +73,12 @@ ENV = f"../envs/patchmine-{config['torch_build']}.yaml"
 R = config["results"]
 DATA = config["data_dir"]
 RUN = RUN_PATTERN  # wildcards as they stand: f-strings below insert it verbatim
-STORE = f"{R}/patches/{{dataset}}/p{{patch}}_s{{stride}}.h5"
-SCORES = f"{R}/scores/{{dataset}}/p{{patch}}_s{{stride}}"
-SUBSET = (
-    f"{R}/subsets/{{task}}/{{dataset}}/p{{patch}}_s{{stride}}/{{criterion}}/k{{k}}.npy"
-)
+# Where every product lives (patchmine.paths), as the rules' patterns.
+P = ResultPaths(R)
+STORE_KEYS = ("{dataset}", "{patch}", "{stride}")
+STORE = P.store(*STORE_KEYS)
+STORE_SUMMARY = P.store_summary(*STORE_KEYS)
+SUBSET = P.subset("{task}", *STORE_KEYS, "{criterion}", "{k}")
 
 
 wildcard_constraints:
@@ -89,21 +91,22 @@ def run_of(wildcards) -> Run:
 
 
 def run_file(run: Run, name: str) -> str:
-    return f"{R}/runs/{run.path}/{name}"
+    return P.run_file(run.path, name)
 
 
 def manifest(dataset: str) -> str:
-    return f"{R}/data/{dataset}/manifest.csv"
+    return P.manifest(dataset)
 
 
 def store_of(run) -> str:
-    return f"{R}/patches/{run.dataset}/p{run.patch}_s{run.stride}.h5"
+    """The store of a Run, or of anything with its dataset, patch and stride (the mine plan)."""
+    return P.store(run.dataset, run.patch, run.stride)
 
 
 def experiment_evals(name: str) -> list[str]:
     exp = config["experiments"][name]
     return [
-        run_file(run, f"eval/{test}.csv")
+        P.run_eval(run.path, test)
         for run in experiment_runs(config, name)
         for test in exp["test"]
     ]
@@ -114,11 +117,11 @@ def experiment_scores(name: str) -> dict[str, str]:
     paper's, and any statistic of EXTRA_STATISTICS the experiment ranks patches by."""
     exp = config["experiments"][name]
     dataset, patch, stride = first_store(exp)
-    folder = SCORES.format(dataset=dataset, patch=patch, stride=stride)
     shown = [*STATISTICS, *(n for n in EXTRA_STATISTICS if n in exp["criteria"])]
-    files = {n: f"{folder}/{n}.npy" for n in shown}
+    files = {n: P.scores(dataset, patch, stride, n) for n in shown}
     if "scorer" in config:
-        files["loss"] = f"{folder}/loss_{Task.from_experiment(exp).name}.npy"
+        task = Task.from_experiment(exp).name
+        files["loss"] = P.scores(dataset, patch, stride, f"loss_{task}")
     return files
 
 
@@ -163,8 +166,8 @@ def subset_scores(wildcards):
     if wildcards.criterion == "all":
         return []
     if wildcards.criterion == "loss":
-        return f"{SCORES}/loss_{{task}}.npy".format(**wildcards)
-    return f"{SCORES}/{{criterion}}.npy".format(**wildcards)
+        return P.scores(*STORE_KEYS, "loss_{task}").format(**wildcards)
+    return P.scores(*STORE_KEYS, "{criterion}").format(**wildcards)
 
 
 def scorer_weights(wildcards) -> str:
@@ -193,7 +196,7 @@ def published_evals(experiment: str) -> list[str]:
     """Evaluations of the published models an experiment lists, on each of its test sets."""
     exp = config["experiments"][experiment]
     return [
-        f"{R}/published/{name}/eval/{test}.csv"
+        P.published_eval(name, test)
         for name in exp.get("published_models", [])
         for test in exp["test"]
     ]
@@ -203,7 +206,7 @@ def published_table(experiment: str) -> list[str]:
     """The experiment's table of published models (none when it lists none)."""
     if not config["experiments"][experiment].get("published_models"):
         return []
-    return [f"{R}/tables/{experiment}_published.csv"]
+    return [P.table(experiment, "csv", "published")]
 
 
 def dataset_inputs(dataset: str) -> list[str]:
@@ -233,7 +236,7 @@ def dataset_inputs(dataset: str) -> list[str]:
         if MINE and MINE.dataset == dataset:
             scales = scales_of_store(dataset, MINE.patch, MINE.stride)
             check_keep_fits(MINE, sizes, scales)
-        made = [f"{R}/data/{dataset}/manifest.csv"]
+        made = [P.manifest(dataset)]
         stores = os.path.dirname(STORE.format(dataset=dataset, patch=0, stride=0))
         made += glob.glob(os.path.join(glob.escape(stores), "p*_s*.h5"))
         outdate_if_changed(made, inputs)

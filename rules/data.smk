@@ -44,8 +44,8 @@ rule ingest:
     input:
         lambda w: dataset_inputs(w.dataset),
     output:
-        manifest=f"{R}/data/{{dataset}}/manifest.csv",
-        skipped=f"{R}/data/{{dataset}}/skipped.csv",
+        manifest=P.manifest("{dataset}"),
+        skipped=P.skipped("{dataset}"),
     log:
         f"{R}/logs/ingest/{{dataset}}.log",
     conda:

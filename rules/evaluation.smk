@@ -4,10 +4,10 @@
 
 rule evaluate:
     input:
-        model=f"{R}/runs/{RUN}/model.pt",
+        model=P.run_file(RUN, "model.pt"),
         test=lambda w: manifest(w.testset),
     output:
-        f"{R}/runs/{RUN}/eval/{{testset}}.csv",
+        P.run_eval(RUN, "{testset}"),
     log:
         f"{R}/logs/evaluate/{RUN}_{{testset}}.log",
     conda:
@@ -31,7 +31,7 @@ rule evaluate_published:
         model=lambda w: published_weights(w.published),
         test=lambda w: manifest(w.testset),
     output:
-        f"{R}/published/{{published}}/eval/{{testset}}.csv",
+        P.published_eval("{published}", "{testset}"),
     log:
         f"{R}/logs/evaluate/published/{{published}}_{{testset}}.log",
     conda:
@@ -59,7 +59,7 @@ rule reference:
     input:
         test=lambda w: manifest(w.testset),
     output:
-        f"{R}/references/{{task}}/{{testset}}.csv",
+        P.reference("{task}", "{testset}"),
     log:
         f"{R}/logs/reference/{{task}}_{{testset}}.log",
     conda:

@@ -3,9 +3,7 @@
 
 if MINE:
     MINED = MINE.outputs(R)
-    MINE_SCORES = f"{SCORES}/{MINE.scores_name}.npy".format(
-        dataset=MINE.dataset, patch=MINE.patch, stride=MINE.stride
-    )
+    MINE_SCORES = P.scores(MINE.dataset, MINE.patch, MINE.stride, MINE.scores_name)
 
     rule mine:
         input:

@@ -7,7 +7,7 @@ rule patch_store:
         lambda w: dataset_inputs(w.dataset),
     output:
         store=STORE,
-        summary=STORE.replace(".h5", "_images.csv"),
+        summary=STORE_SUMMARY,
     log:
         f"{R}/logs/patch_store/{{dataset}}_p{{patch}}_s{{stride}}.log",
     conda:

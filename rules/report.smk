@@ -53,9 +53,9 @@ rule run_results:
             config, w.experiment, "evals", partial_now(), RESULTS
         ),
     output:
-        csv=f"{R}/tables/{{experiment}}_runs.csv",
+        csv=P.table("{experiment}", "csv", "runs"),
         html=report(
-            f"{R}/tables/{{experiment}}_runs.html",
+            P.table("{experiment}", "html", "runs"),
             caption=CAPTION.format("runs"),
             category="Tables",
             subcategory="{experiment}",
@@ -81,7 +81,7 @@ rule published_results:
     input:
         evals=lambda w: published_evals(w.experiment),
     output:
-        csv=f"{R}/tables/{{experiment}}_published.csv",
+        csv=P.table("{experiment}", "csv", "published"),
     log:
         f"{R}/logs/report/{{experiment}}_published.log",
     wildcard_constraints:
@@ -107,13 +107,13 @@ rule published_results:
 
 rule criteria_table:
     input:
-        runs=f"{R}/tables/{{experiment}}_runs.csv",
+        runs=P.table("{experiment}", "csv", "runs"),
         references=lambda w: reference_files(config, w.experiment, partial_now()),
     output:
-        csv=f"{R}/tables/{{experiment}}.csv",
-        md=f"{R}/tables/{{experiment}}.md",
+        csv=P.table("{experiment}", "csv"),
+        md=P.table("{experiment}", "md"),
         html=report(
-            f"{R}/tables/{{experiment}}.html",
+            P.table("{experiment}", "html"),
             caption=CAPTION.format("table1_criteria"),
             category="Tables",
             subcategory="{experiment}",
@@ -140,14 +140,14 @@ rule criteria_table:
 
 rule layout_table:
     input:
-        runs=f"{R}/tables/{{experiment}}_runs.csv",
+        runs=P.table("{experiment}", "csv", "runs"),
         published=lambda w: published_table(w.experiment),
         references=lambda w: reference_files(config, w.experiment, partial_now()),
     output:
-        csv=f"{R}/tables/{{experiment}}_{{layout}}.csv",
-        md=f"{R}/tables/{{experiment}}_{{layout}}.md",
+        csv=P.table("{experiment}", "csv", "{layout}"),
+        md=P.table("{experiment}", "md", "{layout}"),
         html=report(
-            f"{R}/tables/{{experiment}}_{{layout}}.html",
+            P.table("{experiment}", "html", "{layout}"),
             caption=CAPTION.format("tables_2_4"),
             category="Tables",
             subcategory="{experiment}",
@@ -175,13 +175,13 @@ rule layout_table:
 
 rule psnr_vs_k:
     input:
-        runs=f"{R}/tables/{{experiment}}_runs.csv",
+        runs=P.table("{experiment}", "csv", "runs"),
         references=lambda w: reference_files(
             config, w.experiment, partial_now(), first=True
         ),
     output:
         png=report(
-            f"{R}/figures/{{experiment}}_psnr_vs_k.png",
+            P.figure("{experiment}", "psnr_vs_k", "png"),
             caption=CAPTION.format("fig6_psnr_vs_k"),
             category="Figures",
             subcategory="{experiment}",
@@ -190,7 +190,7 @@ rule psnr_vs_k:
                 "shows": "PSNR vs number of patches",
             },
         ),
-        pdf=f"{R}/figures/{{experiment}}_psnr_vs_k.pdf",
+        pdf=P.figure("{experiment}", "psnr_vs_k", "pdf"),
     log:
         f"{R}/logs/report/{{experiment}}_psnr_vs_k.log",
     wildcard_constraints:
@@ -210,10 +210,10 @@ rule psnr_vs_k:
 
 rule aug_gain:
     input:
-        runs=f"{R}/tables/{{experiment}}_runs.csv",
+        runs=P.table("{experiment}", "csv", "runs"),
     output:
         png=report(
-            f"{R}/figures/{{experiment}}_aug_gain.png",
+            P.figure("{experiment}", "aug_gain", "png"),
             caption=CAPTION.format("fig5_aug_gain"),
             category="Figures",
             subcategory="{experiment}",
@@ -222,7 +222,7 @@ rule aug_gain:
                 "shows": "PSNR gain of augmentation vs number of patches",
             },
         ),
-        pdf=f"{R}/figures/{{experiment}}_aug_gain.pdf",
+        pdf=P.figure("{experiment}", "aug_gain", "pdf"),
     log:
         f"{R}/logs/report/{{experiment}}_aug_gain.log",
     wildcard_constraints:
@@ -245,7 +245,7 @@ rule convergence:
         logs=lambda w: convergence_inputs(w.experiment, "logs"),
     output:
         png=report(
-            f"{R}/figures/{{experiment}}_convergence.png",
+            P.figure("{experiment}", "convergence", "png"),
             caption=CAPTION.format("fig4_convergence"),
             category="Figures",
             subcategory="{experiment}",
@@ -254,7 +254,7 @@ rule convergence:
                 "shows": "validation PSNR vs iteration, per number of patches",
             },
         ),
-        pdf=f"{R}/figures/{{experiment}}_convergence.pdf",
+        pdf=P.figure("{experiment}", "convergence", "pdf"),
     log:
         f"{R}/logs/report/{{experiment}}_convergence.log",
     wildcard_constraints:
@@ -276,7 +276,7 @@ rule histograms:
         unpack(lambda w: experiment_scores(w.experiment)),
     output:
         png=report(
-            f"{R}/figures/{{experiment}}_histograms.png",
+            P.figure("{experiment}", "histograms", "png"),
             caption=CAPTION.format("fig2_3_histograms"),
             category="Figures",
             subcategory="{experiment}",
@@ -285,7 +285,7 @@ rule histograms:
                 "shows": "histograms of every criterion over all patches",
             },
         ),
-        pdf=f"{R}/figures/{{experiment}}_histograms.pdf",
+        pdf=P.figure("{experiment}", "histograms", "pdf"),
     log:
         f"{R}/logs/report/{{experiment}}_histograms.log",
     wildcard_constraints:
@@ -302,14 +302,14 @@ rule histograms:
 
 rule compare_published:
     input:
-        runs=f"{R}/tables/{{experiment}}_runs.csv",
+        runs=P.table("{experiment}", "csv", "runs"),
         published=lambda w: published_table(w.experiment),
         extra=lambda w: correlation_tables(config, w.experiment),
     output:
-        csv=f"{R}/tables/{{experiment}}_vs_paper.csv",
-        md=f"{R}/tables/{{experiment}}_vs_paper.md",
+        csv=P.table("{experiment}", "csv", "vs_paper"),
+        md=P.table("{experiment}", "md", "vs_paper"),
         html=report(
-            f"{R}/tables/{{experiment}}_vs_paper.html",
+            P.table("{experiment}", "html", "vs_paper"),
             caption=CAPTION.format("vs_paper"),
             category="Paper vs this run",
             subcategory="{experiment}",
@@ -338,14 +338,14 @@ rule compare_published:
 rule compare_all:
     """Every experiment's runs (and published models, and Fig. 7) beside the whole paper."""
     input:
-        runs=expand(f"{R}/tables/{{experiment}}_runs.csv", experiment=TABLED),
+        runs=expand(P.table("{experiment}", "csv", "runs"), experiment=TABLED),
         published=[f for name in TABLED for f in published_table(name)],
         extra=correlation_tables(config),
     output:
-        csv=f"{R}/report/paper_vs_ours.csv",
-        md=f"{R}/report/paper_vs_ours.md",
+        csv=P.paper_vs_ours("csv"),
+        md=P.paper_vs_ours("md"),
         html=report(
-            f"{R}/report/paper_vs_ours.html",
+            P.paper_vs_ours("html"),
             caption=CAPTION.format("vs_paper"),
             category="Paper vs this run",
             subcategory="all experiments",
@@ -371,18 +371,18 @@ rule compare_all:
 
 rule correlation_figure:
     input:
-        a=f"{SCORES}/loss_{{task_a}}.npy",
-        b=f"{SCORES}/loss_{{task_b}}.npy",
+        a=P.scores(*STORE_KEYS, "loss_{task_a}"),
+        b=P.scores(*STORE_KEYS, "loss_{task_b}"),
     output:
         png=report(
-            f"{R}/figures/correlation/{{dataset}}_p{{patch}}_s{{stride}}_{{task_a}}_vs_{{task_b}}.png",
+            P.correlation(*STORE_KEYS, "{task_a}", "{task_b}", "png"),
             caption=CAPTION.format("fig7_correlation"),
             category="Figures",
             subcategory="correlation",
             labels={"figure": "Fig. 7", "shows": "{task_a} vs {task_b} on {dataset}"},
         ),
-        pdf=f"{R}/figures/correlation/{{dataset}}_p{{patch}}_s{{stride}}_{{task_a}}_vs_{{task_b}}.pdf",
-        rho=f"{R}/figures/correlation/{{dataset}}_p{{patch}}_s{{stride}}_{{task_a}}_vs_{{task_b}}.csv",
+        pdf=P.correlation(*STORE_KEYS, "{task_a}", "{task_b}", "pdf"),
+        rho=P.correlation(*STORE_KEYS, "{task_a}", "{task_b}", "csv"),
     log:
         f"{R}/logs/report/correlation_{{dataset}}_p{{patch}}_s{{stride}}_{{task_a}}_vs_{{task_b}}.log",
     wildcard_constraints:
@@ -400,10 +400,10 @@ rule correlation_figure:
 
 rule store_page:
     input:
-        STORE.replace(".h5", "_images.csv"),
+        STORE_SUMMARY,
     output:
         report(
-            f"{R}/report/stores/{{dataset}}_p{{patch}}_s{{stride}}.html",
+            P.store_page(*STORE_KEYS),
             caption=CAPTION.format("store"),
             category="Data",
             subcategory="patch stores",
@@ -426,7 +426,7 @@ rule dataset_page:
         manifest=lambda w: manifest(w.dataset),
     output:
         report(
-            f"{R}/report/datasets/{{dataset}}.html",
+            P.dataset_page("{dataset}"),
             caption=CAPTION.format("dataset"),
             category="Data",
             subcategory="images",
@@ -449,7 +449,7 @@ rule dataset_page:
 rule config_page:
     output:
         report(
-            f"{R}/report/config.html",
+            P.config_page(),
             caption=CAPTION.format("config"),
             category="Configuration",
             labels={

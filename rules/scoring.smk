@@ -5,7 +5,7 @@ rule score_statistics:
     input:
         store=STORE,
     output:
-        **{name: f"{SCORES}/{name}.npy" for name in STATISTICS},
+        **{name: P.scores(*STORE_KEYS, name) for name in STATISTICS},
     log:
         f"{R}/logs/score/{{dataset}}_p{{patch}}_s{{stride}}_statistics.log",
     conda:
@@ -29,7 +29,7 @@ if EXTRA_STATISTICS:
         input:
             store=STORE,
         output:
-            f"{SCORES}/{{statistic}}.npy",
+            P.scores(*STORE_KEYS, "{statistic}"),
         log:
             f"{R}/logs/score/{{dataset}}_p{{patch}}_s{{stride}}_{{statistic}}.log",
         wildcard_constraints:
@@ -51,7 +51,7 @@ rule score_rand:
     input:
         store=STORE,
     output:
-        f"{SCORES}/rand.npy",
+        P.scores(*STORE_KEYS, "rand"),
     log:
         f"{R}/logs/score/{{dataset}}_p{{patch}}_s{{stride}}_rand.log",
     conda:
@@ -71,7 +71,7 @@ rule score_loss:
         store=STORE,
         model=scorer_weights,
     output:
-        f"{SCORES}/loss_{{task}}.npy",
+        P.scores(*STORE_KEYS, "loss_{task}"),
     log:
         f"{R}/logs/score/{{dataset}}_p{{patch}}_s{{stride}}_loss_{{task}}.log",
     conda:

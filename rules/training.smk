@@ -7,9 +7,9 @@ rule train:
         subset=lambda w: SUBSET.format(**w),
         validation=lambda w: manifest(config["recipes"][w.recipe]["validation"]),
     output:
-        model=f"{R}/runs/{RUN}/model.pt",
-        log=f"{R}/runs/{RUN}/train_log.csv",
-        meta=f"{R}/runs/{RUN}/run.json",
+        model=P.run_file(RUN, "model.pt"),
+        log=P.run_file(RUN, "train_log.csv"),
+        meta=P.run_file(RUN, "run.json"),
     log:
         f"{R}/logs/train/{RUN}.log",
     conda:
@@ -24,7 +24,7 @@ rule train:
         run=lambda w: run_of(w).as_dict(),
         model=lambda w: canonical(config["models"][w.model]),
         recipe=lambda w: canonical(recipe_identity(config["recipes"][w.recipe])),
-        state=lambda w: f"{R}/state/{run_of(w).path}",
+        state=lambda w: P.state(run_of(w).path),
         device=config["device"],
     script:
         "../scripts/train.py"
