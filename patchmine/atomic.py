@@ -4,16 +4,21 @@ Every output is written under a temporary name beside it and renamed into place 
 (a rename within a folder is atomic), so a crash, a full disk or a kill never leaves a
 half-written file under the name that Snakemake and the next step trust; the temporary file of a
 write that failed is removed. (Training checkpoints add an fsync and clean up after a SIGKILL at
-resume: :mod:`patchmine.checkpoint`.)
+resume: :mod:`patchmine.checkpoint`.) A kill that leaves a temporary file behind is told of at
+the start of the next run (:func:`warn_of_leftovers`): the job that comes back for the same
+output replaces it, but one whose settings changed never does.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -34,3 +39,53 @@ def atomic_path(path: str | os.PathLike, unique: bool = False) -> Iterator[Path]
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+#: How many leftovers a warning names one by one (the biggest); the rest are counted.
+NAMED_LEFTOVERS = 3
+
+
+def leftovers(folder: str | os.PathLike) -> list[tuple[Path, int]]:
+    """Temporary files and folders (``*.tmp``) below ``folder`` with their sizes in bytes, the
+    biggest first: what writes stopped by a kill (SIGKILL, a node lost, a job cancelled) left.
+    A rerun of the same job replaces its own; one whose settings changed since never comes back
+    for it, and a store's can weigh gigabytes."""
+    found = []
+    for path in Path(folder).rglob("*.tmp"):
+        try:
+            if path.is_symlink():
+                continue
+            files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+            found.append((path, sum(p.stat().st_size for p in files)))
+        except OSError:  # removed meanwhile
+            continue
+    return sorted(found, key=lambda item: (-item[1], str(item[0])))
+
+
+def describe_leftovers(found: list[tuple[Path, int]]) -> str | None:
+    """One warning naming the biggest :func:`leftovers` and what to do; None when there are none."""
+    if not found:
+        return None
+    total = sum(size for _, size in found)
+    named = ", ".join(f"{path} ({_size(size)})" for path, size in found[:NAMED_LEFTOVERS])
+    more = len(found) - NAMED_LEFTOVERS
+    return (
+        f"{len(found)} temporary file(s) left by stopped jobs hold {_size(total)}: {named}"
+        + (f" and {more} more" if more > 0 else "")
+        + ". A job writing the same output again replaces its own; delete the others once no "
+        "job of an earlier run is still writing them."
+    )
+
+
+def warn_of_leftovers(folder: str | os.PathLike) -> None:
+    """Log :func:`describe_leftovers` of ``folder`` as a warning, if there are any."""
+    message = describe_leftovers(leftovers(folder))
+    if message:
+        log.warning(message)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"

@@ -2,6 +2,7 @@
 import glob
 import os
 
+from patchmine.atomic import warn_of_leftovers
 from patchmine.catalog import archive_name, dataset_archives, dataset_content
 from patchmine.datasets import image_files, mark_results_folder, source_images
 from patchmine.images import read_headers
@@ -49,6 +50,8 @@ if os.path.isdir(config["results"]):
 
 onstart:
     mark_results_folder(config["results"])
+    # what writes stopped by a kill left (a store's can weigh gigabytes)
+    warn_of_leftovers(config["results"])
 
 
 # The `mine` section as a plan (None without one); a folder in it becomes a dataset named

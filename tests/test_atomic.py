@@ -50,3 +50,61 @@ def test_the_datasets_manifest_survives_a_failed_rewrite(tmp_path, monkeypatch):
         datasets._write_csv(path, [{"name": "b", "other": 1}], ["name"])
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.csv"]
+
+
+def test_what_a_killed_store_job_left_is_named_with_its_size(tmp_path):
+    """SIGKILL leaves a store's temporary file that no rerun with other settings comes back for:
+    the warning at the start of a run names it, the biggest first, with what it weighs."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    from patchmine.atomic import describe_leftovers, leftovers
+
+    store = tmp_path / "patches" / "photos" / "p96_s48.h5"
+    writer = textwrap.dedent(
+        f"""
+        import sys, time, h5py, numpy as np
+        with h5py.File({str(store) + ".tmp"!r}, "w") as f:
+            f["hr"] = np.ones((3_000_000,), np.uint8)
+            f.flush()
+            print("written", flush=True)
+            time.sleep(60)
+        """
+    )
+    job = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
+    store.parent.mkdir(parents=True)
+    assert job.stdout.readline().strip() == "written"
+    os.kill(job.pid, signal.SIGKILL)
+    job.wait()
+    png = tmp_path / "mined" / "png.tmp" / "HR"
+    png.mkdir(parents=True)
+    (png / "a.png").write_bytes(b"x" * 1000)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / ".a.png.0123456789ab.tmp").write_bytes(b"y")
+    (tmp_path / "runs" / "model.pt").write_bytes(b"z" * 10_000)  # finished: not a leftover
+
+    found = leftovers(tmp_path)
+    assert [path.name for path, _ in found] == [
+        "p96_s48.h5.tmp",
+        "png.tmp",
+        ".a.png.0123456789ab.tmp",
+    ]
+    assert found[0][1] == (store.parent / "p96_s48.h5.tmp").stat().st_size > 3_000_000
+    assert found[1][1] == 1000
+    message = describe_leftovers(found)
+    assert message.startswith("3 temporary file(s) left by stopped jobs hold 3.0 MB: ")
+    assert f"{store}.tmp (3.0 MB)" in message and "png.tmp (1.0 kB)" in message
+    assert describe_leftovers(leftovers(tmp_path / "runs" / "none")) is None
+
+
+def test_a_warning_names_the_three_biggest_and_counts_the_rest(tmp_path):
+    from patchmine.atomic import describe_leftovers, leftovers
+
+    for i in range(5):
+        (tmp_path / f"s{i}.h5.tmp").write_bytes(b"x" * (i + 1) * 2000)
+    message = describe_leftovers(leftovers(tmp_path))
+    assert "s4.h5.tmp (10.0 kB), " in message and "s2.h5.tmp (6.0 kB) and 2 more." in message
+    assert "s1.h5.tmp" not in message
