@@ -4,7 +4,8 @@ Every source (bundled demo photographs, a user's folder, DIV2K, benchmark sets) 
 colour conventions are decided once:
 
 * grey (H x W) images are repeated to three channels, so grey and colour sets mix;
-* an alpha channel is dropped (restoration is defined on the colour channels only);
+* an alpha channel is dropped (restoration is defined on the colour channels only), with a
+  warning naming an image where it hid pixels;
 * 16-bit grey images are scaled to 8 bits with ``round(v / 257)`` (0 -> 0, 65535 -> 255); Pillow
   decodes 16-bit colour images to 8 bits itself by keeping the high byte (``v >> 8``), which can
   be one level lower. Either way the ingested copy is 8-bit;
@@ -97,12 +98,28 @@ def to_rgb_uint8(array: np.ndarray, name: str = "image") -> np.ndarray:
     elif array.ndim == 3 and array.shape[2] == 1:
         array = np.repeat(array, 3, axis=2)
     elif array.ndim == 3 and array.shape[2] == 2:  # grey + alpha
+        _note_transparency(array[:, :, 1], name)
         array = np.repeat(array[:, :, :1], 3, axis=2)
     elif array.ndim == 3 and array.shape[2] == 4:
+        _note_transparency(array[:, :, 3], name)
         array = array[:, :, :3]
     elif not (array.ndim == 3 and array.shape[2] == 3):
         raise ImageError(f"{name}: unsupported image shape {array.shape}")
     return np.ascontiguousarray(array)
+
+
+def _note_transparency(alpha: np.ndarray, name: str) -> None:
+    """Warn when a dropped alpha channel hid pixels: their stored colour (often black, or what an
+    editor left under a cut-out) is what the patches then hold. A fully opaque one drops
+    silently."""
+    hidden = np.count_nonzero(alpha < 255)
+    if hidden:
+        log.warning(
+            "%s: %.1f%% of its pixels are transparent or partly so; its alpha channel is dropped "
+            "and those pixels count with the colour stored under them",
+            name,
+            100 * hidden / alpha.size,
+        )
 
 
 def _decode(path: Path) -> np.ndarray:

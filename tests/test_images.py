@@ -25,6 +25,30 @@ def test_alpha_is_dropped(tmp_path):
     np.testing.assert_array_equal(read_image(tmp_path / "a.png"), rgba[:, :, :3])
 
 
+def test_an_alpha_that_hid_pixels_is_named_and_an_opaque_one_is_not(tmp_path, caplog):
+    """A cut-out saved as RGBA keeps whatever colour lies under its transparent part: the user
+    is told how much of the image that is, for RGBA, grey+alpha and palette transparency."""
+    rgba = np.full((4, 10, 4), 200, np.uint8)
+    rgba[:, :, 3] = 255
+    rgba[:, :3, 3] = 0  # 12 of 40 pixels transparent
+    rgba[:, 3, 3] = 254  # 4 more barely see-through
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cut.png")
+    Image.fromarray(rgba[:, :, [0, 3]], "LA").save(tmp_path / "grey.png")
+    palette = Image.fromarray(np.zeros((4, 10), np.uint8), "P")
+    palette.putpalette([0, 0, 0, 255, 255, 255])
+    palette.save(tmp_path / "pal.png", transparency=0)  # every pixel takes the transparent index
+    rgba[:, :, 3] = 255
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "opaque.png")
+    with caplog.at_level("WARNING", logger="patchmine.images"):
+        for name in ("cut", "grey", "pal", "opaque"):
+            read_image(tmp_path / f"{name}.png")
+    warned = {r.getMessage().split(":")[0]: r.getMessage() for r in caplog.records}
+    assert sorted(warned) == sorted(str(tmp_path / f"{n}.png") for n in ("cut", "grey", "pal"))
+    assert "40.0% of its pixels are transparent or partly so" in warned[str(tmp_path / "cut.png")]
+    assert "40.0%" in warned[str(tmp_path / "grey.png")]
+    assert "100.0%" in warned[str(tmp_path / "pal.png")]
+
+
 def test_sixteen_bit_is_scaled_by_257(tmp_path):
     values = np.array([[0, 257, 65535, 32896]], dtype=np.uint16)
     Image.fromarray(values).save(tmp_path / "d.png")
