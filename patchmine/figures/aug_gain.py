@@ -13,7 +13,6 @@ from matplotlib.figure import Figure
 from patchmine.figures.partial import _expected_ks, _mark_missing, _missing_note, _with_gaps
 from patchmine.figures.save import save_figure
 from patchmine.figures.series import (
-    _AUGMENTED_FIRST,
     _Colors,
     _distinct,
     _Markers,
@@ -61,7 +60,7 @@ def aug_gain_figure(
     markers = _Markers(keys, wide, palette)
     plotted = []
     sizes = params_by_model(sub, exp)
-    groups = sort_settings(_distinct(wide, keys), keys, order, sizes, _AUGMENTED_FIRST)
+    groups = sort_settings(_distinct(wide, keys), keys, order, sizes)
     for values in groups:
         named = dict(zip(keys, values, strict=True))
         mask = np.logical_and.reduce([wide[k] == v for k, v in named.items()])

@@ -137,12 +137,11 @@ def convergence_figure(
                 )
             )
             counts = {lab: k for lab, k in zip(curves["k_label"], curves["k"], strict=True)}
-            missing["k"] = [counts.get(lab, np.nan) for lab in missing["k_label"]]
-            if "k" in missing.columns:
-                missing["k"] = [
-                    float(lab) if lab.isdigit() else v
-                    for lab, v in zip(missing["k_label"], missing["k"], strict=True)
-                ]
+            # a label that is a count is its own K; a fraction takes a drawn curve's count
+            missing["k"] = [
+                float(lab) if lab.isdigit() else counts.get(lab, np.nan)
+                for lab in missing["k_label"]
+            ]
             notes = _missing_note(missing, ["augment"])
     _note(fig, notes)
     data = pd.concat(plotted, ignore_index=True)
