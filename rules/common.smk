@@ -11,14 +11,9 @@ from patchmine.config import canonical, check_config, recipe_identity
 from patchmine.criterion_names import EXTRA_STATISTICS, STATISTICS
 from patchmine.paths import ResultPaths
 from patchmine.tasks import Task
-from patchmine.resources import (
-    gpus,
-    job_cpus,
-    job_mem_mb,
-    job_runtime,
-    note_largest_image,
-    use_workflow,
-)
+from patchmine.attempts import use_workflow
+from patchmine.input_sizes import note_largest_image
+from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime
 from patchmine.sources import outdate_if_changed, snakemake_inputs
 from patchmine.grid import (
     RUN_PATTERN,

@@ -1,4 +1,5 @@
-"""Shared fixtures: where the real benchmark files live, and skips when they do not."""
+"""Shared fixtures: where the real benchmark files live, and skips when they do not; the
+synthetic runs the report's tests read."""
 
 import atexit
 import functools
@@ -99,3 +100,12 @@ def waits(caplog):
     yield watch
     for logger, handler in attached:
         logging.getLogger(logger).removeHandler(handler)
+
+
+@pytest.fixture
+def results():
+    """A long table of runs whose seed means are known in closed form (``report_cases.base``),
+    shared by the tests of tables, rendering, figures and partial results."""
+    from report_cases import synthetic_results
+
+    return synthetic_results()

@@ -377,8 +377,8 @@ def test_a_network_for_another_task_is_refused_before_any_job_runs():
 
 
 def test_every_arch_has_a_builder_a_schema_entry_and_a_cost_model():
+    from patchmine.costs import model_macs, saved_maps
     from patchmine.models import _BUILDERS
-    from patchmine.resources import model_macs, saved_maps
 
     root = Path(__file__).resolve().parents[1]
     model = yaml.safe_load((root / "schemas" / "config.schema.yaml").read_text())["$defs"]["model"]

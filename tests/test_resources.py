@@ -14,6 +14,7 @@ import pytest
 import yaml
 from conftest import snakemake_env
 
+from patchmine import attempts, costs, input_sizes
 from patchmine import resources as res
 from patchmine.grid import scorer_model
 
@@ -81,10 +82,10 @@ def store(tmp_path):
 
 
 def test_grow_multiplies_by_the_growth_factor_per_attempt():
-    assert [res.grow(100, a) for a in (1, 2, 3)] == [100, 150, 225]
-    assert res.grow(1501, 1, step=100) == 1600
+    assert [attempts.grow(100, a) for a in (1, 2, 3)] == [100, 150, 225]
+    assert attempts.grow(1501, 1, step=100) == 1600
     with pytest.raises(ValueError):
-        res.grow(100, 0)
+        attempts.grow(100, 0)
 
 
 @pytest.mark.parametrize("rule", [*res.GPU_RULES, *res.CPU_RULES])
@@ -93,8 +94,8 @@ def test_every_rule_asks_for_more_on_every_retry(rule, store):
     pairs = zip(asked, asked[1:], strict=False)
     for attempt, ((mem, minutes), (mem2, minutes2)) in enumerate(pairs, start=2):
         assert minutes2 > minutes
-        assert mem2 > mem if attempt <= res.MEMORY_GROWTH_ATTEMPTS else mem2 == mem
-    assert all(m >= res.MIN_RUNTIME for _, m in asked)
+        assert mem2 > mem if attempt <= attempts.MEMORY_GROWTH_ATTEMPTS else mem2 == mem
+    assert all(m >= costs.MIN_RUNTIME for _, m in asked)
     assert asked[2][0] >= 2 * asked[0][0] - 100  # x2.25 by the third attempt, rounded to 100 MB
 
 
@@ -104,12 +105,12 @@ def test_memory_stops_growing_at_the_third_attempt_while_time_keeps_growing(rule
     each time: its memory must not grow past what a node has (x1.5 per attempt would ask 38x the
     estimate at attempt 10)."""
     asked = [job(rule, config(), files=store, attempt=a) for a in range(1, 11)]
-    third = asked[res.MEMORY_GROWTH_ATTEMPTS - 1][0]
+    third = asked[attempts.MEMORY_GROWTH_ATTEMPTS - 1][0]
     assert [mem for mem, _ in asked[2:]] == [third] * 8
     assert third <= 2.25 * asked[0][0] + 100
     assert all(b[1] > a[1] for a, b in zip(asked, asked[1:], strict=False))
     with pytest.raises(ValueError):
-        res.grow_memory(1000, 0)
+        attempts.grow_memory(1000, 0)
 
 
 def test_gpu_only_unless_the_config_runs_on_the_cpu():
@@ -118,20 +119,20 @@ def test_gpu_only_unless_the_config_runs_on_the_cpu():
 
 
 def test_bigger_models_take_longer_and_more_memory_on_the_cpu():
-    assert res.model_macs(BASELINE, 2) == pytest.approx(1.37e6, rel=0.01)  # ~ its parameters
-    assert res.model_macs(SMALL, 2) < res.model_macs(BASELINE, 2)
+    assert costs.model_macs(BASELINE, 2) == pytest.approx(1.37e6, rel=0.01)  # ~ its parameters
+    assert costs.model_macs(SMALL, 2) < costs.model_macs(BASELINE, 2)
     args = dict(scale=2, patch=96, batch=16)
     for on_gpu in (True, False):
-        small = res.train_runtime(
+        small = costs.train_runtime(
             SMALL, **args, iterations=300_000, val_every=1000, val_lr_pixels=7e6, on_gpu=on_gpu
         )
-        big = res.train_runtime(
+        big = costs.train_runtime(
             BASELINE, **args, iterations=300_000, val_every=1000, val_lr_pixels=7e6, on_gpu=on_gpu
         )
         assert big > small
     val = dict(n_patches=10_000, max_val_lr_pixels=7e5, val_mb=100.0, on_gpu=False)
-    small = res.train_mem_mb(SMALL, **args, **val)
-    big = res.train_mem_mb(BASELINE, **args, **val)
+    small = costs.train_mem_mb(SMALL, **args, **val)
+    big = costs.train_mem_mb(BASELINE, **args, **val)
     assert big > small
     # and through the rules: 128 blocks (Table III's largest EDSR) vs 16
     assert job("train", config(blocks=128))[1] > job("train", config(blocks=16))[1]
@@ -153,12 +154,12 @@ def test_more_patches_take_more_memory_more_iterations_take_longer(store):
 
 def test_paper_scale_training_is_hours_on_a_gpu_and_fits_its_patches_in_memory():
     n = 150_000  # K = 150K of DIV2K's 151,300 patches of 96 px
-    minutes = res.train_runtime(
+    minutes = costs.train_runtime(
         BASELINE, 2, 96, 16, 300_000, 1000, 10 * 2040 * 1356 / 4, on_gpu=True
     )
     assert 6 * 60 < minutes < 48 * 60
-    mem = res.train_mem_mb(BASELINE, 2, 96, 16, n, 1020 * 678, val_mb=300.0, on_gpu=True)
-    assert mem > n * res.patch_bytes(96, 2) / res.MB  # the patches themselves, 5 GB
+    mem = costs.train_mem_mb(BASELINE, 2, 96, 16, n, 1020 * 678, val_mb=300.0, on_gpu=True)
+    assert mem > n * costs.patch_bytes(96, 2) / costs.MB  # the patches themselves, 5 GB
     assert mem < 32_000
 
 
@@ -170,26 +171,26 @@ def test_cpu_only_runs_plan_for_cpu_memory(store):
 
 
 def test_runtime_cap_from_the_environment(monkeypatch):
-    monkeypatch.setenv(res.MAX_RUNTIME_ENV, "120")
+    monkeypatch.setenv(attempts.MAX_RUNTIME_ENV, "120")
     assert job("train", config(blocks=128, iterations=300_000))[1] == 120
-    monkeypatch.setenv(res.MAX_RUNTIME_ENV, "two days")
+    monkeypatch.setenv(attempts.MAX_RUNTIME_ENV, "two days")
     with pytest.raises(ValueError, match="minutes"):
         job("train", config())
 
 
 def test_a_cap_that_needs_more_attempts_than_the_profile_gives_is_said_once(monkeypatch, caplog):
-    monkeypatch.setattr(res, "_WARNED", set())
+    monkeypatch.setattr(attempts, "_WARNED", set())
     big = config(blocks=128, iterations=300_000)
     planned = job("train", big)[1]  # uncapped
-    monkeypatch.setenv(res.MAX_RUNTIME_ENV, "60")
-    with caplog.at_level("WARNING", logger="patchmine.resources"):
+    monkeypatch.setenv(attempts.MAX_RUNTIME_ENV, "60")
+    with caplog.at_level("WARNING", logger="patchmine.attempts"):
         job("train", big)
         job("train", big)
         job("train", config())  # fits in 3 x 60 min: no word
     [record] = caplog.records
-    attempts = math.ceil(planned / 60)
+    needed = math.ceil(planned / 60)
     assert f"planned at {planned} min" in record.getMessage()
-    assert f"raise --retries to {attempts - 1}" in record.getMessage()
+    assert f"raise --retries to {needed - 1}" in record.getMessage()
 
 
 def test_cpus_follow_threads():
@@ -198,11 +199,11 @@ def test_cpus_follow_threads():
 
 
 def test_k_patches():
-    assert res.k_patches("all", 1000) == 1000
-    assert res.k_patches("0.25", 1000) == 250
-    assert res.k_patches("5000", 1000) == 1000
-    assert res.k_patches("5000", None) == 5000
-    assert res.k_patches("0.5", None) == round(0.5 * res.DEFAULT_PATCHES)
+    assert input_sizes.k_patches("all", 1000) == 1000
+    assert input_sizes.k_patches("0.25", 1000) == 250
+    assert input_sizes.k_patches("5000", 1000) == 1000
+    assert input_sizes.k_patches("5000", None) == 5000
+    assert input_sizes.k_patches("0.5", None) == round(0.5 * input_sizes.DEFAULT_PATCHES)
 
 
 def _rule_blocks():
@@ -278,7 +279,7 @@ def test_slurm_profile_asks_gpus_for_network_jobs_only(tmp_path):
         assert (int(asked.get("gpu", 0)) == 1) == (rule in res.GPU_RULES), rule
         assert "slurm_account" not in asked  # the plugin looks up the user's default account
         assert "slurm_partition" not in asked  # the cluster's default partition
-        assert int(asked["runtime"]) >= res.MIN_RUNTIME and int(asked["mem_mb"]) >= res.BASE_MB
+        assert int(asked["runtime"]) >= costs.MIN_RUNTIME and int(asked["mem_mb"]) >= costs.BASE_MB
         assert int(asked["cpus_per_task"]) >= 1
     assert {rule for rule, _ in jobs} >= {"train", "evaluate", "score_loss", "patch_store"}
     train = [a for rule, a in jobs if rule == "train"]
@@ -304,8 +305,8 @@ def test_local_profile_on_a_machine_without_gpus(tmp_path):
 
 def _cap_warnings(output: str) -> dict[str, str]:
     """{rule: its warning} of the runtime cap in a Snakemake run's output."""
-    found = re.findall(rf"^a (\w+) job is planned at .*{res.MAX_RUNTIME_ENV}.*$", output, re.M)
-    lines = re.findall(rf"^a \w+ job is planned at .*{res.MAX_RUNTIME_ENV}.*$", output, re.M)
+    found = re.findall(rf"^a (\w+) job is planned at .*{attempts.MAX_RUNTIME_ENV}.*$", output, re.M)
+    lines = re.findall(rf"^a \w+ job is planned at .*{attempts.MAX_RUNTIME_ENV}.*$", output, re.M)
     return dict(zip(found, lines, strict=True))
 
 
@@ -313,28 +314,28 @@ def _cap_warnings(output: str) -> dict[str, str]:
 def test_the_cap_warning_counts_the_retries_snakemake_is_run_with(tmp_path, retries):
     """Every tiny job is planned at MIN_RUNTIME (10 min); capped at 5, training needs 2 attempts
     (it resumes) and every other submitted job is cut off on each of its attempts."""
-    env = dict(os.environ, **{res.MAX_RUNTIME_ENV: "5"})
+    env = dict(os.environ, **{attempts.MAX_RUNTIME_ENV: "5"})
     profile = ["--profile", str(ROOT / "profiles" / "slurm"), "--retries", str(retries)]
     done = _snakemake_dry_run(tmp_path, *profile, env=env)
     said = _cap_warnings(done.stdout + done.stderr)
-    attempts = retries + 1  # the profile's retries: 2 is overridden by --retries
+    given = retries + 1  # the profile's retries: 2 is overridden by --retries
     if retries == 0:
         assert "Snakemake gives it 1 (--retries 0); raise --retries to 1" in said["train"]
     else:
         assert "train" not in said  # 2 attempts needed, 2 given
     for rule in ("patch_store", "score_rand", "select", "ingest"):
-        assert f"cut off on every attempt ({attempts}), each restarting from zero" in said[rule]
+        assert f"cut off on every attempt ({given}), each restarting from zero" in said[rule]
         assert "raise --retries" not in said[rule] and "partition" in said[rule]
     assert "download" not in said  # a localrule runs on the login node: no time limit there
 
 
 def test_the_cap_warning_without_a_running_workflow_assumes_the_profile(monkeypatch, caplog):
-    monkeypatch.setattr(res, "_WARNED", set())
-    monkeypatch.setattr(res, "_WORKFLOW", None)
-    with caplog.at_level("WARNING", logger="patchmine.resources"):
-        res._warn_if_capped_too_often("train", 4 * 60, 60)  # 4 attempts > the profile's 3
-        res._warn_if_capped_too_often("patch_store", 61, 60)
-        res._warn_if_capped_too_often("score_rand", 60, 60)  # fits: no word
+    monkeypatch.setattr(attempts, "_WARNED", set())
+    monkeypatch.setattr(attempts, "_WORKFLOW", None)
+    with caplog.at_level("WARNING", logger="patchmine.attempts"):
+        attempts._warn_if_capped_too_often("train", 4 * 60, 60)  # 4 attempts > the profile's 3
+        attempts._warn_if_capped_too_often("patch_store", 61, 60)
+        attempts._warn_if_capped_too_often("score_rand", 60, 60)  # fits: no word
     train, store = (r.getMessage() for r in caplog.records)
     assert "gives it 3 (--retries 2); raise --retries to 3" in train
     assert "patch_store job" in store and "each restarting from zero" in store
@@ -352,15 +353,15 @@ def test_the_cap_warning_reads_each_rules_retries_and_is_silent_in_a_jobs_own_sn
         get_rule=rules.__getitem__,
         _localrules={"download"},
     )
-    monkeypatch.setattr(res, "_WARNED", set())
-    monkeypatch.setattr(res, "_WORKFLOW", workflow)
-    assert res.allowed_attempts("train") == 10
-    assert res.allowed_attempts("no_such_rule") == 1  # --retries
-    with caplog.at_level("WARNING", logger="patchmine.resources"):
-        res._warn_if_capped_too_often("train", 10 * 60, 60)  # 10 attempts, 10 given
-        res._warn_if_capped_too_often("download", 120, 60)  # on the login node
+    monkeypatch.setattr(attempts, "_WARNED", set())
+    monkeypatch.setattr(attempts, "_WORKFLOW", workflow)
+    assert attempts.allowed_attempts("train") == 10
+    assert attempts.allowed_attempts("no_such_rule") == 1  # --retries
+    with caplog.at_level("WARNING", logger="patchmine.attempts"):
+        attempts._warn_if_capped_too_often("train", 10 * 60, 60)  # 10 attempts, 10 given
+        attempts._warn_if_capped_too_often("download", 120, 60)  # on the login node
         workflow.is_main_process = False
-        res._warn_if_capped_too_often("select", 120, 60)
+        attempts._warn_if_capped_too_often("select", 120, 60)
     assert not caplog.records
 
 
@@ -400,7 +401,7 @@ def counted_macs(spec: dict, scale: int, task: str, height: int = 24, width: int
     ],
 )
 def test_model_macs_counts_every_conv_the_network_runs(spec, scale, task):
-    assert res.model_macs(spec, scale) == pytest.approx(counted_macs(spec, scale, task), rel=1e-4)
+    assert costs.model_macs(spec, scale) == pytest.approx(counted_macs(spec, scale, task), rel=1e-4)
 
 
 def test_score_loss_is_sized_for_the_network_the_rule_runs(store):
@@ -415,11 +416,11 @@ def test_score_loss_is_sized_for_the_network_the_rule_runs(store):
     w.task = "dn_s25"
     mem, minutes = job("score_loss", cfg, w, store)
     # by hand: the store's 20,000 patches of 96 px, one forward pass (2 FLOPs a MAC) each
-    seconds = 2 * counted_macs(GREY_DNCNN, 1, "denoise") * 20_000 * 96**2 / res.CPU_FLOPS
-    assert minutes == math.ceil(res.STARTUP + res.SAFETY * seconds / 60)
+    seconds = 2 * counted_macs(GREY_DNCNN, 1, "denoise") * 20_000 * 96**2 / costs.CPU_FLOPS
+    assert minutes == math.ceil(costs.STARTUP + costs.SAFETY * seconds / 60)
     # a batch of 64 colour patches is 192 grey ones through 6 maps of 64 channels, float32
-    maps_mb = 4 * 3 * 64 * 96**2 * 64 * 6 / res.MB
-    assert mem == math.ceil((res.BASE_MB + res.SAFETY * maps_mb) / 100) * 100
+    maps_mb = 4 * 3 * 64 * 96**2 * 64 * 6 / costs.MB
+    assert mem == math.ceil((costs.BASE_MB + costs.SAFETY * maps_mb) / 100) * 100
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,8 +437,8 @@ def test_the_validation_estimate_is_what_training_loads(tmp_path):
     for name in ("sr_x2", "dn_s25"):
         task = Task.parse(name)
         held = sum(a.nbytes for _, hr, lr in task_pairs(tmp_path, task) for a in (hr, lr))
-        total, _ = res.manifest_pixels(tmp_path / "manifest.csv", task.scale)
-        estimate = res.validation_mb(total, task.scale, denoise=task.kind == "denoise") * res.MB
+        total, _ = input_sizes.manifest_pixels(tmp_path / "manifest.csv", task.scale)
+        estimate = costs.validation_mb(total, task.scale, denoise=task.kind == "denoise") * costs.MB
         assert held <= estimate <= 1.01 * held, name  # modcrop's odd column aside
 
 
@@ -457,7 +458,7 @@ def test_training_memory_holds_the_validation_set(tmp_path, task, per_image):
         manifest.write_text("name,height,width,source\n" + rows)
         files = Files(store="", validation=str(manifest), test="")
         asked.append(job("train", config(device="cuda"), w, files)[0])
-    assert asked[1] - asked[0] == pytest.approx(res.SAFETY * 99 * per_image / res.MB, abs=100)
+    assert asked[1] - asked[0] == pytest.approx(costs.SAFETY * 99 * per_image / costs.MB, abs=100)
 
 
 @pytest.mark.parametrize(
@@ -488,7 +489,7 @@ def test_saved_maps_bound_what_a_training_forward_keeps(spec):
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
         model(torch.rand(1, 3, side, side) * 255)
     measured = sum(kept.values()) / (4 * spec["channels"] * side * side)
-    assert measured <= res.saved_maps(spec, scale) <= 2.5 * measured  # safe, not wasteful
+    assert measured <= costs.saved_maps(spec, scale) <= 2.5 * measured  # safe, not wasteful
 
 
 def test_cpu_jobs_ask_memory_per_worker():
@@ -500,10 +501,10 @@ def test_cpu_jobs_ask_memory_per_worker():
 
 def test_a_patch_is_three_bytes_a_pixel_of_hr_and_lr():
     """RE2: uint8 RGB: a 96-px HR patch and its 48-px x2 LR take 3 * (9216 + 2304) bytes."""
-    assert res.patch_bytes(96, 2) == 34_560
-    assert res.patch_bytes(96, 3) == 30_720
+    assert costs.patch_bytes(96, 2) == 34_560
+    assert costs.patch_bytes(96, 3) == 30_720
     # paper scale: 150,000 such patches are 4.9 GB, times the 1.5 safety margin
-    mem = res.train_mem_mb({"arch": "edsr", "blocks": 16, "channels": 64}, 2, 96, 16, 150_000,
+    mem = costs.train_mem_mb({"arch": "edsr", "blocks": 16, "channels": 64}, 2, 96, 16, 150_000,
                            1e6, val_mb=0.0, on_gpu=True)  # fmt: skip
     assert mem >= 1.5 * 150_000 * 34_560 / 2**20
 
@@ -512,18 +513,18 @@ def test_image_jobs_grow_their_memory_with_the_largest_image(monkeypatch):
     """A 20,000 x 20,000 photograph took 3.3 GB in one store worker: a job sized for DIV2K
     (300 MB a worker) would be killed by SLURM without a word about which image did it. The
     plan notes each folder dataset's largest image from the headers it checks."""
-    monkeypatch.setattr(res, "_LARGEST_IMAGE", {})
+    monkeypatch.setattr(input_sizes, "_LARGEST_IMAGE", {})
     base = job("patch_store", config(), threads=2)[0]
     assert base == res.cpu_mem_mb("patch_store", 2)  # nothing noted (a download): 300 MB a worker
-    res.note_largest_image("d", 2040 * 1356)  # DIV2K-sized: the usual
+    input_sizes.note_largest_image("d", 2040 * 1356)  # DIV2K-sized: the usual
     assert job("patch_store", config(), threads=2)[0] == base
-    res.note_largest_image("d", 20_000 * 20_000)
+    input_sizes.note_largest_image("d", 20_000 * 20_000)
     mem = job("patch_store", config(), threads=2)[0]
-    assert mem >= res.BASE_MB + 2 * 3.3 * 1024 * 0.95
+    assert mem >= costs.BASE_MB + 2 * 3.3 * 1024 * 0.95
     assert job("ingest", config())[0] > res.cpu_mem_mb("ingest", 1)
     assert job("select", config())[0] == res.cpu_mem_mb("select", 1)
-    res.note_largest_image("other", 20_000 * 20_000)
-    monkeypatch.setattr(res, "_LARGEST_IMAGE", {"other": 20_000 * 20_000})
+    input_sizes.note_largest_image("other", 20_000 * 20_000)
+    monkeypatch.setattr(input_sizes, "_LARGEST_IMAGE", {"other": 20_000 * 20_000})
     assert job("patch_store", config(), threads=2)[0] == base  # another dataset's image
 
 
@@ -536,8 +537,8 @@ def test_the_reference_job_holds_its_whole_test_set(tmp_path):
     files = Files(store="", validation="", test=str(manifest))
     w = SimpleNamespace(task="dn_s25", testset="t")
     denoise = res.job_mem_mb("reference", config())(w, files, 1, 1)
-    held = 100 * 1356 * 2040 * 15 / res.MB  # clean uint8 + noisy float32, three channels
-    assert denoise >= res.BASE_MB + held
+    held = 100 * 1356 * 2040 * 15 / costs.MB  # clean uint8 + noisy float32, three channels
+    assert denoise >= costs.BASE_MB + held
     w = SimpleNamespace(task="sr_x2", testset="t")
     sr = res.job_mem_mb("reference", config())(w, files, 1, 1)
     assert res.cpu_mem_mb("reference", 1) <= sr < denoise
@@ -551,4 +552,4 @@ def test_the_reference_job_holds_its_whole_test_set(tmp_path):
         w, Files(store="", validation="", test=str(one)), 1, 1
     )
     lr = 20_000 * 20_000 / 4
-    assert big >= res.BASE_MB + res.SAFETY * (lr * 3 * 5 + 3 * 20_000 * 20_000) / res.MB
+    assert big >= costs.BASE_MB + costs.SAFETY * (lr * 3 * 5 + 3 * 20_000 * 20_000) / costs.MB
