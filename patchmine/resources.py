@@ -14,9 +14,10 @@ without a network are costed here, by the figures of :data:`CPU_RULES`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from patchmine.attempts import capped_runtime, grow, grow_memory
+from patchmine.config import ConfigError
 from patchmine.costs import (
     BASE_MB,
     MB,
@@ -48,6 +49,31 @@ GPU_RULES = ("train", "score_loss", "evaluate", "evaluate_published")
 def gpus(device: str) -> int:
     """GPUs a network job asks for: none when the config runs everything on the CPU."""
     return 0 if device == "cpu" else 1
+
+
+def check_gpu_model(
+    device: str, set_resources: Mapping | None, default_resources: Mapping | None
+) -> None:
+    """Refuse a ``gpu_model`` the SLURM plugin would turn into the wrong request, at plan time
+    and naming where it is set, before any job waits in a queue. The plugin asks for
+    ``--gpus=<model>:<gpu>``, with one GPU where a job names none: in ``default-resources`` it
+    would give every job a GPU (downloads and ingestion too); with ``device: cpu`` a network
+    rule's would be ``--gpus=<model>:0``."""
+    if default_resources and "gpu_model" in default_resources:
+        raise ConfigError(
+            "gpu_model is set in default-resources: the SLURM plugin would then ask a GPU for "
+            "every job, downloads and ingestion too. Set it in set-resources for the rules "
+            f"that run a network: {', '.join(GPU_RULES)}."
+        )
+    if gpus(device):
+        return
+    rules = [rule for rule, given in (set_resources or {}).items() if "gpu_model" in given]
+    if rules:
+        raise ConfigError(
+            f"device is 'cpu', but set-resources gives {', '.join(rules)} a gpu_model: the "
+            "SLURM plugin would submit --gpus=<model>:0. Set device: cuda (or auto) to run the "
+            "networks on GPUs, or remove gpu_model."
+        )
 
 
 #: Rules that run no network: (MB per thread beyond the base, minutes per GB of data they read,

@@ -13,7 +13,13 @@ from patchmine.paths import ResultPaths
 from patchmine.tasks import Task
 from patchmine.attempts import use_workflow
 from patchmine.input_sizes import note_largest_image
-from patchmine.resources import gpus, job_cpus, job_mem_mb, job_runtime
+from patchmine.resources import (
+    check_gpu_model,
+    gpus,
+    job_cpus,
+    job_mem_mb,
+    job_runtime,
+)
 from patchmine.sources import outdate_if_changed, snakemake_inputs
 from patchmine.grid import (
     RUN_PATTERN,
@@ -56,6 +62,12 @@ check_config(config)
 
 # The runtime cap's warning counts the attempts this run gives each rule (--retries).
 use_workflow(workflow)
+# A profile's GPU model on a CPU-only config would reach sbatch as --gpus=<model>:0.
+check_gpu_model(
+    config["device"],
+    workflow.resource_settings.overwrite_resources,
+    workflow.resource_settings.default_resources,
+)
 
 # Jobs import this checkout's `patchmine`, also inside conda environments and on cluster nodes
 # (which re-read this file), without installing it there.

@@ -118,6 +118,49 @@ def test_gpu_only_unless_the_config_runs_on_the_cpu():
     assert res.gpus("auto") == res.gpus("cuda") == res.gpus("cuda:1") == 1
 
 
+def _plugin_gpus(**resources) -> str:
+    """What the installed SLURM plugin asks sbatch for, given a job's resources."""
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    class Given(dict):
+        def __getattr__(self, name):
+            return self[name]
+
+    return set_gres_string(SimpleNamespace(resources=Given(resources))).strip()
+
+
+def test_a_gpu_model_the_plugin_would_misread_is_refused_where_it_is_set():
+    """The plugin asks for ``--gpus=<model>:<gpu>``, one GPU where a job names none: a model in
+    default-resources puts a GPU on every download, and one on a CPU-only config asks for zero."""
+    from patchmine.config import ConfigError
+
+    assert _plugin_gpus(gpu=0, gpu_model="a100") == "--gpus=a100:0"
+    assert _plugin_gpus(mem_mb=300, gpu_model="a100") == "--gpus=a100:1"  # an ingest job
+    on_train = {"train": {"gpu_model": "a100", "slurm_partition": "gpu"}, "ingest": {"mem_mb": 9}}
+    with pytest.raises(ConfigError, match=r"device is 'cpu', but set-resources gives train a"):
+        res.check_gpu_model("cpu", on_train, None)
+    with pytest.raises(ConfigError, match=r"in default-resources: .* every job"):
+        res.check_gpu_model("cuda", {}, {"gpu_model": "h100", "runtime": 30})
+    res.check_gpu_model("cuda", on_train, {"runtime": 30})  # the profile's own example
+    res.check_gpu_model("auto", on_train, None)
+    res.check_gpu_model("cpu", {"ingest": {"mem_mb": 9}}, None)
+
+
+def test_a_cpu_config_with_a_gpu_model_stops_the_plan(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+        + ["--directory", str(tmp_path), "-n", "--cores", "1", "--configfile"]
+        + [str(ROOT / "tests/data/tiny_config.yaml"), "--config", "device=cpu"]
+        + ["--set-resources", "evaluate:gpu_model=a100"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=snakemake_env(),
+    )
+    assert done.returncode != 0
+    assert "set-resources gives evaluate a gpu_model" in done.stderr + done.stdout
+
+
 def test_bigger_models_take_longer_and_more_memory_on_the_cpu():
     assert costs.model_macs(BASELINE, 2) == pytest.approx(1.37e6, rel=0.01)  # ~ its parameters
     assert costs.model_macs(SMALL, 2) < costs.model_macs(BASELINE, 2)
