@@ -231,7 +231,7 @@ def inference_mem_mb(
     model: dict, scale: int, max_lr_pixels: float, *, on_gpu: bool, attempt: int = 1
 ) -> int:
     """Host memory of a forward pass whose largest input has ``max_lr_pixels`` pixels."""
-    c = int(model.get("channels", 64))
+    c = int(_filled(model)["channels"])  # the arch's default where the entry leaves it out
     pixels = model_runs(model) * max_lr_pixels  # a grey net's batch holds each colour channel
     work = 0.0 if on_gpu else feature_mb(pixels, c, end_maps(scale))
     return mem_mb_for(work, attempt, on_gpu)
