@@ -33,17 +33,14 @@ def read_runs(path: str | Path) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def reference_files(
-    config: Mapping, name: str, partial: bool = False, first: bool = False
-) -> list[str]:
-    """Per test set of experiment ``name`` (``first``: its first only, the one figures draw),
-    the scores of what its networks are read against (rule ``reference``: bicubic upscaling, or
-    the noisy input). With ``partial`` (:func:`partial_inputs`), only those already made: a
-    table drawn from what has finished must not download and ingest a test set for a note."""
+def reference_files(config: Mapping, name: str, partial: bool = False) -> list[str]:
+    """Per test set of experiment ``name``, the scores of what its networks are read against
+    (rule ``reference``: bicubic upscaling, or the noisy input). With ``partial``
+    (:func:`partial_inputs`), only those already made: a table drawn from what has finished must
+    not download and ingest a test set for a note."""
     exp = config["experiments"][name]
     task = Task.from_experiment(exp).name
-    tests = exp["test"][:1] if first else exp["test"]
-    files = [ResultPaths(config["results"]).reference(task, test) for test in tests]
+    files = [ResultPaths(config["results"]).reference(task, test) for test in exp["test"]]
     return [f for f in files if Path(f).exists()] if partial else files
 
 

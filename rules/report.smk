@@ -176,9 +176,7 @@ rule layout_table:
 rule psnr_vs_k:
     input:
         runs=P.table("{experiment}", "csv", "runs"),
-        references=lambda w: reference_files(
-            config, w.experiment, partial_now(), first=True
-        ),
+        references=lambda w: reference_files(config, w.experiment, partial_now()),
     output:
         png=report(
             P.figure("{experiment}", "psnr_vs_k", "png"),

@@ -47,6 +47,62 @@ def test_plot_k_min_and_metric(results, tmp_path):
     assert rand["ssim"].max() == pytest.approx(base("rand", True, 1500, "Set5") / 40.0)
 
 
+def test_every_test_set_gets_a_row_of_its_own_in_the_same_colours(results):
+    """An experiment scored on several sets draws each (the synthetic Set5 lies exactly 1 dB
+    above Urban100), in the order asked, with each set's own reference and letters that run on."""
+    means = {
+        t: float(tables.select_test_set(results, t, "psnr")["psnr"].mean())
+        for t in ("Set5", "Urban100")
+    }
+    fig, data = figures.psnr_vs_k_figure(
+        results,
+        test_set=["Set5", "Urban100"],
+        zoom_k_min=1500,
+        reference={t: ("bicubic", v) for t, v in means.items()},
+    )
+    assert [ax.get_title() for ax in fig.axes] == [
+        "(a) Set5, all numbers of patches",
+        "(b) Set5, zoomed: K ≥ 1.5K",
+        "(c) Urban100, all numbers of patches",
+        "(d) Urban100, zoomed: K ≥ 1.5K",
+    ]
+    curves = artists(fig, "curve")
+    colors = {gid: ln.get_color() for ax in fig.axes for ln in ax.lines if (gid := ln.get_gid())}
+    for label in {label for label, _ in curves}:
+        for top, bottom in ((0, 2), (1, 3)):
+            (x_top, y_top), (x_bottom, y_bottom) = curves[label, top], curves[label, bottom]
+            assert x_top.tolist() == x_bottom.tolist()
+            np.testing.assert_allclose(y_top, y_bottom + 1.0, atol=1e-9)
+        assert colors[f"curve|{label}|0"] == colors[f"curve|{label}|2"]
+    assert set(_reference(fig, 0)[1]) == {means["Set5"]}
+    assert set(_reference(fig, 2)[1]) == {means["Urban100"]}
+    for row in data.itertuples():
+        assert row.psnr == pytest.approx(base(row.criterion, row.augment, row.k, row.test_set))
+    assert data.groupby("test_set").size().to_dict() == {"Set5": 32, "Urban100": 32}
+
+
+def test_a_set_with_nothing_finished_keeps_its_row_and_its_notes_name_it(results):
+    from test_partial_results import expected_for
+
+    done = results[(results["test_set"] == "Set5") | (results["criterion"] != "std")]
+    fig, data = figures.psnr_vs_k_figure(
+        done[done["test_set"] == "Set5"],
+        test_set=["Set5", "Urban100"],
+        expected=expected_for(results),
+    )
+    assert [t.get_text() for t in fig.axes[1].texts] == ["No run has finished on Urban100 yet."]
+    assert set(data["test_set"]) == {"Set5"} and data.attrs["missing"] == []
+    fig, data = figures.psnr_vs_k_figure(
+        done, test_set=["Set5", "Urban100"], expected=expected_for(results)
+    )
+    assert data.attrs["missing"] == [
+        "Urban100: Partial data - not finished yet, left out: Std: K = 250, 1.5K, 10K, 151.3K; "
+        "Std+: K = 250, 1.5K, 10K, 151.3K."
+    ]
+    with pytest.raises(ValueError, match="nothing to plot"):
+        figures.psnr_vs_k_figure(results.iloc[:0], test_set=["Set5", "Urban100"])
+
+
 # --- plot_histograms (Figs. 2-3) ------------------------------------------------------------
 
 

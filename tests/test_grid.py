@@ -89,5 +89,7 @@ def test_figures_of_an_experiments_patches_look_at_its_first_store_and_test_set(
     assert "/demo_train_p32_s40_sr_x2_vs_sr_x4." in correlation_file(config, target)
     assert correlation_scales(config, "demo_train", 32, 40) == {2, 4}
     assert correlation_scales(config, "demo_train", 32, 20) == set()
-    assert reference_files(config, "demo", first=True) == ["results/references/sr_x2/demo_test.csv"]
-    assert len(reference_files(config, "demo")) == 2
+    assert reference_files(config, "demo") == [
+        "results/references/sr_x2/demo_test.csv",
+        "results/references/sr_x2/demo_val.csv",
+    ]

@@ -5,7 +5,8 @@ reference (bicubic upscaling, the noisy input) every network is read against.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import string
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ _METRIC_AXIS = {"psnr": "PSNR (dB)", "ssim": "SSIM"}
 
 def psnr_vs_k_figure(
     results: pd.DataFrame,
-    test_set: str | None = None,
+    test_set: str | Sequence[str] | None = None,
     metric: str = "psnr",
     series: Sequence[str] | None = None,
     expected: pd.DataFrame | None = None,
@@ -46,7 +47,7 @@ def psnr_vs_k_figure(
     title: str | None = None,
     ylabel: str | None = None,
     order: Sequence[str] = CRITERIA_ORDER,
-    reference: tuple[str, float] | None = None,
+    reference: tuple[str, float] | Mapping[str, tuple[str, float]] | None = None,
 ) -> tuple[Figure, pd.DataFrame]:
     """Mean ``metric`` vs number of patches, one curve per setting (criterion and augmentation by
     default; any other parameter that varies, e.g. the model for Fig. 8, adds curves).
@@ -54,107 +55,166 @@ def psnr_vs_k_figure(
     Colour = criterion (fixed across figures), else model or stride; solid = with augmentation,
     dashed = without; each curve's best point gets a triangle. ``zoom_k_min`` adds the paper's
     panel (b) showing K >= zoom_k_min (Fig. 6b: 60K); ``k_min`` drops smaller K altogether.
-    ``reference`` (what, value): what every network is read against on this test set (bicubic
-    upscaling, the noisy input), a dotted line where it falls within a panel's range, else a
-    legend entry saying it lies below (or above) the axis, so it never squeezes the curves.
-    Returns the figure and what was plotted (the series columns, k, the metric, n_seeds,
-    is_best, color, linestyle, marker, label); ``data.attrs["missing"]`` lists unfinished points.
+    ``test_set`` is one test set, or several: a row of panels each, in the order given, with the
+    same colours throughout. ``reference`` (what, value), or a mapping of test sets to them: what
+    every network is read against on that set (bicubic upscaling, the noisy input), a dotted line
+    where it falls within a panel's range, else a legend entry saying it lies below (or above)
+    the axis, so it never squeezes the curves.
+    Returns the figure and what was plotted (test_set, the series columns, k, the metric,
+    n_seeds, is_best, color, linestyle, marker, label); ``data.attrs["missing"]`` lists unfinished
+    points (each prefixed by its test set when there are several).
     """
-    sub = select_test_set(results, test_set, metric) if len(results) else None
-    if test_set is None and sub is not None:
-        test_set = str(sub["test_set"].iloc[0]) if len(sub) else None
+    several = test_set is not None and not isinstance(test_set, str)
+    rows = [
+        _row(results, one, metric, expected, k_min, may_lack=several)
+        for one in (list(test_set) if several else [test_set])
+    ]
+    if not any(len(sub) for _, sub, _ in rows):
+        raise ValueError("nothing to plot: no results left after filtering")
+    subs = [sub for _, sub, _ in rows if len(sub)]
+    exps = [exp for _, _, exp in rows if exp is not None]
+    keys = list(series) if series else _series_keys([*subs, *exps], ("criterion", "augment"))
+    all_means = pd.concat([_means(sub, keys, metric) for sub in subs], ignore_index=True)
+
+    panels = [None]
+    if zoom_k_min is not None and (all_means["k"] >= zoom_k_min).sum() > 0:
+        panels.append(zoom_k_min)
+    fig = Figure(figsize=(7.0 * len(panels), 4.8 * len(rows)))
+    grid = fig.subplots(len(rows), len(panels), squeeze=False)
+    if several:
+        fig.subplots_adjust(hspace=0.35)  # room for a row's K axis label above the next title
+    palette = _Colors(keys, all_means)
+    markers = _Markers(keys, all_means, palette)
+    sizes = params_by_model(pd.concat(subs), pd.concat(exps) if exps else None)
+    groups = sort_settings(_distinct(all_means, keys), keys, order, sizes, _AUGMENTED_FIRST)
+    references = reference if isinstance(reference, Mapping) else {rows[0][0]: reference}
+    plotted, notes = [], []
+    for r, ((name, sub, exp), axes) in enumerate(zip(rows, grid, strict=True)):
+        first = r * len(panels)  # the row's first panel: gids and letters count on across rows
+        if sub.empty:
+            for ax in axes:
+                ax.text(0.5, 0.5, f"No run has finished on {name} yet.", ha="center", gid="note")
+                ax.set_axis_off()
+            continue
+        means = _means(sub, keys, metric)
+        for values in groups:
+            named = dict(zip(keys, values, strict=True))
+            mask = np.logical_and.reduce([means[k] == v for k, v in named.items()])
+            if not mask.any():
+                continue
+            curve = means[mask].sort_values("k").copy()
+            curve.insert(0, "test_set", name)
+            plotted.append(curve)
+            _draw_curve(axes, panels, first, curve, named, exp, metric, palette, markers)
+        missing = missing_points(sub, exp, metric) if exp is not None else None
+        if missing is not None and len(missing):
+            missing, partial = _partial_points(missing, means, keys)
+            row_notes = _missing_note(missing, keys) + partial
+            notes += [f"{name}: {n}" for n in row_notes] if several else row_notes
+            _mark_missing(axes, panels, missing, keys, palette)
+        for p, (ax, lo) in enumerate(zip(axes, panels, strict=True), start=first):
+            _k_axis(ax, [k for k in means["k"] if lo is None or k >= lo])
+            ax.set_ylabel(ylabel or _METRIC_AXIS[metric])
+            what = "all numbers of patches" if lo is None else f"zoomed: K ≥ {format_k(lo)}"
+            named_set = f"{name}, " if several else ""
+            if len(panels) > 1:
+                ax.set_title(f"({_letter(p)}) {named_set}{what}", fontsize="medium")
+            elif several:
+                ax.set_title(f"({_letter(p)}) {name}", fontsize="medium")
+        if references.get(name) is not None:
+            _reference_line(axes, *references[name], first=first)
+        _legend(axes[-1], augment_varies="augment" in keys)
+    if title:
+        fig.suptitle(title)
+    _note(fig, notes)
+    data = pd.concat(plotted, ignore_index=True)
+    cols = ["test_set", *keys, "k", metric, "n_seeds", "is_best", "color", "linestyle"]
+    data = data[cols + ["marker", "label"]]
+    data.attrs["missing"] = notes
+    return fig, data
+
+
+def _row(
+    results, test_set, metric, expected, k_min, may_lack: bool = False
+) -> tuple[str, pd.DataFrame, pd.DataFrame | None]:
+    """(test set, its finite results, its expected points or None) for one row of panels; a
+    single unnamed test set is the only one in the results, or else the first expected.
+    ``may_lack``: a set without results (one of several, none finished on it yet) is an empty
+    row rather than a mistake."""
+    lacking = may_lack and (not len(results) or test_set not in set(results["test_set"]))
+    sub = (
+        pd.DataFrame()
+        if lacking or not len(results)
+        else select_test_set(results, test_set, metric)
+    )
+    if test_set is None and len(sub):
+        test_set = str(sub["test_set"].iloc[0])
     exp = None
     if expected is not None and len(expected):
         exp = normalise(expected)
         test_set = test_set or sorted(exp["test_set"].unique())[0]
         exp = exp[exp["test_set"] == test_set]
     if k_min is not None:
-        sub = sub[sub["k"] >= k_min] if sub is not None else None
+        sub = sub[sub["k"] >= k_min] if len(sub) else sub
         exp = exp[~(exp["k"] < k_min)] if exp is not None else None
-    if sub is None or sub.empty:
-        raise ValueError("nothing to plot: no results left after filtering")
-    keys = list(series) if series else _series_keys([sub, exp], ("criterion", "augment"))
-    means = sub.groupby(keys + ["k"], sort=False)[metric].agg(["mean", "count"]).reset_index()
-    means = means.rename(columns={"mean": metric, "count": "n_seeds"})
-    missing = missing_points(sub, exp, metric) if exp is not None else None
-
-    panels = [None]
-    if zoom_k_min is not None and (means["k"] >= zoom_k_min).sum() > 0:
-        panels.append(zoom_k_min)
-    fig = Figure(figsize=(7.0 * len(panels), 4.8))
-    axes = fig.subplots(1, len(panels), squeeze=False).ravel()
-    palette = _Colors(keys, means)
-    markers = _Markers(keys, means, palette)
-    sizes = params_by_model(sub, exp)
-    groups = sort_settings(_distinct(means, keys), keys, order, sizes, _AUGMENTED_FIRST)
-    plotted = []
-    for values in groups:
-        named = dict(zip(keys, values, strict=True))
-        mask = np.logical_and.reduce([means[k] == v for k, v in named.items()])
-        curve = means[mask].sort_values("k").copy()
-        curve["is_best"] = curve[metric] == curve[metric].max()
-        color = palette(named)
-        style = "--" if ("augment" in named and not named["augment"]) else "-"
-        label = series_label(named)
-        marker = markers(named)
-        curve["color"], curve["linestyle"], curve["label"] = color, style, label
-        curve["marker"] = marker
-        plotted.append(curve)
-        for p, (ax, lo) in enumerate(zip(axes, panels, strict=True)):
-            part = curve if lo is None else curve[curve["k"] >= lo]
-            if part.empty:
-                continue
-            ks = [k for k in _expected_ks(exp, named) if lo is None or k >= lo]
-            xs, ys = _with_gaps(part["k"], part[metric], ks)
-            ax.plot(
-                xs,
-                ys,
-                color=color,
-                linestyle=style,
-                marker=marker,
-                markersize=3 if markers.key is None else 4,
-                label=label,
-                gid=f"curve|{label}|{p}",
-            )
-            best = part[part["is_best"]]
-            if best.empty:  # the curve's best lies outside this (zoomed) panel
-                continue
-            ax.plot(
-                best["k"],
-                best[metric],
-                linestyle="none",
-                gid=f"best|{label}|{p}",
-                **_best_marker(color, hollow=style == "--"),
-            )
-    notes = []
-    if missing is not None and len(missing):
-        missing, partial = _partial_points(missing, means, keys)
-        notes = _missing_note(missing, keys) + partial
-        _mark_missing(axes, panels, missing, keys, palette)
-    for p, (ax, lo) in enumerate(zip(axes, panels, strict=True)):
-        _k_axis(ax, [k for k in means["k"] if lo is None or k >= lo])
-        ax.set_ylabel(ylabel or _METRIC_AXIS[metric])
-        if len(panels) > 1:
-            what = "all numbers of patches" if lo is None else f"zoomed: K ≥ {format_k(lo)}"
-            ax.set_title(f"({'ab'[p]}) {what}", fontsize="medium")
-    if title:
-        fig.suptitle(title)
-    if reference is not None:
-        _reference_line(axes, *reference)
-    _legend(axes[-1], augment_varies="augment" in keys)
-    _note(fig, notes)
-    data = pd.concat(plotted, ignore_index=True)
-    cols = keys + ["k", metric, "n_seeds", "is_best", "color", "linestyle", "marker", "label"]
-    data = data[cols]
-    data.attrs["missing"] = notes
-    return fig, data
+    return test_set, sub, exp
 
 
-def _reference_line(axes, what: str, value: float) -> None:
+def _means(sub: pd.DataFrame, keys: Sequence[str], metric: str) -> pd.DataFrame:
+    """Mean ``metric`` over seeds per setting and K, with how many seeds it averages."""
+    means = sub.groupby(list(keys) + ["k"], sort=False)[metric].agg(["mean", "count"])
+    return means.reset_index().rename(columns={"mean": metric, "count": "n_seeds"})
+
+
+def _draw_curve(axes, panels, first, curve, named, exp, metric, palette, markers) -> None:
+    """One setting's curve on each panel of a row (the zoomed one: its K >= the panel's least),
+    its best point marked with a triangle; ``curve`` gains the columns that say how."""
+    curve["is_best"] = curve[metric] == curve[metric].max()
+    color = palette(named)
+    style = "--" if ("augment" in named and not named["augment"]) else "-"
+    label = series_label(named)
+    marker = markers(named)
+    curve["color"], curve["linestyle"], curve["label"] = color, style, label
+    curve["marker"] = marker
+    for p, (ax, lo) in enumerate(zip(axes, panels, strict=True), start=first):
+        part = curve if lo is None else curve[curve["k"] >= lo]
+        if part.empty:
+            continue
+        ks = [k for k in _expected_ks(exp, named) if lo is None or k >= lo]
+        xs, ys = _with_gaps(part["k"], part[metric], ks)
+        ax.plot(
+            xs,
+            ys,
+            color=color,
+            linestyle=style,
+            marker=marker,
+            markersize=3 if markers.key is None else 4,
+            label=label,
+            gid=f"curve|{label}|{p}",
+        )
+        best = part[part["is_best"]]
+        if best.empty:  # the curve's best lies outside this (zoomed) panel
+            continue
+        ax.plot(
+            best["k"],
+            best[metric],
+            linestyle="none",
+            gid=f"best|{label}|{p}",
+            **_best_marker(color, hollow=style == "--"),
+        )
+
+
+def _letter(panel: int) -> str:
+    """A panel's letter, (a) to (z) and then (aa), (ab), ..."""
+    return string.ascii_lowercase[panel] if panel < 26 else f"a{_letter(panel - 26)}"
+
+
+def _reference_line(axes, what: str, value: float, first: int = 0) -> None:
     """A dotted line at ``value`` on each panel whose range (with a tenth of it to spare) holds
     it; on the others only a legend entry, so that a far-away reference (bicubic on Urban100 is
-    5 dB below the networks) never squeezes the curves into a band."""
-    for p, ax in enumerate(axes):
+    5 dB below the networks) never squeezes the curves into a band. ``first``: the figure's
+    number of the row's first panel."""
+    for p, ax in enumerate(axes, start=first):
         lo, hi = ax.get_ylim()
         spare = 0.1 * (hi - lo)
         label = f"{what}: {value:.2f} dB"
