@@ -97,6 +97,7 @@ def test_what_a_killed_store_job_left_is_named_with_its_size(tmp_path):
     message = describe_leftovers(found)
     assert message.startswith("3 temporary file(s) left by stopped jobs hold 3.0 MB: ")
     assert f"{store}.tmp (3.0 MB)" in message and "png.tmp (1.0 kB)" in message
+    assert ".a.png.0123456789ab.tmp (1 B)" in message and "more" not in message  # all 3 named
     assert describe_leftovers(leftovers(tmp_path / "runs" / "none")) is None
 
 
@@ -106,5 +107,61 @@ def test_a_warning_names_the_three_biggest_and_counts_the_rest(tmp_path):
     for i in range(5):
         (tmp_path / f"s{i}.h5.tmp").write_bytes(b"x" * (i + 1) * 2000)
     message = describe_leftovers(leftovers(tmp_path))
+    assert message.startswith("5 temporary file(s) left by stopped jobs hold 30.0 kB: ")
     assert "s4.h5.tmp (10.0 kB), " in message and "s2.h5.tmp (6.0 kB) and 2 more." in message
     assert "s1.h5.tmp" not in message
+
+
+def test_a_link_named_like_a_temporary_is_not_a_leftover(tmp_path):
+    """No killed write leaves a link, and deleting one frees nothing: the folder of images it
+    points to must not be counted (nor named for deletion)."""
+    from patchmine.atomic import leftovers
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.png").write_bytes(b"x" * 5000)
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "photos.tmp").symlink_to(photos, target_is_directory=True)
+    (results / "a.png.tmp").symlink_to(photos / "a.png")
+    (results / "s.h5.tmp").write_bytes(b"y" * 10)
+    assert leftovers(results) == [(results / "s.h5.tmp", 10)]
+
+
+def test_leftovers_are_warned_of_and_a_clean_folder_says_nothing(tmp_path, caplog):
+    from patchmine.atomic import warn_of_leftovers
+
+    (tmp_path / "done.h5").write_bytes(b"x")
+    with caplog.at_level("WARNING", logger="patchmine.atomic"):
+        warn_of_leftovers(tmp_path)
+        assert caplog.records == []
+        (tmp_path / "p96_s48.h5.tmp").write_bytes(b"x" * 2000)
+        warn_of_leftovers(tmp_path)
+    [record] = caplog.records
+    assert record.levelname == "WARNING" and "p96_s48.h5.tmp (2.0 kB)" in record.getMessage()
+
+
+def test_a_run_starts_by_naming_what_killed_jobs_left(tmp_path):
+    """The warning reaches the user at the start of a real run (the workflow's onstart)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import snakemake_env
+
+    root = Path(__file__).resolve().parents[1]
+    shutil.copy(root / "tests" / "data" / "tiny_config.yaml", tmp_path / "config.yaml")
+    left = tmp_path / "results" / "patches" / "old" / "p48_s24.h5.tmp"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"x" * 5000)
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile"),
+         "--directory", str(tmp_path), "--cores", "1", "results/data/tiny_val/manifest.csv"],
+        capture_output=True, text=True, env=snakemake_env(PYTHONPATH=str(root)), cwd=root,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (
+        "1 temporary file(s) left by stopped jobs hold 5.0 kB: "
+        "results/patches/old/p48_s24.h5.tmp (5.0 kB)"
+    ) in done.stdout + done.stderr

@@ -93,3 +93,40 @@ def test_figures_of_an_experiments_patches_look_at_its_first_store_and_test_set(
         "results/references/sr_x2/demo_test.csv",
         "results/references/sr_x2/demo_val.csv",
     ]
+
+
+def test_named_targets_are_the_files_the_readme_lists():
+    """`snakemake fig6` (the config's `targets:`) builds the product's files as README's outputs
+    table names them: a figure as PNG and PDF (Figs. 2-3: PNG), Table I as Markdown and CSV
+    (its HTML is the report's page), Tables II-IV and the comparison with the paper as
+    Markdown. A file left out is one a named target never brings back once deleted."""
+    from patchmine.grid import target_files
+
+    config = _config()
+    figures = "results/figures/demo"
+    assert {name: set(target_files(config, name)) for name in config["targets"]} == {
+        "fig2": {f"{figures}_histograms.png"},
+        "fig4": {f"{figures}_convergence.png", f"{figures}_convergence.pdf"},
+        "fig5": {f"{figures}_aug_gain.png", f"{figures}_aug_gain.pdf"},
+        "fig6": {f"{figures}_psnr_vs_k.png", f"{figures}_psnr_vs_k.pdf"},
+        "table1": {"results/tables/demo.md", "results/tables/demo.csv"},
+    }
+    for show in ("strides", "params", "benchmarks", "vs_paper"):
+        config["targets"] = {"t": {"experiment": "demo", "show": show}}
+        assert target_files(config, "t") == [f"results/tables/demo_{show}.md"]
+
+
+def test_only_an_experiments_own_fig7_waits_in_its_comparison_with_the_paper():
+    """Fig. 7's target is its scatter (PNG, PDF) and its numbers (CSV, read by the comparisons
+    with the paper); another experiment's comparison must not wait for that figure's scorers."""
+    from patchmine.grid import correlation_tables, target_files
+
+    config = _config()
+    config["experiments"]["other"] = dict(config["experiments"]["demo"], strides=[20])
+    target = {"experiment": "demo", "show": "correlation", "tasks": ["sr_x2", "sr_x4"]}
+    config["targets"] = {"fig7": target}
+    stem = "results/figures/correlation/demo_train_p32_s40_sr_x2_vs_sr_x4"
+    assert set(target_files(config, "fig7")) == {f"{stem}.png", f"{stem}.pdf", f"{stem}.csv"}
+    assert correlation_tables(config, "demo") == [f"{stem}.csv"]
+    assert correlation_tables(config, "other") == []
+    assert correlation_tables(config) == [f"{stem}.csv"]  # the whole paper's comparison

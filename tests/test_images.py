@@ -49,6 +49,17 @@ def test_an_alpha_that_hid_pixels_is_named_and_an_opaque_one_is_not(tmp_path, ca
     assert "100.0%" in warned[str(tmp_path / "pal.png")]
 
 
+def test_a_single_see_through_pixel_is_named(tmp_path, caplog):
+    """Any pixel whose colour an alpha channel hid counts: one of 200 is 0.5% of the image."""
+    rgba = np.full((10, 20, 4), 255, np.uint8)
+    rgba[4, 7, 3] = 128
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "one.png")
+    with caplog.at_level("WARNING", logger="patchmine.images"):
+        read_image(tmp_path / "one.png")
+    [record] = caplog.records
+    assert "0.5% of its pixels are transparent or partly so" in record.getMessage()
+
+
 def test_sixteen_bit_is_scaled_by_257(tmp_path):
     values = np.array([[0, 257, 65535, 32896]], dtype=np.uint16)
     Image.fromarray(values).save(tmp_path / "d.png")

@@ -176,3 +176,20 @@ def test_notes_list_the_missing_k_in_increasing_order():
     missing = pd.DataFrame([dict(criterion="grad", augment=True, k=k, k_label=str(k)) for k in ks])
     text = tables.describe_missing(missing)["Grad+"]
     assert text == "1K, 5K, 20K, 30K, 60K, 70K, 90K, 150K"
+
+
+def test_fig4_names_an_unfinished_fraction_by_the_count_its_store_gives():
+    """K given as a fraction: a run still to come is named by the patches that fraction is of
+    its store, known from a drawn curve of the same fraction (the store is the same), and as the
+    fraction itself when no curve says."""
+    its = np.arange(1, 4) * 100
+    logs = [
+        ({"criterion": "loss", "k": label, "k_count": count, "aug": aug, "seed": 0,
+          "model": "edsr", "stride": 120},
+         pd.DataFrame({"iteration": its, "val_psnr": [30.0, 30.5, 30.2]}))
+        for label, count in (("0.25", 1250), ("0.5", 2500)) for aug in ("noaug", "aug")
+    ]  # fmt: skip
+    expected = [m for m, _ in logs] + [{**logs[3][0], "k": "0.75", "k_count": None}]
+    fig, data = figures.convergence_figure(logs[:3], expected=expected)  # 0.5+ has no log yet
+    [note] = data.attrs["missing"]
+    assert note.endswith("left out: with augmentation: K = 2.5K, 0.75 of the store.")

@@ -236,6 +236,22 @@ def test_a_cap_that_needs_more_attempts_than_the_profile_gives_is_said_once(monk
     assert f"raise --retries to {needed - 1}" in record.getMessage()
 
 
+def test_the_cap_is_said_on_a_first_attempt_only(monkeypatch, caplog):
+    """A retry asks for 1.5 times its first attempt's time: a job planned within the cap whose
+    retry goes past it was not cut off by the cap, so nothing is said then; its request is still
+    capped."""
+    monkeypatch.setattr(attempts, "_WARNED", set())
+    monkeypatch.setenv(attempts.MAX_RUNTIME_ENV, "60")
+    with caplog.at_level("WARNING", logger="patchmine.attempts"):
+        assert attempts.capped_runtime("patch_store", 90, attempt=2) == 60
+        assert caplog.records == []
+        assert attempts.capped_runtime("patch_store", 61, attempt=1) == 60
+    [record] = caplog.records
+    assert "a patch_store job is planned at 61 min" in record.getMessage()
+    monkeypatch.delenv(attempts.MAX_RUNTIME_ENV)
+    assert attempts.capped_runtime("patch_store", 90, attempt=2) == 90
+
+
 def test_cpus_follow_threads():
     assert res.job_cpus(None, 4) == 4
     assert res.job_cpus(None, 0) == 1
