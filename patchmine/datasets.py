@@ -235,17 +235,45 @@ def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceI
                 else ""
             )
         )
+    names = unique_names(folder, files, [p.stem for p in files])
+    return [SourceImage(name, p) for name, p in zip(names, files, strict=True)]
+
+
+def unique_names(folder: Path, paths: list[Path], names: list[str]) -> list[str]:
+    """``names`` of the files ``paths`` below ``folder``, made unique: an image's name labels its
+    patches and output files. A name that files in several subfolders share (a camera's
+    ``100CANON/IMG_0001.JPG`` and ``101CANON/IMG_0001.JPG``) is told apart by the subfolders it
+    lies in (``100CANON_IMG_0001``); files of one folder that share a name (``a.jpg`` beside
+    ``a.png``) are an error naming them."""
+    shared = {name for name in names if names.count(name) > 1}
+    unique = [
+        "_".join([*path.parent.relative_to(folder).parts, name]) if name in shared else name
+        for path, name in zip(paths, names, strict=True)
+    ]
     by_name: dict[str, list[Path]] = {}
-    for path in files:
-        by_name.setdefault(path.stem, []).append(path)
-    clashes = ["; ".join(map(str, paths)) for paths in by_name.values() if len(paths) > 1]
+    for path, name in zip(paths, unique, strict=True):
+        by_name.setdefault(name, []).append(path)
+    clashes = ["; ".join(map(str, found)) for found in by_name.values() if len(found) > 1]
     if clashes:
         raise ValueError(
             f"image folder {folder}: files that share a name (an image's name labels its patches "
-            f"and output files, so it must be unique): {' | '.join(clashes)}; rename them, or "
-            "mine each subfolder on its own"
+            f"and output files, so it must be unique; files in different subfolders are told "
+            f"apart by their subfolder): {' | '.join(clashes)}; rename them"
         )
-    return [SourceImage(p.stem, p) for p in files]
+    renamed = [
+        f"{path.relative_to(folder)} -> {name}"
+        for path, name, was in zip(paths, unique, names, strict=True)
+        if name != was
+    ]
+    if renamed:
+        log.info(
+            "image folder %s: %d files share their name with a file in another subfolder and "
+            "are named after their subfolder too: %s",
+            folder,
+            len(renamed),
+            first_few(renamed),
+        )
+    return unique
 
 
 def first_few(names: list[str], shown: int = 10) -> str:

@@ -14,11 +14,12 @@ import logging
 import os
 import re
 import string
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from patchmine.datasets import SourceImage, first_few, folder_images
+from patchmine.datasets import SourceImage, first_few, folder_images, unique_names
 from patchmine.images import IMAGE_EXTENSIONS, ImageError, read_header, read_image
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,12 @@ def paired_images(
         raise FileNotFoundError(f"LR folder {lr_folder} does not exist")
     candidates = folder_images(hr_folder, pattern)
     stem_of = template_pattern(hr_name)
-    named = [(im, m["name"]) for im in candidates if (m := stem_of.fullmatch(im.name))]
+    # matched on the file's own stem (folder_images may have named it after its subfolder too)
+    named = [(im, m["name"]) for im in candidates if (m := stem_of.fullmatch(im.path.stem))]
     same_folder = hr_folder.resolve() == lr_folder.resolve()
     if same_folder:  # hr_name "{name}", lr_name "{name}_LR": a_LR.png is a's partner, not an image
         partner_stems = {lr_name.format(name=name, scale=scale) for _, name in named}
-        named = [(im, name) for im, name in named if im.name not in partner_stems]
+        named = [(im, name) for im, name in named if im.path.stem not in partner_stems]
     if not named:
         raise ValueError(
             f"HR folder {hr_folder}: no image's name fits hr_name {hr_name!r} (pattern {pattern!r})"
@@ -87,7 +89,9 @@ def paired_images(
             + first_few(doubled, shown=5)
         )
     _warn_unpaired(hr_folder, candidates, named, pairs, listing, hr_name, lr_name, scale)
-    return pairs
+    # RealSR-style 2/Canon_001 and 3/Canon_001: one name in two subfolders, told apart
+    names = unique_names(hr_folder, [im.path for im in pairs], [im.name for im in pairs])
+    return [replace(im, name=name) for im, name in zip(pairs, names, strict=True)]
 
 
 def template_pattern(template: str) -> re.Pattern:
@@ -137,7 +141,7 @@ def _warn_unpaired(hr_folder, candidates, named, pairs, listing, hr_name, lr_nam
     misfits = [
         im.path.name
         for im in candidates
-        if im.path.resolve() not in claimed and im.name not in other_scales
+        if im.path.resolve() not in claimed and im.path.stem not in other_scales
     ]
     if misfits and hr_folder.resolve() != listing.folder.resolve():
         _warn_once(

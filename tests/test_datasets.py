@@ -156,6 +156,32 @@ def test_files_that_share_a_name_are_named(tmp_path):
     assert [im.name for im in folder_images(tmp_path, "*.png")] == ["a", "b"]
 
 
+def test_a_camera_dump_names_a_repeated_file_after_its_subfolder(tmp_path, caplog):
+    """A camera starts IMG_0001 again in each DCIM folder: those files are told apart by their
+    subfolders (every other keeps its own name), and a name made so that another file already
+    has is still refused."""
+    for sub, seed in (("100CANON", 0), ("101CANON", 1)):
+        write_png(tmp_path / "DCIM" / sub / "IMG_0001.png", _image((20, 20, 3), seed))
+    write_png(tmp_path / "DCIM" / "IMG_0001.png", _image((20, 20, 3), 2))
+    write_png(tmp_path / "DCIM" / "100CANON" / "IMG_0002.png", _image((20, 20, 3), 3))
+    with caplog.at_level("INFO", logger="patchmine.datasets"):
+        images = folder_images(tmp_path / "DCIM", "**/*")
+    assert {im.name: im.path.relative_to(tmp_path / "DCIM").as_posix() for im in images} == {
+        "IMG_0001": "IMG_0001.png",
+        "100CANON_IMG_0001": "100CANON/IMG_0001.png",
+        "101CANON_IMG_0001": "101CANON/IMG_0001.png",
+        "IMG_0002": "100CANON/IMG_0002.png",
+    }
+    assert "2 files share their name with a file in another subfolder" in caplog.text
+    assert "100CANON/IMG_0001.png -> 100CANON_IMG_0001" in caplog.text
+    write_png(tmp_path / "DCIM" / "100CANON_IMG_0001.png", _image((20, 20, 3), 4))
+    with pytest.raises(
+        ValueError,
+        match=r"share a name.*100CANON/IMG_0001\.png; .*DCIM/100CANON_IMG_0001\.png; rename",
+    ):
+        folder_images(tmp_path / "DCIM", "**/*")
+
+
 def test_small_images_are_skipped_and_counted(tmp_path):
     write_png(tmp_path / "in" / "big.png", _image((64, 64, 3)))
     write_png(tmp_path / "in" / "tiny.png", _image((20, 90, 3)))

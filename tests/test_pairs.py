@@ -73,6 +73,21 @@ def test_an_lr_partner_lies_in_the_subfolder_that_mirrors_its_hr_image(tmp_path)
         paired_images(tmp_path / "HR", tmp_path / "LR", 2, pattern="**/*")
 
 
+def test_one_name_in_two_subfolders_pairs_in_each_and_is_told_apart(tmp_path):
+    """RealSR keeps Canon_001_HR.png under both 2/ and 3/: each pairs with the LR of its own
+    subfolder, by the file's own name, and the two images get names of their own."""
+    for scale_folder, seed in (("2", 0), ("3", 1)):
+        _png(tmp_path / scale_folder / "Canon_001_HR.png", (8, 8, 3), seed)
+        _png(tmp_path / scale_folder / "Canon_001_LR2.png", (4, 4, 3), seed)
+    pairs = paired_images(
+        tmp_path, tmp_path, 2, pattern="**/*", hr_name="{name}_HR", lr_name="{name}_LR{scale}"
+    )
+    assert [(im.name, im.path, im.lr[2]) for im in pairs] == [
+        ("2_Canon_001", tmp_path / "2" / "Canon_001_HR.png", tmp_path / "2" / "Canon_001_LR2.png"),
+        ("3_Canon_001", tmp_path / "3" / "Canon_001_HR.png", tmp_path / "3" / "Canon_001_LR2.png"),
+    ]
+
+
 def test_missing_partners_are_counted_and_a_few_named_with_what_is_there(tmp_path):
     for i in range(12):
         _png(tmp_path / "hr" / f"{i:04d}.png", (8, 8, 3))
