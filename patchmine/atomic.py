@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,14 +52,24 @@ def leftovers(folder: str | os.PathLike) -> list[tuple[Path, int]]:
     A rerun of the same job replaces its own; one whose settings changed since never comes back
     for it, and a store's can weigh gigabytes."""
     found = []
-    for path in Path(folder).rglob("*.tmp"):
-        try:
-            if path.is_symlink():
-                continue
-            files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-            found.append((path, sum(p.stat().st_size for p in files)))
-        except OSError:  # removed meanwhile
-            continue
+    # os.walk, not rglob: a folder that an earlier run's job renames or removes meanwhile (a
+    # png.tmp put in place) is skipped, never an error that stops the run starting
+    for root, dirs, files in os.walk(folder, onerror=lambda _err: None):
+        top = Path(root)
+        for name in [d for d in dirs if d.endswith(".tmp")]:
+            dirs.remove(name)  # counted whole, not walked into again
+            path = top / name
+            if not path.is_symlink():
+                found.append((path, _folder_size(path)))
+        for name in files:
+            path = top / name
+            if name.endswith(".tmp"):
+                try:
+                    info = path.lstat()
+                except OSError:  # removed meanwhile
+                    continue
+                if stat.S_ISREG(info.st_mode):
+                    found.append((path, info.st_size))
     return sorted(found, key=lambda item: (-item[1], str(item[0])))
 
 
@@ -77,9 +88,28 @@ def describe_leftovers(found: list[tuple[Path, int]]) -> str | None:
     )
 
 
+def _folder_size(folder: Path) -> int:
+    """Bytes of the files below ``folder``; what cannot be read (removed meanwhile) counts 0."""
+    total = 0
+    for root, _dirs, files in os.walk(folder, onerror=lambda _err: None):
+        for name in files:
+            try:
+                info = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                total += info.st_size
+    return total
+
+
 def warn_of_leftovers(folder: str | os.PathLike) -> None:
-    """Log :func:`describe_leftovers` of ``folder`` as a warning, if there are any."""
-    message = describe_leftovers(leftovers(folder))
+    """Log :func:`describe_leftovers` of ``folder`` as a warning, if there are any: advice only,
+    so a folder that cannot be read says so at debug level and never stops the run."""
+    try:
+        message = describe_leftovers(leftovers(folder))
+    except OSError as err:
+        log.debug("leftovers of %s not looked for: %s", folder, err)
+        return
     if message:
         log.warning(message)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +167,14 @@ def _outside_results(folder: Path, found: list[Path]) -> list[Path]:
 
 
 def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceImage]:
+    """Every image file in ``folder`` matching ``pattern`` (:func:`image_paths`), each named by
+    :func:`unique_names`."""
+    files = image_paths(folder, pattern)
+    names = unique_names(Path(folder), files, [p.stem for p in files])
+    return [SourceImage(name, p) for name, p in zip(names, files, strict=True)]
+
+
+def image_paths(folder: str | os.PathLike, pattern: str = "*") -> list[Path]:
     """Every image file in ``folder`` matching ``pattern``, sorted by name.
 
     The pattern is matched without regard to case, as on macOS and Windows, so a camera's
@@ -235,8 +244,7 @@ def folder_images(folder: str | os.PathLike, pattern: str = "*") -> list[SourceI
                 else ""
             )
         )
-    names = unique_names(folder, files, [p.stem for p in files])
-    return [SourceImage(name, p) for name, p in zip(names, files, strict=True)]
+    return files
 
 
 def unique_names(folder: Path, paths: list[Path], names: list[str]) -> list[str]:
@@ -245,7 +253,7 @@ def unique_names(folder: Path, paths: list[Path], names: list[str]) -> list[str]
     ``100CANON/IMG_0001.JPG`` and ``101CANON/IMG_0001.JPG``) is told apart by the subfolders it
     lies in (``100CANON_IMG_0001``); files of one folder that share a name (``a.jpg`` beside
     ``a.png``) are an error naming them."""
-    shared = {name for name in names if names.count(name) > 1}
+    shared = {name for name, n in Counter(names).items() if n > 1}  # linear: folders of 10^5+
     unique = [
         "_".join([*path.parent.relative_to(folder).parts, name]) if name in shared else name
         for path, name in zip(paths, names, strict=True)
@@ -253,7 +261,11 @@ def unique_names(folder: Path, paths: list[Path], names: list[str]) -> list[str]
     by_name: dict[str, list[Path]] = {}
     for path, name in zip(paths, unique, strict=True):
         by_name.setdefault(name, []).append(path)
-    clashes = ["; ".join(map(str, found)) for found in by_name.values() if len(found) > 1]
+    clashes = [
+        f"{name!r}: " + "; ".join(map(str, found))
+        for name, found in by_name.items()
+        if len(found) > 1
+    ]
     if clashes:
         raise ValueError(
             f"image folder {folder}: files that share a name (an image's name labels its patches "

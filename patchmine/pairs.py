@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from patchmine.datasets import SourceImage, first_few, folder_images, unique_names
+from patchmine.datasets import SourceImage, first_few, image_paths, unique_names
 from patchmine.images import IMAGE_EXTENSIONS, ImageError, read_header, read_image
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ def paired_images(
     hr_folder, lr_folder = Path(hr_folder), Path(lr_folder)
     if not lr_folder.is_dir():
         raise FileNotFoundError(f"LR folder {lr_folder} does not exist")
-    candidates = folder_images(hr_folder, pattern)
+    # named once paired (unique_names below): pairs match on the files' own stems
+    candidates = [SourceImage(p.stem, p) for p in image_paths(hr_folder, pattern)]
     stem_of = template_pattern(hr_name)
     # matched on the file's own stem (folder_images may have named it after its subfolder too)
     named = [(im, m["name"]) for im in candidates if (m := stem_of.fullmatch(im.path.stem))]

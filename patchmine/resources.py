@@ -59,21 +59,42 @@ def check_gpu_model(
     ``--gpus=<model>:<gpu>``, with one GPU where a job names none: in ``default-resources`` it
     would give every job a GPU (downloads and ingestion too); with ``device: cpu`` a network
     rule's would be ``--gpus=<model>:0``."""
-    if default_resources and "gpu_model" in default_resources:
+    if "gpu_model" in _resource_names(default_resources):
         raise ConfigError(
             "gpu_model is set in default-resources: the SLURM plugin would then ask a GPU for "
             "every job, downloads and ingestion too. Set it in set-resources for the rules "
             f"that run a network: {', '.join(GPU_RULES)}."
         )
+    rules = [
+        rule
+        for rule, given in (set_resources or {}).items()
+        if "gpu_model" in _resource_names(given)
+    ]
+    other = [rule for rule in rules if rule not in GPU_RULES]
+    if other:
+        raise ConfigError(
+            f"set-resources gives {', '.join(other)} a gpu_model, but no network runs there: the "
+            "SLURM plugin would ask a GPU for each of its jobs (--gpus=<model>:1). Set gpu_model "
+            f"only for the rules that run a network: {', '.join(GPU_RULES)}."
+        )
     if gpus(device):
         return
-    rules = [rule for rule, given in (set_resources or {}).items() if "gpu_model" in given]
     if rules:
         raise ConfigError(
             f"device is 'cpu', but set-resources gives {', '.join(rules)} a gpu_model: the "
             "SLURM plugin would submit --gpus=<model>:0. Set device: cuda (or auto) to run the "
             "networks on GPUs, or remove gpu_model."
         )
+
+
+def _resource_names(resources) -> set[str]:
+    """The names a resource setting gives: a mapping from Snakemake 9.16.3 on, before that a
+    ``DefaultResources`` (neither iterable nor a mapping) whose ``parsed`` dict holds them."""
+    if resources is None:
+        return set()
+    if isinstance(resources, Mapping):
+        return set(resources)
+    return set(getattr(resources, "parsed", None) or ())
 
 
 #: Rules that run no network: (MB per thread beyond the base, minutes per GB of data they read,

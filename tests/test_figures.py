@@ -81,6 +81,30 @@ def test_every_test_set_gets_a_row_of_its_own_in_the_same_colours(results):
     assert data.groupby("test_set").size().to_dict() == {"Set5": 32, "Urban100": 32}
 
 
+def test_a_set_short_of_the_zoom_says_so_and_every_legend_lists_every_curve(results):
+    """Big K are evaluated last: a set without them yet gets a zoom panel that says so, on the
+    row's own PSNR range, and the legend (beside the zoomed panel) still lists the curves that
+    stop below the zoom."""
+    part = results[(results["test_set"] == "Set5") | (results["k"] < 10_000)]
+    fig, _ = figures.psnr_vs_k_figure(part, test_set=["Set5", "Urban100"], zoom_k_min=10_000)
+    empty = fig.axes[3]
+    assert [t.get_text() for t in empty.texts] == [
+        "No run with K ≥ 10K has finished on Urban100 yet."
+    ]
+    assert empty.get_ylim() == fig.axes[2].get_ylim()
+    for ax in (fig.axes[1], fig.axes[3]):
+        shown = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert {"Grad", "Grad+", "Rand", "Rand+"} <= set(shown)
+    # one set: rand peaks at 250 and its curve is cut by the zoom, yet the legend names it
+    small = results[
+        (results["test_set"] == "Urban100")
+        & ~((results["criterion"] == "rand") & (results["k"] >= 10_000))
+    ]
+    fig, _ = figures.psnr_vs_k_figure(small, test_set="Urban100", zoom_k_min=10_000)
+    assert ("Rand+", 1) not in artists(fig, "curve")
+    assert "Rand+" in [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+
+
 def test_a_set_with_nothing_finished_keeps_its_row_and_its_notes_name_it(results):
     from test_partial_results import expected_for
 
@@ -91,6 +115,7 @@ def test_a_set_with_nothing_finished_keeps_its_row_and_its_notes_name_it(results
         expected=expected_for(results),
     )
     assert [t.get_text() for t in fig.axes[1].texts] == ["No run has finished on Urban100 yet."]
+    assert fig.axes[1].get_title() == "(b) Urban100"  # letters run on past an empty row
     assert set(data["test_set"]) == {"Set5"} and data.attrs["missing"] == []
     fig, data = figures.psnr_vs_k_figure(
         done, test_set=["Set5", "Urban100"], expected=expected_for(results)

@@ -73,15 +73,24 @@ def test_an_lr_partner_lies_in_the_subfolder_that_mirrors_its_hr_image(tmp_path)
         paired_images(tmp_path / "HR", tmp_path / "LR", 2, pattern="**/*")
 
 
-def test_one_name_in_two_subfolders_pairs_in_each_and_is_told_apart(tmp_path):
+def test_one_name_in_two_subfolders_pairs_in_each_and_is_told_apart(tmp_path, caplog):
     """RealSR keeps Canon_001_HR.png under both 2/ and 3/: each pairs with the LR of its own
     subfolder, by the file's own name, and the two images get names of their own."""
     for scale_folder, seed in (("2", 0), ("3", 1)):
         _png(tmp_path / scale_folder / "Canon_001_HR.png", (8, 8, 3), seed)
         _png(tmp_path / scale_folder / "Canon_001_LR2.png", (4, 4, 3), seed)
-    pairs = paired_images(
-        tmp_path, tmp_path, 2, pattern="**/*", hr_name="{name}_HR", lr_name="{name}_LR{scale}"
-    )
+    with caplog.at_level("INFO", logger="patchmine.datasets"):
+        pairs = paired_images(
+            tmp_path, tmp_path, 2, pattern="**/*", hr_name="{name}_HR", lr_name="{name}_LR{scale}"
+        )
+    (renamed,) = [
+        r.getMessage() for r in caplog.records if "named after their subfolder" in r.getMessage()
+    ]
+    assert renamed.endswith(
+        "2 files share their name with a file in another subfolder and are "
+        "named after their subfolder too: 2/Canon_001_HR.png -> 2_Canon_001, "
+        "3/Canon_001_HR.png -> 3_Canon_001"
+    )  # the images only, not their LR partners
     assert [(im.name, im.path, im.lr[2]) for im in pairs] == [
         ("2_Canon_001", tmp_path / "2" / "Canon_001_HR.png", tmp_path / "2" / "Canon_001_LR2.png"),
         ("3_Canon_001", tmp_path / "3" / "Canon_001_HR.png", tmp_path / "3" / "Canon_001_LR2.png"),

@@ -146,6 +146,24 @@ def test_a_gpu_model_the_plugin_would_misread_is_refused_where_it_is_set():
     res.check_gpu_model("cpu", {"ingest": {"mem_mb": 9}}, None)
 
 
+def test_a_gpu_model_on_a_rule_without_a_network_is_refused_and_old_snakemakes_are_read():
+    """select runs no network, yet the plugin would give each of its jobs a GPU. Snakemake
+    before 9.16.3 hands default-resources over as an object with a ``parsed`` dict that
+    supports neither ``in`` nor iteration: its names are read from there."""
+    from patchmine.config import ConfigError
+
+    class OldDefaultResources:  # the shape of snakemake.resources.DefaultResources (9.0-9.16.0)
+        def __init__(self, parsed):
+            self.parsed = parsed
+
+    assert _plugin_gpus(mem_mb=300, gpu_model="a100") == "--gpus=a100:1"
+    with pytest.raises(ConfigError, match=r"gives select a gpu_model, but no network runs there"):
+        res.check_gpu_model("cuda", {"select": {"gpu_model": "a100"}}, None)
+    with pytest.raises(ConfigError, match="in default-resources"):
+        res.check_gpu_model("cuda", {}, OldDefaultResources({"gpu_model": "a100", "mem_mb": 1}))
+    res.check_gpu_model("cuda", {}, OldDefaultResources({"mem_mb": 1000, "runtime": 30}))
+
+
 def test_a_cpu_config_with_a_gpu_model_stops_the_plan(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]

@@ -82,7 +82,10 @@ def psnr_vs_k_figure(
     fig = Figure(figsize=(7.0 * len(panels), 4.8 * len(rows)))
     grid = fig.subplots(len(rows), len(panels), squeeze=False)
     if several:
-        fig.subplots_adjust(hspace=0.35)  # room for a row's K axis label above the next title
+        # room for a row's K axis label above the next title; margins in inches, not in
+        # fractions of a figure that grows with the rows
+        height = fig.get_figheight()
+        fig.subplots_adjust(hspace=0.35, top=1 - 1.0 / height, bottom=0.55 / height)
     palette = _Colors(keys, all_means)
     markers = _Markers(keys, all_means, palette)
     sizes = params_by_model(pd.concat(subs), pd.concat(exps) if exps else None)
@@ -91,10 +94,11 @@ def psnr_vs_k_figure(
     plotted, notes = [], []
     for r, ((name, sub, exp), axes) in enumerate(zip(rows, grid, strict=True)):
         first = r * len(panels)  # the row's first panel: gids and letters count on across rows
-        if sub.empty:
-            for ax in axes:
+        if sub.empty:  # titled like the others, so that the letters read (a), (b), (c)...
+            for p, ax in enumerate(axes, start=first):
                 ax.text(0.5, 0.5, f"No run has finished on {name} yet.", ha="center", gid="note")
                 ax.set_axis_off()
+                ax.set_title(f"({_letter(p)}) {name}", fontsize="medium")
             continue
         means = _means(sub, keys, metric)
         for values in groups:
@@ -113,8 +117,20 @@ def psnr_vs_k_figure(
             notes += [f"{name}: {n}" for n in row_notes] if several else row_notes
             _mark_missing(axes, panels, missing, keys, palette)
         for p, (ax, lo) in enumerate(zip(axes, panels, strict=True), start=first):
-            _k_axis(ax, [k for k in means["k"] if lo is None or k >= lo])
+            shown = [k for k in means["k"] if lo is None or k >= lo]
+            _k_axis(ax, shown)
             ax.set_ylabel(ylabel or _METRIC_AXIS[metric])
+            if not shown:  # another set reaches the zoom's K, this one not yet
+                ax.set_ylim(axes[0].get_ylim())
+                ax.text(
+                    0.5,
+                    0.5,
+                    f"No run with K ≥ {format_k(lo)} has finished on {name} yet.",
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                    gid="note",
+                )
             what = "all numbers of patches" if lo is None else f"zoomed: K ≥ {format_k(lo)}"
             named_set = f"{name}, " if several else ""
             if len(panels) > 1:
@@ -123,9 +139,9 @@ def psnr_vs_k_figure(
                 ax.set_title(f"({_letter(p)}) {name}", fontsize="medium")
         if references.get(name) is not None:
             _reference_line(axes, *references[name], first=first)
-        _legend(axes[-1], augment_varies="augment" in keys)
-    if title:
-        fig.suptitle(title)
+        _legend(axes[-1], augment_varies="augment" in keys, curves_from=axes[0])
+    if title:  # several rows: as far from the top as above one row
+        fig.suptitle(title, **({"y": 1 - 0.1 / fig.get_figheight()} if several else {}))
     _note(fig, notes)
     data = pd.concat(plotted, ignore_index=True)
     cols = ["test_set", *keys, "k", metric, "n_seeds", "is_best", "color", "linestyle"]

@@ -80,8 +80,16 @@ def _best_marker(color, hollow: bool = False) -> dict:
     }
 
 
-def _legend(ax, augment_varies: bool = True, best: bool = True) -> None:
+def _legend(ax, augment_varies: bool = True, best: bool = True, curves_from=None) -> None:
+    """The legend right of ``ax``: its labelled lines, the curves taken from ``curves_from``
+    when given (a row's full panel: its zoomed one lacks curves that stop below the zoom)."""
     handles, labels = ax.get_legend_handles_labels()
+    if curves_from is not None and curves_from is not ax:
+        curve = lambda h: (h.get_gid() or "").startswith("curve|")  # noqa: E731
+        own = [(h, lab) for h, lab in zip(handles, labels, strict=True) if not curve(h)]
+        pairs = list(zip(*curves_from.get_legend_handles_labels(), strict=True))
+        pairs = [(h, lab) for h, lab in pairs if curve(h)] + own
+        handles, labels = [h for h, _ in pairs], [lab for _, lab in pairs]
     keep = [(h, lab) for h, lab in zip(handles, labels, strict=True) if not lab.startswith("_")]
     style_key = []
     if augment_varies:
