@@ -387,7 +387,7 @@ def ingest(
     """
     root = Path(root)
     names = [im.name for im in images]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    duplicates = sorted(n for n, count in Counter(names).items() if count > 1)
     if duplicates:
         raise ValueError(f"dataset has several images named {duplicates}")
     from patchmine.pairs import check_given_lr
