@@ -320,6 +320,27 @@ def test_fig5_gain_is_table_difference(results):
         figures.aug_gain_figure(results[results["augment"]], test_set="Urban100")
 
 
+def test_fig5_draws_a_panel_per_test_set_and_says_which_has_no_gain_yet(results):
+    """Set5 lies 1 dB above Urban100 with and without augmentation: the same gains, drawn
+    twice in the same colours; a set where only augmented runs have finished says so."""
+    fig, data = figures.aug_gain_figure(results, test_set=["Set5", "Urban100"], title="t")
+    assert [ax.get_title() for ax in fig.axes] == ["(a) Set5", "(b) Urban100"]
+    curves = artists(fig, "curve")
+    for crit in CRITS:
+        label = crit.capitalize()
+        np.testing.assert_allclose(curves[label, 0][1], curves[label, 1][1], atol=1e-9)
+        np.testing.assert_allclose(curves[label, 0][1], 0.5, atol=1e-9)
+    assert data.groupby("test_set").size().to_dict() == {"Set5": 16, "Urban100": 16}
+    only_aug = results[(results["test_set"] == "Set5") | results["augment"]]
+    fig, data = figures.aug_gain_figure(only_aug, test_set=["Set5", "Urban100"])
+    assert [t.get_text() for t in fig.axes[1].texts] == [
+        "No K has runs both with and without augmentation on Urban100 yet."
+    ]
+    assert set(data["test_set"]) == {"Set5"}
+    with pytest.raises(ValueError, match="with and without"):
+        figures.aug_gain_figure(results[results["augment"]], test_set=["Set5", "Urban100"])
+
+
 # --- Fig. 4 ---------------------------------------------------------------------------------
 
 

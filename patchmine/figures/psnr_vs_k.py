@@ -5,7 +5,6 @@ reference (bicubic upscaling, the noisy input) every network is read against.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -28,7 +27,15 @@ from patchmine.figures.series import (
     _Markers,
     _series_keys,
 )
-from patchmine.figures.style import _best_marker, _k_axis, _legend, _note
+from patchmine.figures.style import (
+    _best_marker,
+    _k_axis,
+    _legend,
+    _letter,
+    _note,
+    _stack_rows,
+    _title_rows,
+)
 from patchmine.labels import CRITERIA_ORDER, format_k, series_label
 from patchmine.results import params_by_model
 from patchmine.tables import missing_points, normalise, select_test_set, sort_settings
@@ -82,10 +89,7 @@ def psnr_vs_k_figure(
     fig = Figure(figsize=(7.0 * len(panels), 4.8 * len(rows)))
     grid = fig.subplots(len(rows), len(panels), squeeze=False)
     if several:
-        # room for a row's K axis label above the next title; margins in inches, not in
-        # fractions of a figure that grows with the rows
-        height = fig.get_figheight()
-        fig.subplots_adjust(hspace=0.35, top=1 - 1.0 / height, bottom=0.55 / height)
+        _stack_rows(fig)
     palette = _Colors(keys, all_means)
     markers = _Markers(keys, all_means, palette)
     sizes = params_by_model(pd.concat(subs), pd.concat(exps) if exps else None)
@@ -140,8 +144,11 @@ def psnr_vs_k_figure(
         if references.get(name) is not None:
             _reference_line(axes, *references[name], first=first)
         _legend(axes[-1], augment_varies="augment" in keys, curves_from=axes[0])
-    if title:  # several rows: as far from the top as above one row
-        fig.suptitle(title, **({"y": 1 - 0.1 / fig.get_figheight()} if several else {}))
+    if title:
+        if several:
+            _title_rows(fig, title)
+        else:
+            fig.suptitle(title)
     _note(fig, notes)
     data = pd.concat(plotted, ignore_index=True)
     cols = ["test_set", *keys, "k", metric, "n_seeds", "is_best", "color", "linestyle"]
@@ -218,11 +225,6 @@ def _draw_curve(axes, panels, first, curve, named, exp, metric, palette, markers
             gid=f"best|{label}|{p}",
             **_best_marker(color, hollow=style == "--"),
         )
-
-
-def _letter(panel: int) -> str:
-    """A panel's letter, (a) to (z) and then (aa), (ab), ..."""
-    return string.ascii_lowercase[panel] if panel < 26 else f"a{_letter(panel - 26)}"
 
 
 def _reference_line(axes, what: str, value: float, first: int = 0) -> None:
