@@ -204,7 +204,7 @@ PRODUCT_SUFFIXES = (
 #: The files a named target shows, by its ``show``: a figure or table of the experiment, which
 #: of them (:class:`~patchmine.paths.ResultPaths`), and its extensions.
 TARGET_FILES = {
-    "histograms": ("figure", "histograms", ("png",)),
+    "histograms": ("figure", "histograms", ("png", "pdf")),
     "convergence": ("figure", "convergence", ("png", "pdf")),
     "aug_gain": ("figure", "aug_gain", ("png", "pdf")),
     "psnr_vs_k": ("figure", "psnr_vs_k", ("png", "pdf")),

@@ -228,10 +228,12 @@ def experiment_products(config: Mapping, name: str) -> list[str]:
         paths.figure(name, "psnr_vs_k", "png"),
         paths.figure(name, "psnr_vs_k", "pdf"),
         paths.figure(name, "convergence", "png"),
+        paths.figure(name, "convergence", "pdf"),
         paths.figure(name, "histograms", "png"),
+        paths.figure(name, "histograms", "pdf"),
     ]
     if len(set(exp.get("augment", [False, True]))) > 1:
-        out.append(paths.figure(name, "aug_gain", "png"))
+        out += [paths.figure(name, "aug_gain", "png"), paths.figure(name, "aug_gain", "pdf")]
     out += [paths.table(name, "md", layout) for layout in experiment_layouts(config, name)]
     stores = sorted({(run.dataset, run.patch, run.stride) for run in experiment_runs(config, name)})
     out += [paths.store_page(*store) for store in stores]
