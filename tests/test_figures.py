@@ -81,6 +81,16 @@ def test_every_test_set_gets_a_row_of_its_own_in_the_same_colours(results):
     assert data.groupby("test_set").size().to_dict() == {"Set5": 32, "Urban100": 32}
 
 
+def test_panel_letters_run_on_as_spreadsheet_columns_do():
+    """Rows of many test sets go past (z): every panel keeps a letter of its own, in order."""
+    from patchmine.figures.rows import _letter
+
+    letters = [_letter(p) for p in range(26 * 27 + 3)]
+    assert letters[:3] == ["a", "b", "c"] and letters[25:28] == ["z", "aa", "ab"]
+    assert letters[51:53] == ["az", "ba"] and letters[701:703] == ["zz", "aaa"]
+    assert len(set(letters)) == len(letters)
+
+
 def test_a_set_short_of_the_zoom_says_so_and_every_legend_lists_every_curve(results):
     """Big K are evaluated last: a set without them yet gets a zoom panel that says so, on the
     row's own PSNR range, and the legend (beside the zoomed panel) still lists the curves that

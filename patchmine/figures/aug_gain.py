@@ -11,6 +11,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from patchmine.figures.partial import _expected_ks, _mark_missing, _missing_note, _with_gaps
+from patchmine.figures.rows import (
+    _letter,
+    _several,
+    _stack_rows,
+    _test_set_rows,
+    _title_rows,
+)
 from patchmine.figures.save import save_figure
 from patchmine.figures.series import (
     _Colors,
@@ -18,18 +25,10 @@ from patchmine.figures.series import (
     _Markers,
     _series_keys,
 )
-from patchmine.figures.style import (
-    _best_marker,
-    _k_axis,
-    _legend,
-    _letter,
-    _note,
-    _stack_rows,
-    _title_rows,
-)
+from patchmine.figures.style import _best_marker, _k_axis, _legend, _note
 from patchmine.labels import CRITERIA_ORDER, series_label
 from patchmine.results import params_by_model
-from patchmine.tables import missing_points, normalise, select_test_set, sort_settings
+from patchmine.tables import missing_points, sort_settings
 
 
 def aug_gain_figure(
@@ -46,27 +45,16 @@ def aug_gain_figure(
     under the other, in the same colours. Returns the figure and (test_set, series, k, with,
     without, gain, is_best, color, label); ``data.attrs["missing"]`` lists unfinished points
     (each prefixed by its test set when there are several)."""
-    several = test_set is not None and not isinstance(test_set, str)
-    rows = []
-    for one in list(test_set) if several else [test_set]:
-        if several and (not len(results) or one not in set(results["test_set"])):
-            rows.append((one, None, None, None))  # nothing finished on it yet
-            continue
-        sub = select_test_set(results, one, metric)
-        one = one or str(sub["test_set"].iloc[0])
-        exp = None
-        if expected is not None and len(expected):
-            exp = normalise(expected)
-            exp = exp[exp["test_set"] == one]
-        rows.append((one, sub, exp, None))
-    subs = [sub for _, sub, _, _ in rows if sub is not None]
-    exps = [exp for _, _, exp, _ in rows if exp is not None]
+    several = _several(test_set)
+    rows = _test_set_rows(results, test_set, metric, expected)
+    subs = [sub for _, sub, _ in rows if len(sub)]
+    exps = [exp for _, _, exp in rows if exp is not None]
     if not subs:
         raise ValueError("no K has runs both with and without augmentation")
     keys = [k for k in _series_keys([*subs, *exps], ("criterion",)) if k != "augment"]
     rows = [
-        (name, sub, exp, None if sub is None else _gains(sub, keys, metric, not several))
-        for name, sub, exp, _ in rows
+        (name, sub, exp, _gains(sub, keys, metric, not several) if len(sub) else None)
+        for name, sub, exp in rows
     ]
     drawn = [wide for *_, wide in rows if wide is not None]
     if not drawn:
@@ -155,8 +143,8 @@ def aug_gain_figure(
 
 def _gains(sub: pd.DataFrame, keys: list[str], metric: str, required: bool) -> pd.DataFrame | None:
     """Per setting and K, the mean ``metric`` with and without augmentation and their
-    difference, where both have finished; None where no K has both yet, an error instead when
-    ``required`` (a figure of one test set) or when the runs never vary augmentation."""
+    difference, where both have finished; None where no K has both yet, or an error instead when
+    ``required`` (a figure of one test set)."""
     means = sub.groupby(keys + ["augment", "k"], sort=False)[metric].mean().reset_index()
     wide = means.pivot_table(index=keys + ["k"], columns="augment", values=metric).reset_index()
     if True not in wide.columns or False not in wide.columns:

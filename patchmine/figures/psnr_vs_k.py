@@ -19,6 +19,13 @@ from patchmine.figures.partial import (
     _partial_points,
     _with_gaps,
 )
+from patchmine.figures.rows import (
+    _letter,
+    _several,
+    _stack_rows,
+    _test_set_rows,
+    _title_rows,
+)
 from patchmine.figures.save import save_figure
 from patchmine.figures.series import (
     _AUGMENTED_FIRST,
@@ -27,18 +34,10 @@ from patchmine.figures.series import (
     _Markers,
     _series_keys,
 )
-from patchmine.figures.style import (
-    _best_marker,
-    _k_axis,
-    _legend,
-    _letter,
-    _note,
-    _stack_rows,
-    _title_rows,
-)
+from patchmine.figures.style import _best_marker, _k_axis, _legend, _note
 from patchmine.labels import CRITERIA_ORDER, format_k, series_label
 from patchmine.results import params_by_model
-from patchmine.tables import missing_points, normalise, select_test_set, sort_settings
+from patchmine.tables import missing_points, sort_settings
 
 _METRIC_AXIS = {"psnr": "PSNR (dB)", "ssim": "SSIM"}
 
@@ -71,11 +70,8 @@ def psnr_vs_k_figure(
     n_seeds, is_best, color, linestyle, marker, label); ``data.attrs["missing"]`` lists unfinished
     points (each prefixed by its test set when there are several).
     """
-    several = test_set is not None and not isinstance(test_set, str)
-    rows = [
-        _row(results, one, metric, expected, k_min, may_lack=several)
-        for one in (list(test_set) if several else [test_set])
-    ]
+    several = _several(test_set)
+    rows = _test_set_rows(results, test_set, metric, expected, k_min)
     if not any(len(sub) for _, sub, _ in rows):
         raise ValueError("nothing to plot: no results left after filtering")
     subs = [sub for _, sub, _ in rows if len(sub)]
@@ -155,32 +151,6 @@ def psnr_vs_k_figure(
     data = data[cols + ["marker", "label"]]
     data.attrs["missing"] = notes
     return fig, data
-
-
-def _row(
-    results, test_set, metric, expected, k_min, may_lack: bool = False
-) -> tuple[str, pd.DataFrame, pd.DataFrame | None]:
-    """(test set, its finite results, its expected points or None) for one row of panels; a
-    single unnamed test set is the only one in the results, or else the first expected.
-    ``may_lack``: a set without results (one of several, none finished on it yet) is an empty
-    row rather than a mistake."""
-    lacking = may_lack and (not len(results) or test_set not in set(results["test_set"]))
-    sub = (
-        pd.DataFrame()
-        if lacking or not len(results)
-        else select_test_set(results, test_set, metric)
-    )
-    if test_set is None and len(sub):
-        test_set = str(sub["test_set"].iloc[0])
-    exp = None
-    if expected is not None and len(expected):
-        exp = normalise(expected)
-        test_set = test_set or sorted(exp["test_set"].unique())[0]
-        exp = exp[exp["test_set"] == test_set]
-    if k_min is not None:
-        sub = sub[sub["k"] >= k_min] if len(sub) else sub
-        exp = exp[~(exp["k"] < k_min)] if exp is not None else None
-    return test_set, sub, exp
 
 
 def _means(sub: pd.DataFrame, keys: Sequence[str], metric: str) -> pd.DataFrame:

@@ -8,7 +8,6 @@ their legends and print their notes alike.
 
 from __future__ import annotations
 
-import string
 import textwrap
 from collections.abc import Sequence
 
@@ -116,20 +115,3 @@ def _legend(ax, augment_varies: bool = True, best: bool = True, curves_from=None
         loc="center left",
         bbox_to_anchor=(1.01, 0.5),
     )
-
-
-def _letter(panel: int) -> str:
-    """A panel's letter, (a) to (z) and then (aa), (ab), ..."""
-    return string.ascii_lowercase[panel] if panel < 26 else f"a{_letter(panel - 26)}"
-
-
-def _stack_rows(fig: Figure) -> None:
-    """Margins for panels stacked a row per test set, in inches rather than in fractions of a
-    figure that grows with the rows, and room for a row's K axis label above the next title."""
-    height = fig.get_figheight()
-    fig.subplots_adjust(hspace=0.35, top=1 - 1.0 / height, bottom=0.55 / height)
-
-
-def _title_rows(fig: Figure, title: str) -> None:
-    """The title of stacked rows (:func:`_stack_rows`), as far from the top as above one row."""
-    fig.suptitle(title, y=1 - 0.1 / fig.get_figheight())
