@@ -61,15 +61,10 @@ def leftovers(folder: str | os.PathLike) -> list[tuple[Path, int]]:
             path = top / name
             if not path.is_symlink():
                 found.append((path, _folder_size(path)))
-        for name in files:
-            path = top / name
-            if name.endswith(".tmp"):
-                try:
-                    info = path.lstat()
-                except OSError:  # removed meanwhile
-                    continue
-                if stat.S_ISREG(info.st_mode):
-                    found.append((path, info.st_size))
+        for name in (f for f in files if f.endswith(".tmp")):
+            size = _file_size(top / name)
+            if size is not None:
+                found.append((top / name, size))
     return sorted(found, key=lambda item: (-item[1], str(item[0])))
 
 
@@ -90,16 +85,17 @@ def describe_leftovers(found: list[tuple[Path, int]]) -> str | None:
 
 def _folder_size(folder: Path) -> int:
     """Bytes of the files below ``folder``; what cannot be read (removed meanwhile) counts 0."""
-    total = 0
-    for root, _dirs, files in os.walk(folder, onerror=lambda _err: None):
-        for name in files:
-            try:
-                info = os.lstat(os.path.join(root, name))
-            except OSError:
-                continue
-            if stat.S_ISREG(info.st_mode):
-                total += info.st_size
-    return total
+    walked = os.walk(folder, onerror=lambda _err: None)
+    return sum(_file_size(Path(root) / name) or 0 for root, _, files in walked for name in files)
+
+
+def _file_size(path: Path) -> int | None:
+    """Bytes of a regular file; None for a link or anything else, or a file removed meanwhile."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def warn_of_leftovers(folder: str | os.PathLike) -> None:
