@@ -56,12 +56,11 @@ def paired_images(
     # named once paired (unique_names below): pairs match on the files' own stems
     candidates = [SourceImage(p.stem, p) for p in image_paths(hr_folder, pattern)]
     stem_of = template_pattern(hr_name)
-    # matched on the file's own stem (folder_images may have named it after its subfolder too)
-    named = [(im, m["name"]) for im in candidates if (m := stem_of.fullmatch(im.path.stem))]
+    named = [(im, m["name"]) for im in candidates if (m := stem_of.fullmatch(im.name))]
     same_folder = hr_folder.resolve() == lr_folder.resolve()
     if same_folder:  # hr_name "{name}", lr_name "{name}_LR": a_LR.png is a's partner, not an image
         partner_stems = {lr_name.format(name=name, scale=scale) for _, name in named}
-        named = [(im, name) for im, name in named if im.path.stem not in partner_stems]
+        named = [(im, name) for im, name in named if im.name not in partner_stems]
     if not named:
         raise ValueError(
             f"HR folder {hr_folder}: no image's name fits hr_name {hr_name!r} (pattern {pattern!r})"
@@ -142,7 +141,7 @@ def _warn_unpaired(hr_folder, candidates, named, pairs, listing, hr_name, lr_nam
     misfits = [
         im.path.name
         for im in candidates
-        if im.path.resolve() not in claimed and im.path.stem not in other_scales
+        if im.path.resolve() not in claimed and im.name not in other_scales
     ]
     if misfits and hr_folder.resolve() != listing.folder.resolve():
         _warn_once(
