@@ -104,10 +104,6 @@ def run_file(run: Run, name: str) -> str:
     return P.run_file(run.path, name)
 
 
-def manifest(dataset: str) -> str:
-    return P.manifest(dataset)
-
-
 def store_of(run) -> str:
     """The store of a Run, or of anything with its dataset, patch and stride (the mine plan)."""
     return P.store(run.dataset, run.patch, run.stride)

@@ -5,7 +5,7 @@
 rule evaluate:
     input:
         model=P.run_file(RUN, "model.pt"),
-        test=lambda w: manifest(w.testset),
+        test=lambda w: P.manifest(w.testset),
     output:
         P.run_eval(RUN, "{testset}"),
     log:
@@ -29,7 +29,7 @@ rule evaluate:
 rule evaluate_published:
     input:
         model=lambda w: published_weights(w.published),
-        test=lambda w: manifest(w.testset),
+        test=lambda w: P.manifest(w.testset),
     output:
         P.published_eval("{published}", "{testset}"),
     log:
@@ -57,7 +57,7 @@ rule evaluate_published:
 # the noisy input itself (denoising), by the same protocol; noted under every table.
 rule reference:
     input:
-        test=lambda w: manifest(w.testset),
+        test=lambda w: P.manifest(w.testset),
     output:
         P.reference("{task}", "{testset}"),
     log:

@@ -421,7 +421,7 @@ rule store_page:
 
 rule dataset_page:
     input:
-        manifest=lambda w: manifest(w.dataset),
+        manifest=lambda w: P.manifest(w.dataset),
     output:
         report(
             P.dataset_page("{dataset}"),

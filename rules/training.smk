@@ -5,7 +5,7 @@ rule train:
     input:
         store=STORE,
         subset=lambda w: SUBSET.format(**w),
-        validation=lambda w: manifest(config["recipes"][w.recipe]["validation"]),
+        validation=lambda w: P.manifest(config["recipes"][w.recipe]["validation"]),
     output:
         model=P.run_file(RUN, "model.pt"),
         log=P.run_file(RUN, "train_log.csv"),
