@@ -25,7 +25,7 @@ from patchmine.figures.series import (
     _Markers,
     _series_keys,
 )
-from patchmine.figures.style import _best_marker, _k_axis, _legend, _note
+from patchmine.figures.style import _k_axis, _legend, _mark_best, _note
 from patchmine.labels import CRITERIA_ORDER, series_label
 from patchmine.results import params_by_model
 from patchmine.tables import missing_points, sort_settings
@@ -109,13 +109,7 @@ def aug_gain_figure(
                 gid=f"curve|{label}|{r}",
             )
             best = curve[curve["is_best"]]
-            ax.plot(
-                best["k"],
-                best["gain"],
-                linestyle="none",
-                gid=f"best|{label}|{r}",
-                **_best_marker(color),
-            )
+            _mark_best(ax, best["k"], best["gain"], label, r, color)
             row.append(curve)
         if exp is not None:
             missing = missing_points(sub, exp, metric)

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from patchmine.figures.partial import _missing_note
 from patchmine.figures.save import save_figure
-from patchmine.figures.style import _best_marker, _legend, _note
+from patchmine.figures.style import _legend, _mark_best, _note
 from patchmine.labels import format_k, pick_convergence_criterion
 from patchmine.tables import normalise
 
@@ -96,13 +96,7 @@ def convergence_figure(
                 gid=f"curve|{label}|{p}",
             )
             best = curve[curve["is_best"]].iloc[:1]
-            ax.plot(
-                best["iteration"],
-                best["val_psnr"],
-                linestyle="none",
-                gid=f"best|{label}|{p}",
-                **_best_marker(color_of[k]),
-            )
+            _mark_best(ax, best["iteration"], best["val_psnr"], label, p, color_of[k])
             plotted.append(curve)
         name = "with augmentation" if augment else "without augmentation"
         ax.set_title(f"({'ab'[p]}) {name}" if len(augments) > 1 else name, fontsize="medium")

@@ -34,7 +34,7 @@ from patchmine.figures.series import (
     _Markers,
     _series_keys,
 )
-from patchmine.figures.style import _best_marker, _k_axis, _legend, _note
+from patchmine.figures.style import _k_axis, _legend, _mark_best, _note
 from patchmine.labels import CRITERIA_ORDER, format_k, series_label
 from patchmine.results import params_by_model
 from patchmine.tables import missing_points, sort_settings
@@ -188,13 +188,7 @@ def _draw_curve(axes, panels, first, curve, named, exp, metric, palette, markers
         best = part[part["is_best"]]
         if best.empty:  # the curve's best lies outside this (zoomed) panel
             continue
-        ax.plot(
-            best["k"],
-            best[metric],
-            linestyle="none",
-            gid=f"best|{label}|{p}",
-            **_best_marker(color, hollow=style == "--"),
-        )
+        _mark_best(ax, best["k"], best[metric], label, p, color, hollow=style == "--")
 
 
 def _reference_line(axes, what: str, value: float, first: int = 0) -> None:

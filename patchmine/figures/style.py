@@ -59,6 +59,12 @@ def placeholder_figure(title: str, lines: Sequence[str]) -> Figure:
     return fig
 
 
+def _mark_best(ax, x, y, label: str, panel: int, color, hollow: bool = False) -> None:
+    """A curve's best point(s) on ``ax``, as a triangle (:func:`_best_marker`) whose gid
+    ``best|<label>|<panel>`` tells it from the curve ``curve|<label>|<panel>``."""
+    ax.plot(x, y, linestyle="none", gid=f"best|{label}|{panel}", **_best_marker(color, hollow))
+
+
 def _best_marker(color, hollow: bool = False) -> dict:
     """The best point's triangle: filled for a curve with augmentation, a larger outline for one
     without, so that two curves' bests at one K both stay visible."""
