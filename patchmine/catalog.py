@@ -9,8 +9,9 @@ DIV2K (Agustsson & Timofte, 2017) is served as one zip per split and kind::
 EDSR's benchmark bundle ``benchmark.tar`` (~250 MB) holds ``benchmark/<set>/HR/<name>.png`` and
 ``benchmark/<set>/LR_bicubic/X<s>/<name>x<s>.png`` for Set5, Set14, B100 and Urban100.
 
-The sizes above are approximate and for orientation only; exact sizes and checksums are verified
-when configured (``sha256:`` of a dataset).
+The sizes above are approximate. A download is checked against the SHA-256 a dataset's
+``sha256:`` gives for the archive or, for DIV2K from its official address, against
+:data:`DIV2K_SHA256`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,22 @@ from patchmine.datasets import SourceImage
 DIV2K_URL = "http://data.vision.ee.ethz.ch/cvl/DIV2K/"
 BENCHMARK_URL = "https://cv.snu.ac.kr/research/EDSR/benchmark.tar"
 DIV2K_IDS = {"train": (1, 800), "valid": (801, 900)}
+
+#: SHA-256 of the DIV2K archives served at :data:`DIV2K_URL`, as TensorFlow Datasets records
+#: them (``url_checksums/div2k.txt``, with their sizes: 3,530,603,713 / 448,993,893 /
+#: 925,390,592 / 117,763,600 bytes). They guard the 4 GB that every other job is built from
+#: against a truncated or altered transfer, without the user looking them up. Only archives
+#: fetched from the official address are checked against them: a mirror may repack.
+DIV2K_SHA256 = {
+    "DIV2K_train_HR.zip": "9d0b9c463f6e35b6c62cc6a930ee2224f670b34c1df841a57670f9acf0f6c335",
+    "DIV2K_valid_HR.zip": "20dd31fd84d777bc1cf5d6b7654a3f569c0aec74458ae094122ad1d0489900fc",
+    "DIV2K_train_LR_bicubic_X2.zip": (
+        "a53a424317575838dadce4bcd97cf7b744d6855f43740ed5f0245af3cf4bd850"
+    ),
+    "DIV2K_valid_LR_bicubic_X2.zip": (
+        "60eed9875c697df51204aa579e2a699e1d5215095788a097ff54dd17e2664d57"
+    ),
+}
 
 
 def div2k_archives(split: str, official_lr: list[int]) -> list[str]:
@@ -76,7 +93,8 @@ def archive_name(url: str) -> str:
 
 
 def dataset_archives(spec: dict) -> dict[str, dict]:
-    """{archive name: {"url", "sha256"}} a dataset downloads (empty when it reads a folder)."""
+    """{archive name: {"url", "sha256"}} a dataset downloads (empty when it reads a folder), with
+    the checksum its ``sha256`` entry gives for the archive (or None)."""
     if not spec.get("download"):
         return {}
     checksums = spec.get("sha256", {})
@@ -125,14 +143,27 @@ def download_sources(config: dict) -> list[tuple[str, str, str | None]]:
 
 def download_table(config: dict) -> dict[str, dict]:
     """{archive name: {"url", "sha256"}} of every file a config downloads (:func:`download_sources`;
-    the checksum of whichever entry gives one). The download rule reads its entry from here at
-    run time rather than through ``params``, so a new mirror URL or a checksum added after the
-    fact does not make Snakemake delete a finished multi-GB archive and fetch it again."""
+    the checksum of whichever entry gives one, else :func:`published_sha256`). The download rule
+    reads its entry from here at run time rather than through ``params``, so a new mirror URL or
+    a checksum added after the fact does not make Snakemake delete a finished multi-GB archive
+    and fetch it again."""
     table: dict[str, dict] = {}
     for _, url, sha256 in download_sources(config):
         entry = table.setdefault(archive_name(url), {"url": url, "sha256": None})
         entry["sha256"] = entry["sha256"] or sha256
+    for entry in table.values():
+        entry["sha256"] = entry["sha256"] or published_sha256(entry["url"])
     return table
+
+
+def published_sha256(url: str) -> str | None:
+    """The published checksum of a file at ``url``: :data:`DIV2K_SHA256` for a DIV2K archive at
+    DIV2K's own address (over http or https), else None."""
+    base, _, name = url.rpartition("/")
+    official = DIV2K_URL.split("://", 1)[-1].rstrip("/")
+    if base.split("://", 1)[-1] != official:
+        return None
+    return DIV2K_SHA256.get(name)
 
 
 def dataset_root(spec: dict, data_dir: str) -> str:
